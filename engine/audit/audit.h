@@ -1,0 +1,145 @@
+// The audit store: SQLite, append-only, hash-chained. Every ruleset version, run, decision,
+// override and erasure is a chained record: hash = SHA-256(previous hash || canonical bytes).
+// A decision's personal detail (case fields read, evidence, reason texts) is kept beside the
+// chain and committed to by its hash, so it can be erased later while the chain verifies.
+// In: plain records built by the caller. Out: stored records, verification reports.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "base/result.h"
+
+namespace crible::audit {
+
+inline constexpr int kSchemaVersion = 1;
+inline constexpr int kExitTampered = 4;
+
+struct RulesetVersion {
+  std::string path;           // as given on the command line
+  std::string source;         // full text
+  std::string sha256;         // hex of source
+  std::string crible_version;
+};
+
+struct InputFile {
+  std::string role;    // "cases" or "table:NAME"
+  std::string path;
+  std::string sha256;  // hex of the file's bytes
+};
+
+struct RejectRecord {
+  uint64_t line = 0;
+  std::string column;
+  std::string reason;
+};
+
+struct RunStart {
+  std::vector<std::pair<std::string, std::string>> params;  // name, value as text; sorted
+  std::vector<InputFile> inputs;
+  std::string as_of;       // the review date in force, for explanations
+  std::string command;     // the command line, for the record
+  // Identifies "the same command" for resume: hash of ruleset + params + input hashes.
+  std::string fingerprint;
+};
+
+struct FindingRecord {
+  std::string rule_id;     // "E1", "S4"
+  std::string name;        // "CONSENT"
+  std::string kind;        // "criterion" or "signal"
+  std::string outcome;     // pass|fail|unknown  or  fired|not_fired
+  double points = 0;       // signals: points when fired
+};
+
+struct DecisionRecord {
+  uint64_t input_index = 0;   // position of the case in the input (0-based)
+  std::string case_key;
+  std::string disposition;
+  std::string disposition_rule;  // which disposition line matched, e.g. "1: REFER_PROTECTION when ..."
+  std::vector<std::pair<std::string, std::string>> scores;  // name, value as printed in CSV
+  std::string fired;          // as in `crible eval` CSV
+  std::vector<FindingRecord> findings;  // every criterion and signal, declaration order
+  // Personal detail, kept beside the chain: canonical JSON (sorted keys) with the case fields
+  // the rules read, each finding's evidence and rendered reason, linked case ids.
+  std::string detail_json;
+};
+
+struct RunSummary {
+  int64_t run_id = 0;
+  int64_t ruleset_id = 0;
+  std::string ruleset_sha256;
+  std::string started_at, finished_at;  // ISO 8601 UTC; finished_at empty if incomplete
+  uint64_t read = 0, decided = 0, rejected = 0;
+  std::string head_hash;  // chain head when the run finished
+  std::string as_of;
+  std::string status;     // "complete" or "incomplete"
+};
+
+struct OverrideRecord {
+  int64_t run_id = 0;
+  std::string case_key;
+  std::string disposition;   // the new disposition
+  std::string previous;      // the disposition it overrides
+  std::string by;
+  std::string reason;
+  std::string at;            // ISO 8601 UTC
+};
+
+struct StoredDecision {
+  RunSummary run;
+  RulesetVersion ruleset;
+  std::vector<std::pair<std::string, std::string>> params;
+  DecisionRecord decision;           // detail_json empty if erased
+  std::optional<std::string> erased; // "on AT by BY: REASON" when the detail was erased
+  std::vector<OverrideRecord> overrides;  // in order
+};
+
+struct VerifyReport {
+  bool intact = true;
+  uint64_t records = 0;
+  std::string first_broken;  // e.g. "decision #1234 (run 2, case AVR0000042): hash mismatch"
+};
+
+class Store {
+ public:
+  // Opens or creates the store. A store written by a newer schema version is an Error.
+  static Result<Store> open(const std::string& path);
+  Store(Store&&) noexcept;
+  Store& operator=(Store&&) noexcept;
+  ~Store();
+
+  // Starts a run (or finds the incomplete run with the same fingerprint to resume it: its
+  // already stored decisions are kept and `already_decided` returns their input indexes).
+  Result<int64_t> begin_run(const RulesetVersion& ruleset, const RunStart& start);
+  std::vector<uint64_t> already_decided(int64_t run_id);
+  // Appends a batch in one transaction, in the given order.
+  Status append_decisions(int64_t run_id, const std::vector<DecisionRecord>& batch);
+  Status finish_run(int64_t run_id, uint64_t read, uint64_t decided,
+                    const std::vector<RejectRecord>& rejects);
+
+  Result<std::vector<RunSummary>> runs();
+  // The latest run that decided the case unless run_id is given.
+  Result<StoredDecision> decision(const std::string& case_key, std::optional<int64_t> run_id);
+  Result<std::vector<DecisionRecord>> decisions(int64_t run_id);  // input order
+  Result<OverrideRecord> add_override(const std::string& case_key, std::optional<int64_t> run_id,
+                                      const std::string& disposition, const std::string& by,
+                                      const std::string& reason);
+  // Erases the personal detail of every decision about the case; records who and why.
+  Result<uint64_t> erase(const std::string& case_key, const std::string& by,
+                         const std::string& reason);
+  Result<VerifyReport> verify();
+
+ private:
+  struct Impl;
+  explicit Store(Impl* impl);
+  Impl* impl_ = nullptr;
+};
+
+std::string sha256_hex(const std::string& bytes);
+Result<std::string> sha256_file(const std::string& path);
+// HMAC-SHA256 of value under key, hex; used to pseudonymise personal identifiers.
+std::string hmac_sha256_hex(const std::string& key, const std::string& value);
+
+}  // namespace crible::audit

@@ -1,0 +1,3 @@
+grammar Crible;
+ruleset : EOF ;
+WS : [ \t\r\n]+ -> skip ;

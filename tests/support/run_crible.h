@@ -1,0 +1,33 @@
+// Runs the built `crible` binary as a user would, for golden and end-to-end tests.
+#pragma once
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace crible::testing {
+
+struct Run {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+  // "exit: N\n" + stderr: what golden diagnostics files hold.
+  std::string summary() const;
+};
+
+std::filesystem::path crible_bin();
+std::filesystem::path source_dir();
+std::filesystem::path test_data();
+
+// Runs crible with args; stdin is /dev/null unless stdin_text is given; cwd is the source dir
+// so that paths in messages are relative and stable.
+Run run_crible(const std::vector<std::string>& args, const std::string& stdin_text = {});
+
+std::string read_file(const std::filesystem::path& p);
+void write_file(const std::filesystem::path& p, const std::string& text);
+// Compares actual with the golden file, or rewrites it when CRIBLE_BLESS=1. Returns an empty
+// string on match, else a description of the first difference.
+std::string compare_golden(const std::filesystem::path& golden, const std::string& actual);
+// A fresh empty directory under the build's temp area.
+std::filesystem::path temp_dir(const std::string& name);
+
+}  // namespace crible::testing
