@@ -75,10 +75,14 @@ struct RunSummary {
   std::string head_hash;  // chain head when the run finished
   std::string as_of;
   std::string status;     // "complete" or "incomplete"
+  std::string command;
+  std::vector<InputFile> inputs;
+  std::vector<RejectRecord> rejects;  // empty while incomplete
 };
 
 struct OverrideRecord {
   int64_t run_id = 0;
+  int64_t decision_seq = 0;  // chain seq of the decision record it overrides
   std::string case_key;
   std::string disposition;   // the new disposition
   std::string previous;      // the disposition it overrides
@@ -88,6 +92,7 @@ struct OverrideRecord {
 };
 
 struct StoredDecision {
+  int64_t seq = 0;                   // chain seq of the decision record
   RunSummary run;
   RulesetVersion ruleset;
   std::vector<std::pair<std::string, std::string>> params;
@@ -100,12 +105,20 @@ struct VerifyReport {
   bool intact = true;
   uint64_t records = 0;
   std::string first_broken;  // e.g. "decision #1234 (run 2, case AVR0000042): hash mismatch"
+  std::string head_hash;     // recomputed hash of the last record when intact, to note down
+  std::vector<std::string> warnings;  // e.g. a protective trigger was dropped; not a break
+};
+
+struct OpenOptions {
+  bool create = true;  // false: a missing file is an Error instead of a new empty store
+  // How long a writer waits for another process's write transaction before failing.
+  int busy_timeout_ms = 10000;
 };
 
 class Store {
  public:
   // Opens or creates the store. A store written by a newer schema version is an Error.
-  static Result<Store> open(const std::string& path);
+  static Result<Store> open(const std::string& path, const OpenOptions& options = {});
   Store(Store&&) noexcept;
   Store& operator=(Store&&) noexcept;
   ~Store();
@@ -114,8 +127,11 @@ class Store {
   // already stored decisions are kept and `already_decided` returns their input indexes).
   Result<int64_t> begin_run(const RulesetVersion& ruleset, const RunStart& start);
   std::vector<uint64_t> already_decided(int64_t run_id);
-  // Appends a batch in one transaction, in the given order.
+  // Appends a batch in one transaction, in the given order. An input index already decided
+  // in the run, or a finished run, is an Error and nothing of the batch is stored.
   Status append_decisions(int64_t run_id, const std::vector<DecisionRecord>& batch);
+  // `decided` counts the whole run (resumed parts included) and must equal the number of
+  // decisions stored for it.
   Status finish_run(int64_t run_id, uint64_t read, uint64_t decided,
                     const std::vector<RejectRecord>& rejects);
 
@@ -127,6 +143,8 @@ class Store {
                                       const std::string& disposition, const std::string& by,
                                       const std::string& reason);
   // Erases the personal detail of every decision about the case; records who and why.
+  // Returns how many decisions lost their detail; 0 (and nothing recorded) if all already had.
+  // A case the store never decided is an Error.
   Result<uint64_t> erase(const std::string& case_key, const std::string& by,
                          const std::string& reason);
   Result<VerifyReport> verify();

@@ -1,0 +1,182 @@
+// `crible check` and `crible eval`, and the registration of every subcommand.
+#include "cli/commands.h"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "cli/compile.h"
+#include "cli/output.h"
+#include "render/render.h"
+
+namespace crible::cli {
+
+void register_commands(CLI::App& app, Commands& c) {
+  c.check = app.add_subcommand("check", "Check rule files: syntax, names, types; print diagnostics");
+  c.check->add_option("RULES", c.check_opts.rules, "Rule files")->required();
+  c.check->add_option("--format", c.check_opts.format, "Diagnostics as text or json")
+      ->check(CLI::IsMember({"text", "json"}));
+  c.check->add_flag("--verbose", c.check_opts.verbose, "Print a one-line summary per rule");
+  c.check->add_flag("--werror", c.check_opts.werror, "Treat warnings as errors");
+  c.check->footer("Exit codes: 0 no errors, 1 errors in a rule file, 2 usage errors.");
+
+  auto add_run_options = [](CLI::App* sub, EvalOptions& o) {
+    sub->add_option("RULES", o.rules, "Rule file")->required();
+    sub->add_option("--cases", o.cases, "Cases CSV file")->required();
+    sub->add_option("--table", o.tables, "Reference table NAME=PATH (repeatable)");
+    sub->add_option("--param", o.params, "Parameter NAME=VALUE (repeatable), e.g. as_of=2019-02-01");
+    sub->add_option("--format", o.format, "Output format: csv or jsonl")
+        ->check(CLI::IsMember({"csv", "jsonl"}));
+    sub->add_option("--rejects", o.rejects, "Write rejected rows (file,line,column,reason) to FILE");
+    sub->add_option("--summary-json", o.summary_json, "Write the run summary as JSON to FILE");
+    sub->add_option("--threads", o.threads, "Threads (default: all cores)")->check(CLI::NonNegativeNumber);
+    sub->add_flag("--quiet", o.quiet, "No progress bar and no summary on stderr");
+  };
+  c.eval = app.add_subcommand("eval", "Decide every case: disposition, scores and what fired");
+  add_run_options(c.eval, c.eval_opts);
+  c.eval->add_option("--out", c.eval_opts.out, "Output file, or - for stdout (default)");
+  c.eval->footer(
+      "CSV output: case_id,disposition,<scores in declaration order>,fired — one row per accepted "
+      "case, in input order.\nExit codes: 0 ok, 1 rule errors, 2 usage errors, 3 input data errors.");
+
+  c.review = app.add_subcommand("review", "eval, and record every decision in an audit store");
+  add_run_options(c.review, c.review_opts);
+  c.review->add_option("--audit", c.review_opts.audit, "Audit store (SQLite)")->required();
+  c.review->add_option("--out", c.review_opts.out, "Also write the decisions CSV to FILE (- for stdout)");
+  c.review->add_option("--pseudonymise-key", c.review_opts.pseudonymise_key,
+                       "Store personal identifiers only as HMAC-SHA256 under the key in FILE");
+  c.review_opts.out.clear();
+
+  c.explain = app.add_subcommand("explain", "Explain one decision from the audit store alone");
+  c.explain->add_option("--audit", c.explain_opts.audit, "Audit store")->required();
+  c.explain->add_option("CASE_ID", c.explain_opts.case_id, "Case key")->required();
+  c.explain->add_option("--run", c.explain_opts.run, "Run number (default: the latest run that decided the case)");
+  c.explain->add_option("--format", c.explain_opts.format, "text or json")->check(CLI::IsMember({"text", "json"}));
+
+  c.audit = app.add_subcommand("audit", "Inspect and maintain an audit store");
+  c.audit->require_subcommand(1);
+  c.audit_verify = c.audit->add_subcommand("verify", "Recompute the hash chain; exit 4 if anything changed");
+  c.audit_verify->add_option("AUDIT", c.audit_opts.store, "Audit store")->required();
+  c.audit_runs = c.audit->add_subcommand("runs", "List the runs");
+  c.audit_runs->add_option("AUDIT", c.audit_opts.store, "Audit store")->required();
+  c.audit_export = c.audit->add_subcommand("export", "Decisions of a run as CSV (same columns as eval)");
+  c.audit_export->add_option("AUDIT", c.audit_opts.store, "Audit store")->required();
+  c.audit_export->add_option("--run", c.audit_opts.run, "Run number (default: the latest)");
+  c.audit_export->add_option("--out", c.audit_opts.out, "Output file, or - for stdout");
+  c.audit_override = c.audit->add_subcommand("override", "Record a human override of a decision");
+  c.audit_override->add_option("AUDIT", c.audit_opts.store, "Audit store")->required();
+  c.audit_override->add_option("CASE_ID", c.audit_opts.case_id, "Case key")->required();
+  c.audit_override->add_option("--disposition", c.audit_opts.disposition, "New disposition")->required();
+  c.audit_override->add_option("--by", c.audit_opts.by, "Who decides")->required();
+  c.audit_override->add_option("--reason", c.audit_opts.reason, "Why")->required();
+  c.audit_override->add_option("--run", c.audit_opts.run, "Run number (default: the latest deciding the case)");
+  c.audit_erase = c.audit->add_subcommand("erase", "Erase a person's personal detail; the chain still verifies");
+  c.audit_erase->add_option("AUDIT", c.audit_opts.store, "Audit store")->required();
+  c.audit_erase->add_option("CASE_ID", c.audit_opts.case_id, "Case key")->required();
+  c.audit_erase->add_option("--by", c.audit_opts.by, "Who erases")->required();
+  c.audit_erase->add_option("--reason", c.audit_opts.reason, "Why (retention, request, ...)")->required();
+}
+
+int run_selected(CLI::App& app, Commands& c) {
+  (void)app;
+  if (c.check->parsed()) return run_check(c.check_opts);
+  if (c.eval->parsed()) return run_eval(c.eval_opts, false);
+  if (c.review->parsed()) return run_eval(c.review_opts, true);
+  if (c.explain->parsed()) return run_explain(c.explain_opts);
+  if (c.audit_verify->parsed()) return run_audit_verify(c.audit_opts);
+  if (c.audit_runs->parsed()) return run_audit_runs(c.audit_opts);
+  if (c.audit_export->parsed()) return run_audit_export(c.audit_opts);
+  if (c.audit_override->parsed()) return run_audit_override(c.audit_opts);
+  if (c.audit_erase->parsed()) return run_audit_erase(c.audit_opts);
+  return kExitUsage;
+}
+
+int run_check(const CheckOptions& o) {
+  int worst = kExitOk;
+  DiagFormat format = o.format == "json" ? DiagFormat::Json : DiagFormat::Text;
+  for (const auto& path : o.rules) {
+    int code = kExitOk;
+    auto compiled = compile(path, format, o.werror, code);
+    if (!compiled) {
+      worst = std::max(worst, code);
+      continue;
+    }
+    if (o.verbose && format == DiagFormat::Text) {
+      const auto& r = compiled->rules;
+      std::cout << fmt::format("{}: ok: {} criteria, {} signals, {} scores, {} disposition lines, "
+                               "{} aggregates, {} tables\n",
+                               path, r.criteria.size(), r.signals.size(), r.scores.size(),
+                               r.disposition.size(), r.aggregates.size(), r.tables.size());
+      for (const auto& c : r.criteria)
+        std::cout << fmt::format("  criterion {} {}: {}\n", c.id, c.name,
+                                 c.clauses.empty() ? "" : c.clauses[0].text);
+      for (const auto& s : r.signals)
+        std::cout << fmt::format("  signal {} {} ({} points): {}\n", s.id, s.name,
+                                 render::format_number(s.points), s.fires_text);
+    }
+  }
+  return worst;
+}
+
+int run_eval(const EvalOptions& o, bool review) {
+  auto started = std::chrono::steady_clock::now();
+  int code = kExitOk;
+  auto compiled = compile(o.rules, DiagFormat::Text, false, code);
+  if (!compiled) return code;
+  const check::TypedRuleset& rules = compiled->rules;
+  LoadRequest req{o.cases, o.tables, o.params, o.threads};
+  Progress progress(o.quiet);
+  progress.phase("loading");
+  auto loaded = load(*compiled, req, code);
+  if (!loaded) return code;
+  progress.phase("deciding");
+  eval::Decisions decisions = loaded->evaluator->evaluate_all(o.threads);
+  progress.done();
+
+  std::unique_ptr<Sink> sink;
+  if (!o.out.empty()) {
+    sink = Sink::open(o.out);
+    if (!sink) return kExitData;
+  }
+  if (sink) {
+    if (o.format == "jsonl") {
+      for (size_t r = 0; r < decisions.cases; ++r) {
+        eval::CaseDetail detail = loaded->evaluator->explain(r);
+        sink->write(render::decision_json(rules, loaded->cases, loaded->interner, detail));
+        sink->write("\n");
+      }
+    } else {
+      sink->write(render::decisions_csv_header(rules));
+      for (size_t r = 0; r < decisions.cases; ++r)
+        sink->write(render::decisions_csv_row(rules, loaded->cases, loaded->interner, decisions, r));
+    }
+    if (!sink->close()) return kExitData;
+  }
+
+  if (review) {
+    int rc = record_review(*compiled, *loaded, decisions, o);
+    if (rc != kExitOk) return rc;
+  }
+
+  report_rejects(*loaded, o.rejects, code);
+  if (code != kExitOk) return code;
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  RunSummary summary = summarise(rules, *loaded, decisions, seconds);
+  if (!o.quiet) std::cerr << summary.text(isatty(2));
+  if (!o.summary_json.empty()) {
+    std::ofstream out(o.summary_json, std::ios::binary);
+    if (!out) {
+      std::cerr << fmt::format("error: cannot write {}: {}\n", o.summary_json, std::strerror(errno));
+      return kExitData;
+    }
+    out << summary.json << "\n";
+  }
+  return kExitOk;
+}
+
+}  // namespace crible::cli

@@ -1,0 +1,123 @@
+// Output sinks, progress and the run summary.
+#include "cli/output.h"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "render/render.h"
+
+namespace crible::cli {
+
+std::unique_ptr<Sink> Sink::open(const std::string& path) {
+  auto s = std::unique_ptr<Sink>(new Sink());
+  s->path_ = path;
+  if (path == "-") {
+    s->f_ = stdout;
+  } else {
+    s->f_ = std::fopen(path.c_str(), "wb");
+    if (!s->f_) {
+      std::cerr << fmt::format("error: cannot write {}: {}\n", path, std::strerror(errno));
+      return nullptr;
+    }
+    s->owned_ = true;
+  }
+  s->buffer_.reserve(1 << 20);
+  return s;
+}
+
+Sink::~Sink() {
+  if (f_) close();
+}
+
+void Sink::flush() {
+  if (!buffer_.empty() && !failed_) {
+    if (std::fwrite(buffer_.data(), 1, buffer_.size(), f_) != buffer_.size()) failed_ = true;
+  }
+  buffer_.clear();
+}
+
+void Sink::write(const std::string& s) {
+  buffer_ += s;
+  if (buffer_.size() >= (1 << 20)) flush();
+}
+
+bool Sink::close() {
+  if (!f_) return !failed_;
+  flush();
+  if (std::fflush(f_) != 0) failed_ = true;
+  if (owned_ && std::fclose(f_) != 0) failed_ = true;
+  f_ = nullptr;
+  if (failed_) std::cerr << fmt::format("error: could not write all of {}: {}\n", path_, std::strerror(errno));
+  return !failed_;
+}
+
+Progress::Progress(bool quiet) { enabled_ = !quiet && isatty(2); }
+
+void Progress::phase(const std::string& name) {
+  if (!enabled_) return;
+  std::cerr << "\r\033[K" << name << "..." << std::flush;
+}
+
+void Progress::done() {
+  if (!enabled_) return;
+  std::cerr << "\r\033[K" << std::flush;
+}
+
+RunSummary summarise(const check::TypedRuleset& rules, const Loaded& loaded,
+                     const eval::Decisions& d, double seconds) {
+  RunSummary s;
+  uint64_t rejected = loaded.cases.rejects.size();
+  s.plain = fmt::format("read {}, decided {}, rejected {}\n", loaded.cases.read, d.cases, rejected);
+  std::vector<size_t> per(rules.disposition.size(), 0);
+  for (uint8_t x : d.disposition) ++per[x];
+  nlohmann::ordered_json j;
+  j["read"] = loaded.cases.read;
+  j["decided"] = d.cases;
+  j["rejected"] = rejected;
+  nlohmann::ordered_json disp = nlohmann::ordered_json::object();
+  std::string line = "dispositions:";
+  for (size_t i = 0; i < per.size(); ++i) {
+    const std::string& name = rules.disposition[i].outcome;
+    if (!disp.contains(name)) disp[name] = 0;
+    disp[name] = disp[name].get<size_t>() + per[i];
+  }
+  for (auto& [name, count] : disp.items()) line += fmt::format(" {} {}", name, count.get<size_t>());
+  s.plain += line + "\n";
+  j["dispositions"] = disp;
+  nlohmann::ordered_json crit = nlohmann::ordered_json::object();
+  std::string cline = "criteria (fail/unknown):";
+  for (size_t i = 0; i < d.n_criteria; ++i) {
+    size_t fail = 0, unknown = 0;
+    for (size_t r = 0; r < d.cases; ++r) {
+      uint8_t o = d.criteria[r * d.n_criteria + i];
+      fail += o == static_cast<uint8_t>(eval::CriterionOutcome::Fail);
+      unknown += o == static_cast<uint8_t>(eval::CriterionOutcome::Unknown);
+    }
+    crit[rules.criteria[i].id] = {{"fail", fail}, {"unknown", unknown}};
+    cline += fmt::format(" {} {}/{}", rules.criteria[i].id, fail, unknown);
+  }
+  s.plain += cline + "\n";
+  j["criteria"] = crit;
+  nlohmann::ordered_json sig = nlohmann::ordered_json::object();
+  std::string sline = "signals fired:";
+  for (size_t i = 0; i < d.n_signals; ++i) {
+    size_t fired = 0;
+    for (size_t r = 0; r < d.cases; ++r) fired += d.fired[r * d.n_signals + i];
+    sig[rules.signals[i].id] = fired;
+    sline += fmt::format(" {} {}", rules.signals[i].id, fired);
+  }
+  s.plain += sline + "\n";
+  j["signals"] = sig;
+  j["seconds"] = seconds;
+  s.timing = fmt::format("time: {:.3f} s ({:.0f} cases/s)\n", seconds,
+                         seconds > 0 ? static_cast<double>(d.cases) / seconds : 0.0);
+  s.json = j.dump();
+  return s;
+}
+
+}  // namespace crible::cli

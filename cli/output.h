@@ -1,0 +1,58 @@
+// Output plumbing for run commands: a buffered sink (file or stdout), a progress bar on a
+// terminal, and the end-of-run summary.
+#pragma once
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "check/typed_ruleset.h"
+#include "cli/commands.h"
+#include "cli/compile.h"
+#include "eval/eval.h"
+
+namespace crible::cli {
+
+class Sink {
+ public:
+  // "-" is stdout. Prints the error and returns null when the file cannot be opened.
+  static std::unique_ptr<Sink> open(const std::string& path);
+  ~Sink();
+  void write(const std::string& s);
+  bool close();  // false (after printing why) if anything failed to reach the file
+
+ private:
+  std::FILE* f_ = nullptr;
+  bool owned_ = false;
+  std::string path_;
+  std::string buffer_;
+  bool failed_ = false;
+  void flush();
+};
+
+// A one-line progress display on stderr, only when stderr is a terminal and not --quiet.
+class Progress {
+ public:
+  explicit Progress(bool quiet);
+  void phase(const std::string& name);
+  void done();
+  bool enabled() const { return enabled_; }
+
+ private:
+  bool enabled_ = false;
+};
+
+struct RunSummary {
+  std::string plain;  // deterministic lines
+  std::string timing; // "time: 0.12 s (...)": only shown on a terminal
+  std::string json;
+  std::string text(bool terminal) const { return terminal ? plain + timing : plain; }
+};
+
+RunSummary summarise(const check::TypedRuleset& rules, const Loaded& loaded,
+                     const eval::Decisions& d, double seconds);
+
+// Writes ruleset, run, decisions and rejects to the audit store (`crible review`).
+int record_review(const Compiled& compiled, const Loaded& loaded, const eval::Decisions& d,
+                  const EvalOptions& o);
+
+}  // namespace crible::cli

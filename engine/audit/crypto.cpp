@@ -1,0 +1,47 @@
+// The public hashing helpers of audit.h: SHA-256 of bytes and of files, HMAC-SHA256 for
+// pseudonymising personal identifiers. OpenSSL libcrypto does the work.
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+
+#include "audit/audit.h"
+#include "audit/detail/canonical.h"
+
+namespace crible::audit {
+
+std::string sha256_hex(const std::string& bytes) {
+  detail::Sha256 sha;
+  return detail::to_hex(sha.digest(bytes));
+}
+
+Result<std::string> sha256_file(const std::string& path) {
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
+  if (!f) return Error{"cannot read " + path + ": " + std::strerror(errno)};
+  detail::Sha256 sha;
+  sha.init();
+  // Streamed: input files may be far larger than memory should hold just to hash them.
+  std::unique_ptr<unsigned char[]> buf(new unsigned char[1 << 16]);
+  for (;;) {
+    const size_t n = std::fread(buf.get(), 1, 1 << 16, f.get());
+    if (n > 0) sha.update(buf.get(), n);
+    if (n < (1 << 16)) {
+      if (std::ferror(f.get())) return Error{"cannot read " + path + ": " + std::strerror(errno)};
+      break;
+    }
+  }
+  return detail::to_hex(sha.final());
+}
+
+std::string hmac_sha256_hex(const std::string& key, const std::string& value) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(value.data()), value.size(), out, &n);
+  return detail::to_hex(out, n);
+}
+
+}  // namespace crible::audit

@@ -1,0 +1,977 @@
+// audit::Store: opening and creating the SQLite store, appending chained records (rulesets,
+// runs, decisions, run ends, overrides, erasures) and reading them back. verify() is in
+// verify.cpp; the chain's byte encoding in detail/canonical.h.
+//
+// Store layout, schema version 1 (PRAGMA user_version and meta.schema_version):
+//   chain(seq, kind, hash)  one row per chained record, seq = 1, 2, 3... over all kinds;
+//                           hash = SHA-256(hash of seq-1 || canonical bytes of the record).
+//   rulesets, runs, decisions, run_ends, overrides, erasures
+//                           the records, each keyed by its seq (columns: detail/store_impl.h).
+//   decision_details(seq, detail)
+//                           the personal detail of decision `seq`, beside the chain: the
+//                           decision commits to it by detail_hash = SHA-256(detail), so it can
+//                           be erased (set to NULL) while the chain still verifies.
+//   meta(key, value)        schema version, creating crible version, encoding version.
+// Triggers refuse UPDATE and DELETE on every table but decision_details, where the only
+// change allowed is setting a detail to NULL when an erasure record already lists that
+// decision: erase() appends the erasure record first, then clears the details, in one
+// transaction. The triggers are a guard against mistakes; verify() does not rely on them.
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <string_view>
+
+#include "audit/audit.h"
+#include "audit/detail/canonical.h"
+#include "audit/detail/store_impl.h"
+
+namespace crible::audit {
+
+using detail::Canonical;
+using detail::Head;
+using detail::Kind;
+using detail::Query;
+using detail::StoreImpl;
+using detail::RecordWriter;
+using detail::Transaction;
+
+namespace {
+
+constexpr const char* kChainedTables[] = {"meta",     "chain",     "rulesets", "runs",
+                                          "decisions", "run_ends", "overrides", "erasures"};
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+CREATE TABLE chain(seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, hash TEXT NOT NULL) STRICT;
+CREATE TABLE rulesets(seq INTEGER PRIMARY KEY, id INTEGER NOT NULL UNIQUE, path TEXT NOT NULL,
+  source TEXT NOT NULL, sha256 TEXT NOT NULL UNIQUE, crible_version TEXT NOT NULL,
+  stored_at TEXT NOT NULL) STRICT;
+CREATE TABLE runs(seq INTEGER PRIMARY KEY, id INTEGER NOT NULL UNIQUE,
+  ruleset_id INTEGER NOT NULL, params TEXT NOT NULL, inputs TEXT NOT NULL, as_of TEXT NOT NULL,
+  command TEXT NOT NULL, fingerprint TEXT NOT NULL, started_at TEXT NOT NULL) STRICT;
+CREATE INDEX runs_by_fingerprint ON runs(fingerprint);
+CREATE TABLE decisions(seq INTEGER PRIMARY KEY, run_id INTEGER NOT NULL,
+  input_index INTEGER NOT NULL, case_key TEXT NOT NULL, disposition TEXT NOT NULL,
+  disposition_rule TEXT NOT NULL, scores TEXT NOT NULL, fired TEXT NOT NULL,
+  findings TEXT NOT NULL, detail_hash TEXT NOT NULL) STRICT;
+CREATE UNIQUE INDEX decisions_by_run_input ON decisions(run_id, input_index);
+CREATE INDEX decisions_by_case_run ON decisions(case_key, run_id);
+CREATE TABLE decision_details(seq INTEGER PRIMARY KEY, detail TEXT) STRICT;
+CREATE TABLE run_ends(seq INTEGER PRIMARY KEY, run_id INTEGER NOT NULL UNIQUE,
+  read INTEGER NOT NULL, decided INTEGER NOT NULL, rejected INTEGER NOT NULL,
+  rejects TEXT NOT NULL, finished_at TEXT NOT NULL, head_hash TEXT NOT NULL) STRICT;
+CREATE TABLE overrides(seq INTEGER PRIMARY KEY, decision_seq INTEGER NOT NULL,
+  run_id INTEGER NOT NULL, case_key TEXT NOT NULL, disposition TEXT NOT NULL,
+  previous TEXT NOT NULL, who TEXT NOT NULL, why TEXT NOT NULL, at TEXT NOT NULL) STRICT;
+CREATE INDEX overrides_by_decision ON overrides(decision_seq);
+CREATE TABLE erasures(seq INTEGER PRIMARY KEY, case_key TEXT NOT NULL, decisions TEXT NOT NULL,
+  who TEXT NOT NULL, why TEXT NOT NULL, at TEXT NOT NULL) STRICT;
+CREATE INDEX erasures_by_case ON erasures(case_key);
+CREATE TRIGGER decision_details_no_delete BEFORE DELETE ON decision_details
+BEGIN SELECT RAISE(ABORT, 'audit store is append-only'); END;
+CREATE TRIGGER decision_details_erase_only BEFORE UPDATE ON decision_details
+WHEN NOT (NEW.seq IS OLD.seq AND NEW.detail IS NULL AND EXISTS (
+  SELECT 1 FROM erasures e, json_each(e.decisions) j WHERE j.value = OLD.seq))
+BEGIN SELECT RAISE(ABORT, 'audit store is append-only: a decision detail is only erased under an erasure record'); END;
+)sql";
+
+// ---- canonical JSON of the structured columns (format: detail/canonical.h) ----
+
+using Pairs = std::vector<std::pair<std::string, std::string>>;
+
+void pairs_json(std::string& out, const Pairs& pairs) {
+  out += '[';
+  for (size_t i = 0; i < pairs.size(); ++i) {
+    if (i) out += ',';
+    out += '[';
+    detail::json_string(out, pairs[i].first);
+    out += ',';
+    detail::json_string(out, pairs[i].second);
+    out += ']';
+  }
+  out += ']';
+}
+
+void findings_json(std::string& out, const std::vector<FindingRecord>& findings) {
+  out += '[';
+  for (size_t i = 0; i < findings.size(); ++i) {
+    const FindingRecord& f = findings[i];
+    if (i) out += ',';
+    out += '[';
+    detail::json_string(out, f.rule_id);
+    out += ',';
+    detail::json_string(out, f.name);
+    out += ',';
+    detail::json_string(out, f.kind);
+    out += ',';
+    detail::json_string(out, f.outcome);
+    out += ',';
+    detail::json_number(out, f.points);
+    out += ']';
+  }
+  out += ']';
+}
+
+std::string inputs_json(const std::vector<InputFile>& inputs) {
+  std::string out = "[";
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    if (i) out += ',';
+    out += "{\"path\":";
+    detail::json_string(out, inputs[i].path);
+    out += ",\"role\":";
+    detail::json_string(out, inputs[i].role);
+    out += ",\"sha256\":";
+    detail::json_string(out, inputs[i].sha256);
+    out += '}';
+  }
+  return out + ']';
+}
+
+std::string rejects_json(const std::vector<RejectRecord>& rejects) {
+  std::string out = "[";
+  for (size_t i = 0; i < rejects.size(); ++i) {
+    if (i) out += ',';
+    out += "{\"column\":";
+    detail::json_string(out, rejects[i].column);
+    out += ",\"line\":";
+    detail::json_integer(out, static_cast<int64_t>(rejects[i].line));
+    out += ",\"reason\":";
+    detail::json_string(out, rejects[i].reason);
+    out += '}';
+  }
+  return out + ']';
+}
+
+std::string seqs_json(const std::vector<int64_t>& seqs) {
+  std::string out = "[";
+  for (size_t i = 0; i < seqs.size(); ++i) {
+    if (i) out += ',';
+    detail::json_integer(out, seqs[i]);
+  }
+  return out + ']';
+}
+
+// ---- reading them back; false on anything unexpected (a damaged store), never a throw ----
+
+using nlohmann::json;
+
+std::optional<json> parse(const std::string& text) {
+  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return std::nullopt;
+  return j;
+}
+
+bool get_string(const json& j, std::string& out) {
+  if (!j.is_string()) return false;
+  out = j.get_ref<const std::string&>();
+  return true;
+}
+
+bool get_member(const json& obj, const char* key, std::string& out) {
+  const auto it = obj.find(key);
+  return it != obj.end() && get_string(*it, out);
+}
+
+bool read_pairs(const std::string& text, Pairs& out) {
+  const auto j = parse(text);
+  if (!j || !j->is_array()) return false;
+  out.clear();
+  for (const json& p : *j) {
+    if (!p.is_array() || p.size() != 2) return false;
+    auto& [name, value] = out.emplace_back();
+    if (!get_string(p[0], name) || !get_string(p[1], value)) return false;
+  }
+  return true;
+}
+
+bool read_findings(const std::string& text, std::vector<FindingRecord>& out) {
+  const auto j = parse(text);
+  if (!j || !j->is_array()) return false;
+  out.clear();
+  out.reserve(j->size());
+  for (const json& f : *j) {
+    if (!f.is_array() || f.size() != 5) return false;
+    FindingRecord& r = out.emplace_back();
+    if (!get_string(f[0], r.rule_id) || !get_string(f[1], r.name) || !get_string(f[2], r.kind) ||
+        !get_string(f[3], r.outcome))
+      return false;
+    if (f[4].is_number()) {
+      r.points = f[4].get<double>();
+    } else if (f[4].is_null()) {
+      r.points = std::numeric_limits<double>::quiet_NaN();  // written for a non-finite value
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool read_inputs(const std::string& text, std::vector<InputFile>& out) {
+  const auto j = parse(text);
+  if (!j || !j->is_array()) return false;
+  out.clear();
+  for (const json& f : *j) {
+    if (!f.is_object()) return false;
+    InputFile& r = out.emplace_back();
+    if (!get_member(f, "path", r.path) || !get_member(f, "role", r.role) ||
+        !get_member(f, "sha256", r.sha256))
+      return false;
+  }
+  return true;
+}
+
+bool read_rejects(const std::string& text, std::vector<RejectRecord>& out) {
+  const auto j = parse(text);
+  if (!j || !j->is_array()) return false;
+  out.clear();
+  for (const json& f : *j) {
+    if (!f.is_object()) return false;
+    RejectRecord& r = out.emplace_back();
+    const auto line = f.find("line");
+    if (line == f.end() || !line->is_number_unsigned()) return false;
+    r.line = line->get<uint64_t>();
+    if (!get_member(f, "column", r.column) || !get_member(f, "reason", r.reason)) return false;
+  }
+  return true;
+}
+
+// ---- appending ----
+
+constexpr const char* kInsertChain = "INSERT INTO chain(seq, kind, hash) VALUES(?, ?, ?)";
+
+// Appends one chained record after `head`: `fill` writes the columns after seq, in the kind's
+// column order. Returns SQLITE_DONE, or the failing SQLite code (the message stays on the
+// connection). On success `head` is the new record.
+template <typename Fill>
+int append(StoreImpl& m, Query& insert, Query& chain, Head& head, const Kind& kind,
+           Fill&& fill) {
+  Canonical& c = m.canonical;
+  c.clear();
+  c.text(kind.name);
+  RecordWriter w(insert, c);
+  const int64_t seq = head.seq + 1;
+  w.integer(seq);
+  fill(w);
+  int rc = insert.step();
+  insert.reset();
+  if (rc != SQLITE_DONE) return rc;
+  const detail::Digest hash = m.sha.chain(head.hash, c.bytes());
+  chain.bind(1, seq);
+  chain.bind(2, std::string_view(kind.name));
+  chain.bind(3, detail::to_hex(hash));
+  rc = chain.step();
+  chain.reset();
+  if (rc != SQLITE_DONE) return rc;
+  head = {seq, hash};
+  return SQLITE_DONE;
+}
+
+// append() for a single record with statements from the cache.
+template <typename Fill>
+Status append_one(StoreImpl& m, Head& head, const Kind& kind, Fill&& fill) {
+  auto insert = m.query(detail::insert_sql(kind));
+  if (!insert) return insert.error();
+  auto chain = m.query(kInsertChain);
+  if (!chain) return chain.error();
+  if (append(m, *insert, *chain, head, kind, fill) != SQLITE_DONE)
+    return m.error(std::string("cannot append a ") + kind.name + " record");
+  return ok_status();
+}
+
+// Runs a one-row query; nullopt when it has no row, an Error when it fails.
+template <typename Bind, typename Read>
+auto one_row(StoreImpl& m, const std::string& sql, Bind&& bind, Read&& read)
+    -> Result<std::optional<decltype(read(std::declval<Query&>()))>> {
+  using T = decltype(read(std::declval<Query&>()));
+  auto q = m.query(sql);
+  if (!q) return q.error();
+  bind(*q);
+  const int rc = q->step();
+  if (rc == SQLITE_ROW) return std::optional<T>(read(*q));
+  if (rc == SQLITE_DONE) return std::optional<T>();
+  return m.error("cannot read");
+}
+
+Result<int64_t> next_id(StoreImpl& m, const std::string& table) {
+  auto r = one_row(
+      m, "SELECT coalesce(max(id), 0) + 1 FROM " + table, [](Query&) {},
+      [](Query& q) { return q.integer(0); });
+  if (!r) return r.error();
+  return r->value_or(1);
+}
+
+enum class RunState { kMissing, kOpen, kFinished };
+
+Result<RunState> run_state(StoreImpl& m, int64_t run_id) {
+  auto r = one_row(
+      m, "SELECT EXISTS (SELECT 1 FROM run_ends WHERE run_id = ?1) FROM runs WHERE id = ?1",
+      [&](Query& q) { q.bind(1, run_id); }, [](Query& q) { return q.integer(0) != 0; });
+  if (!r) return r.error();
+  if (!r->has_value()) return RunState::kMissing;
+  return **r ? RunState::kFinished : RunState::kOpen;
+}
+
+Error no_run(int64_t run_id) { return Error{"no run " + std::to_string(run_id) + " in the audit store"}; }
+
+Error damaged(const StoreImpl& m, int64_t seq, const char* what) {
+  return Error{"audit store " + m.path + ": record #" + std::to_string(seq) + " has a malformed " +
+               what + "; run `crible audit verify`"};
+}
+
+// The decision about a case in the given run, or in the latest run that decided it.
+// Columns: seq, run_id, input_index, case_key, disposition, disposition_rule, scores, fired,
+// findings, detail.
+Result<std::optional<std::pair<int64_t, int64_t>>> find_decision(StoreImpl& m,
+                                                                 const std::string& case_key,
+                                                                 std::optional<int64_t> run_id) {
+  const std::string sql =
+      std::string("SELECT seq, run_id FROM decisions WHERE case_key = ?1") +
+      (run_id ? " AND run_id = ?2" : "") + " ORDER BY run_id DESC, input_index LIMIT 1";
+  return one_row(
+      m, sql,
+      [&](Query& q) {
+        q.bind(1, case_key);
+        if (run_id) q.bind(2, *run_id);
+      },
+      [](Query& q) { return std::pair(q.integer(0), q.integer(1)); });
+}
+
+Error no_decision(const std::string& case_key, std::optional<int64_t> run_id) {
+  return Error{"no decision about case " + case_key + " in the audit store" +
+               (run_id ? " for run " + std::to_string(*run_id) : std::string())};
+}
+
+constexpr const char* kDecisionColumns =
+    "d.seq, d.run_id, d.input_index, d.case_key, d.disposition, d.disposition_rule, d.scores, "
+    "d.fired, d.findings, x.detail FROM decisions d LEFT JOIN decision_details x ON x.seq = d.seq";
+
+Status read_decision(const StoreImpl& m, const Query& q, DecisionRecord& d) {
+  const int64_t seq = q.integer(0);
+  d.input_index = static_cast<uint64_t>(q.integer(2));
+  d.case_key = q.text(3);
+  d.disposition = q.text(4);
+  d.disposition_rule = q.text(5);
+  if (!read_pairs(q.text(6), d.scores)) return damaged(m, seq, "scores column");
+  d.fired = q.text(7);
+  if (!read_findings(q.text(8), d.findings)) return damaged(m, seq, "findings column");
+  d.detail_json = q.text(9);  // "" once erased (NULL)
+  return ok_status();
+}
+
+constexpr const char* kRunColumns =
+    "SELECT r.id, r.ruleset_id, s.sha256, r.started_at, r.as_of, r.command, r.inputs, "
+    "e.finished_at, e.read, e.rejected, e.head_hash, e.rejects, "
+    "CASE WHEN e.seq IS NULL THEN (SELECT count(*) FROM decisions d WHERE d.run_id = r.id) "
+    "ELSE e.decided END "
+    "FROM runs r LEFT JOIN rulesets s ON s.id = r.ruleset_id "
+    "LEFT JOIN run_ends e ON e.run_id = r.id";
+
+Status read_run(const StoreImpl& m, const Query& q, RunSummary& r) {
+  r.run_id = q.integer(0);
+  r.ruleset_id = q.integer(1);
+  r.ruleset_sha256 = q.text(2);
+  r.started_at = q.text(3);
+  r.as_of = q.text(4);
+  r.command = q.text(5);
+  if (!read_inputs(q.text(6), r.inputs)) return damaged(m, r.run_id, "run inputs column");
+  const bool complete = !q.is_null(7);
+  r.status = complete ? "complete" : "incomplete";
+  r.finished_at = q.text(7);
+  r.read = static_cast<uint64_t>(q.integer(8));
+  r.rejected = static_cast<uint64_t>(q.integer(9));
+  r.head_hash = q.text(10);
+  r.rejects.clear();
+  if (complete && !read_rejects(q.text(11), r.rejects))
+    return damaged(m, r.run_id, "run rejects column");
+  r.decided = static_cast<uint64_t>(q.integer(12));
+  return ok_status();
+}
+
+Result<RunSummary> load_run(StoreImpl& m, int64_t run_id) {
+  auto q = m.query(std::string(kRunColumns) + " WHERE r.id = ?");
+  if (!q) return q.error();
+  q->bind(1, run_id);
+  const int rc = q->step();
+  if (rc == SQLITE_DONE) return no_run(run_id);
+  if (rc != SQLITE_ROW) return m.error("cannot read run " + std::to_string(run_id));
+  RunSummary r;
+  if (Status s = read_run(m, *q, r); !s) return s.error();
+  return r;
+}
+
+}  // namespace
+
+// ---- detail: SQL for the kinds, statements, transactions ----
+
+namespace detail {
+
+std::string insert_sql(const Kind& kind) {
+  const std::string_view cols = kind.columns;
+  std::string marks = "?";
+  for (char c : cols)
+    if (c == ',') marks += ", ?";
+  return std::string("INSERT INTO ") + kind.table + "(" + kind.columns + ") VALUES(" + marks + ")";
+}
+
+std::string select_sql(const Kind& kind) {
+  return std::string("SELECT ") + kind.columns + " FROM " + kind.table + " ORDER BY seq";
+}
+
+Result<Transaction> Transaction::begin(StoreImpl& impl) {
+  const int rc = sqlite3_exec(impl.db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
+  if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) {
+    return Error{"audit store " + impl.path +
+                 " is being written by another crible process; gave up after waiting " +
+                 std::to_string(impl.options.busy_timeout_ms / 1000) +
+                 " s for it; try again when it has finished"};
+  }
+  if (rc != SQLITE_OK) return impl.error("cannot start a write transaction");
+  return Transaction(&impl);
+}
+
+Transaction::~Transaction() {
+  if (impl_) sqlite3_exec(impl_->db, "ROLLBACK", nullptr, nullptr, nullptr);
+}
+
+Status Transaction::commit() {
+  StoreImpl* impl = impl_;
+  if (sqlite3_exec(impl->db, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK)
+    return impl->error("cannot commit");  // the destructor rolls back
+  impl_ = nullptr;
+  return ok_status();
+}
+
+Result<Head> read_head(StoreImpl& impl) {
+  auto q = impl.query("SELECT seq, hash FROM chain ORDER BY seq DESC LIMIT 1");
+  if (!q) return q.error();
+  const int rc = q->step();
+  if (rc == SQLITE_DONE) return Head{};
+  if (rc != SQLITE_ROW) return impl.error("cannot read the chain head");
+  Head head;
+  head.seq = q->integer(0);
+  const auto hash = digest_from_hex(q->text(1));
+  if (!hash) {
+    return Error{"audit store " + impl.path + ": the chain head #" + std::to_string(head.seq) +
+                 " has a malformed hash; run `crible audit verify`"};
+  }
+  head.hash = *hash;
+  return head;
+}
+
+}  // namespace detail
+
+// ---- Impl ----
+
+detail::StoreImpl::~StoreImpl() {
+  for (auto& [sql, stmt] : statements) sqlite3_finalize(stmt);
+  sqlite3_close_v2(db);
+}
+
+Result<Query> detail::StoreImpl::query(const std::string& sql) {
+  auto it = statements.find(sql);
+  if (it == statements.end()) {
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v3(db, sql.c_str(), static_cast<int>(sql.size()),
+                           SQLITE_PREPARE_PERSISTENT, &stmt, nullptr) != SQLITE_OK)
+      return error("cannot prepare `" + sql + "`");
+    it = statements.emplace(sql, stmt).first;
+  }
+  return Query(it->second);
+}
+
+Error detail::StoreImpl::error(std::string_view what) const {
+  return Error{"audit store " + path + ": " + std::string(what) + ": " + sqlite3_errmsg(db)};
+}
+
+Status detail::StoreImpl::exec(const char* sql) {
+  if (sqlite3_exec(db, sql, nullptr, nullptr, nullptr) != SQLITE_OK) return error(sql);
+  return ok_status();
+}
+
+// ---- Store ----
+
+Store::Store(Impl* impl) : impl_(impl) {}
+Store::Store(Store&& other) noexcept : impl_(other.impl_) { other.impl_ = nullptr; }
+Store& Store::operator=(Store&& other) noexcept {
+  if (this != &other) {
+    delete impl_;
+    impl_ = other.impl_;
+    other.impl_ = nullptr;
+  }
+  return *this;
+}
+Store::~Store() { delete impl_; }
+
+namespace {
+
+// The schema version a store declares (the larger of user_version and meta.schema_version),
+// and whether it has any table at all.
+struct Declared {
+  int64_t version = 0;
+  int64_t tables = 0;
+};
+
+Result<Declared> declared_version(StoreImpl& m) {
+  Declared d;
+  auto v = one_row(
+      m, "PRAGMA user_version", [](Query&) {}, [](Query& q) { return q.integer(0); });
+  if (!v) {
+    if (sqlite3_errcode(m.db) == SQLITE_NOTADB)
+      return Error{m.path + " is not an audit store (not a SQLite database)"};
+    return Error{"cannot open audit store " + m.path + ": " + sqlite3_errmsg(m.db)};
+  }
+  d.version = v->value_or(0);
+  auto t = one_row(
+      m, "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+      [](Query&) {}, [](Query& q) { return q.integer(0); });
+  if (!t) return t.error();
+  d.tables = t->value_or(0);
+  if (d.tables > 0) {
+    // A missing meta table (or row) is left for verify() to notice; only a newer version stops.
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v2(m.db, "SELECT value FROM meta WHERE key = 'schema_version'", -1, &stmt,
+                           nullptr) == SQLITE_OK) {
+      if (sqlite3_step(stmt) == SQLITE_ROW)
+        d.version = std::max<int64_t>(d.version, sqlite3_column_int64(stmt, 0));
+    }
+    sqlite3_finalize(stmt);
+  }
+  return d;
+}
+
+Status create_schema(StoreImpl& m) {
+  std::string sql = kSchema;
+  for (const char* table : kChainedTables) {
+    for (const char* op : {"UPDATE", "DELETE"}) {
+      sql += std::string("CREATE TRIGGER ") + table + "_no_" + (op[0] == 'U' ? "update" : "delete") +
+             " BEFORE " + op + " ON " + table +
+             " BEGIN SELECT RAISE(ABORT, 'audit store is append-only'); END;\n";
+    }
+  }
+  auto now = detail::now_iso();
+  if (!now) return now.error();
+  sql += "INSERT INTO meta(key, value) VALUES ('schema_version', '" +
+         std::to_string(kSchemaVersion) + "'), ('canonical_encoding', '1'), ('created_by', 'crible " +
+         std::string(CRIBLE_VERSION) + "'), ('created_at', '" + *now + "');\n";
+  sql += "PRAGMA user_version = " + std::to_string(kSchemaVersion) + ";\n";
+  return m.exec(sql.c_str());
+}
+
+}  // namespace
+
+Result<Store> Store::open(const std::string& path, const OpenOptions& options) {
+  auto m = std::make_unique<Impl>();
+  m->path = path;
+  m->options = options;
+  const int flags = SQLITE_OPEN_READWRITE | (options.create ? SQLITE_OPEN_CREATE : 0);
+  const int rc = sqlite3_open_v2(path.c_str(), &m->db, flags, nullptr);
+  if (rc != SQLITE_OK) {
+    if (!options.create && rc == SQLITE_CANTOPEN) return Error{"no audit store at " + path};
+    return Error{"cannot open audit store " + path + ": " +
+                 (m->db ? sqlite3_errmsg(m->db) : sqlite3_errstr(rc))};
+  }
+  sqlite3_extended_result_codes(m->db, 1);
+  sqlite3_busy_timeout(m->db, options.busy_timeout_ms);
+
+  auto declared = declared_version(*m);
+  if (!declared) return declared.error();
+  if (declared->version > kSchemaVersion) {
+    return Error{"audit store schema version " + std::to_string(declared->version) +
+                 " is newer than this crible supports (" + std::to_string(kSchemaVersion) +
+                 "); upgrade crible"};
+  }
+  if (declared->version == 0 && declared->tables > 0)
+    return Error{path + " is not a crible audit store (it holds other tables)"};
+  if (declared->version == 0 && !options.create)
+    return Error{path + " is not a crible audit store (it is empty)"};
+
+  // WAL: readers (explain, verify) never block the writer and a killed writer loses only its
+  // uncommitted transaction. NORMAL syncs at checkpoints, not at every commit: a power cut may
+  // lose the last batches, never consistency, and a resumed review redoes them. secure_delete
+  // zeroes erased detail instead of leaving it in free space.
+  for (const char* pragma :
+       {"PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL", "PRAGMA secure_delete = ON"}) {
+    if (Status s = m->exec(pragma); !s) return s.error();
+  }
+  if (declared->version == 0) {
+    auto txn = Transaction::begin(*m);
+    if (!txn) return txn.error();
+    auto again = declared_version(*m);  // another process may have created it meanwhile
+    if (!again) return again.error();
+    if (again->version == 0) {
+      if (Status s = create_schema(*m); !s) return s.error();
+    }
+    if (Status s = txn->commit(); !s) return s.error();
+  }
+  return Store(m.release());
+}
+
+Result<int64_t> Store::begin_run(const RulesetVersion& ruleset, const RunStart& start) {
+  Impl& m = *impl_;
+  if (detail::to_hex(m.sha.digest(ruleset.source)) != ruleset.sha256)
+    return Error{"the sha256 given for ruleset " + ruleset.path + " is not that of its source"};
+  auto now = detail::now_iso();
+  if (!now) return now.error();
+  auto txn = Transaction::begin(m);
+  if (!txn) return txn.error();
+  auto head = detail::read_head(m);
+  if (!head) return head.error();
+
+  // A ruleset is stored once, whatever path it was read from the next times.
+  auto found = one_row(
+      m, "SELECT id FROM rulesets WHERE sha256 = ?", [&](Query& q) { q.bind(1, ruleset.sha256); },
+      [](Query& q) { return q.integer(0); });
+  if (!found) return found.error();
+  int64_t ruleset_id = 0;
+  if (found->has_value()) {
+    ruleset_id = **found;
+  } else {
+    auto id = next_id(m, "rulesets");
+    if (!id) return id.error();
+    ruleset_id = *id;
+    Status s = append_one(m, *head, detail::kRuleset, [&](RecordWriter& w) {
+      w.integer(ruleset_id);
+      w.text(ruleset.path);
+      w.text(ruleset.source);
+      w.text(ruleset.sha256);
+      w.text(ruleset.crible_version);
+      w.text(*now);
+    });
+    if (!s) return s.error();
+  }
+
+  // Resume: the same command whose run never finished (killed, or failed mid-way).
+  if (!start.fingerprint.empty()) {
+    auto open = one_row(
+        m,
+        "SELECT id FROM runs r WHERE fingerprint = ? AND ruleset_id = ? AND NOT EXISTS "
+        "(SELECT 1 FROM run_ends e WHERE e.run_id = r.id) ORDER BY id DESC LIMIT 1",
+        [&](Query& q) {
+          q.bind(1, start.fingerprint);
+          q.bind(2, ruleset_id);
+        },
+        [](Query& q) { return q.integer(0); });
+    if (!open) return open.error();
+    if (open->has_value()) {
+      if (Status s = txn->commit(); !s) return s.error();
+      return **open;
+    }
+  }
+
+  auto id = next_id(m, "runs");
+  if (!id) return id.error();
+  Pairs params = start.params;
+  std::sort(params.begin(), params.end());
+  std::string params_text;
+  pairs_json(params_text, params);
+  Status s = append_one(m, *head, detail::kRun, [&](RecordWriter& w) {
+    w.integer(*id);
+    w.integer(ruleset_id);
+    w.text(params_text);
+    w.text(inputs_json(start.inputs));
+    w.text(start.as_of);
+    w.text(start.command);
+    w.text(start.fingerprint);
+    w.text(*now);
+  });
+  if (!s) return s.error();
+  if (Status c = txn->commit(); !c) return c.error();
+  return *id;
+}
+
+std::vector<uint64_t> Store::already_decided(int64_t run_id) {
+  std::vector<uint64_t> out;
+  auto q = impl_->query("SELECT input_index FROM decisions WHERE run_id = ? ORDER BY input_index");
+  if (!q) return out;  // an unreadable store fails again, with its message, at the next append
+  q->bind(1, run_id);
+  while (q->step() == SQLITE_ROW) out.push_back(static_cast<uint64_t>(q->integer(0)));
+  return out;
+}
+
+Status Store::append_decisions(int64_t run_id, const std::vector<DecisionRecord>& batch) {
+  if (batch.empty()) return ok_status();
+  Impl& m = *impl_;
+  // One transaction per batch, the head read inside it: a kill at any moment leaves either
+  // the whole batch chained or none of it.
+  auto txn = Transaction::begin(m);
+  if (!txn) return txn.error();
+  auto state = run_state(m, run_id);
+  if (!state) return state.error();
+  if (*state == RunState::kMissing) return no_run(run_id);
+  if (*state == RunState::kFinished)
+    return Error{"run " + std::to_string(run_id) + " is finished; it takes no more decisions"};
+  auto head = detail::read_head(m);
+  if (!head) return head.error();
+
+  static const std::string kInsertDecision = detail::insert_sql(detail::kDecision);
+  auto insert = m.query(kInsertDecision);
+  if (!insert) return insert.error();
+  auto chain = m.query(kInsertChain);
+  if (!chain) return chain.error();
+  auto details = m.query("INSERT INTO decision_details(seq, detail) VALUES(?, ?)");
+  if (!details) return details.error();
+
+  std::string scores, findings;
+  for (const DecisionRecord& d : batch) {
+    scores.clear();
+    pairs_json(scores, d.scores);
+    findings.clear();
+    findings_json(findings, d.findings);
+    const std::string detail_hash = detail::to_hex(m.sha.digest(d.detail_json));
+    const int rc = append(m, *insert, *chain, *head, detail::kDecision, [&](RecordWriter& w) {
+      w.integer(run_id);
+      w.integer(static_cast<int64_t>(d.input_index));
+      w.text(d.case_key);
+      w.text(d.disposition);
+      w.text(d.disposition_rule);
+      w.text(scores);
+      w.text(d.fired);
+      w.text(findings);
+      w.text(detail_hash);
+    });
+    if (rc == SQLITE_CONSTRAINT_UNIQUE) {
+      return Error{"run " + std::to_string(run_id) + " already has a decision for input " +
+                   std::to_string(d.input_index)};
+    }
+    if (rc != SQLITE_DONE) return m.error("cannot append a decision");
+    details->bind(1, head->seq);
+    details->bind(2, d.detail_json);
+    const int drc = details->step();
+    details->reset();
+    if (drc != SQLITE_DONE) return m.error("cannot store a decision's detail");
+  }
+  return txn->commit();
+}
+
+Status Store::finish_run(int64_t run_id, uint64_t read, uint64_t decided,
+                         const std::vector<RejectRecord>& rejects) {
+  Impl& m = *impl_;
+  auto now = detail::now_iso();
+  if (!now) return now.error();
+  auto txn = Transaction::begin(m);
+  if (!txn) return txn.error();
+  auto state = run_state(m, run_id);
+  if (!state) return state.error();
+  if (*state == RunState::kMissing) return no_run(run_id);
+  if (*state == RunState::kFinished)
+    return Error{"run " + std::to_string(run_id) + " is already finished"};
+  auto stored = one_row(
+      m, "SELECT count(*) FROM decisions WHERE run_id = ?", [&](Query& q) { q.bind(1, run_id); },
+      [](Query& q) { return q.integer(0); });
+  if (!stored) return stored.error();
+  // "Never zero, never two": the run must hold exactly the decisions the caller made.
+  if (static_cast<uint64_t>(stored->value_or(0)) != decided) {
+    return Error{"run " + std::to_string(run_id) + " has " + std::to_string(stored->value_or(0)) +
+                 " decisions stored but " + std::to_string(decided) + " were reported decided"};
+  }
+  auto head = detail::read_head(m);
+  if (!head) return head.error();
+  const std::string head_hash = detail::to_hex(head->hash);
+  Status s = append_one(m, *head, detail::kRunEnd, [&](RecordWriter& w) {
+    w.integer(run_id);
+    w.integer(static_cast<int64_t>(read));
+    w.integer(static_cast<int64_t>(decided));
+    w.integer(static_cast<int64_t>(rejects.size()));
+    w.text(rejects_json(rejects));
+    w.text(*now);
+    w.text(head_hash);
+  });
+  if (!s) return s;
+  return txn->commit();
+}
+
+Result<std::vector<RunSummary>> Store::runs() {
+  Impl& m = *impl_;
+  auto q = m.query(std::string(kRunColumns) + " ORDER BY r.id");
+  if (!q) return q.error();
+  std::vector<RunSummary> out;
+  int rc;
+  while ((rc = q->step()) == SQLITE_ROW) {
+    if (Status s = read_run(m, *q, out.emplace_back()); !s) return s.error();
+  }
+  if (rc != SQLITE_DONE) return m.error("cannot list runs");
+  return out;
+}
+
+Result<StoredDecision> Store::decision(const std::string& case_key,
+                                       std::optional<int64_t> run_id) {
+  Impl& m = *impl_;
+  auto found = find_decision(m, case_key, run_id);
+  if (!found) return found.error();
+  if (!found->has_value()) return no_decision(case_key, run_id);
+  StoredDecision out;
+  out.seq = (*found)->first;
+  {
+    auto q = m.query(std::string("SELECT ") + kDecisionColumns + " WHERE d.seq = ?");
+    if (!q) return q.error();
+    q->bind(1, out.seq);
+    if (q->step() != SQLITE_ROW) return m.error("cannot read decision #" + std::to_string(out.seq));
+    if (Status s = read_decision(m, *q, out.decision); !s) return s.error();
+  }
+  auto run = load_run(m, (*found)->second);
+  if (!run) return run.error();
+  out.run = std::move(*run);
+
+  auto params = one_row(
+      m, "SELECT params FROM runs WHERE id = ?", [&](Query& q) { q.bind(1, out.run.run_id); },
+      [](Query& q) { return q.text(0); });
+  if (!params) return params.error();
+  if (!read_pairs(params->value_or("[]"), out.params))
+    return damaged(m, out.run.run_id, "run params column");
+
+  auto ruleset = one_row(
+      m, "SELECT path, source, sha256, crible_version FROM rulesets WHERE id = ?",
+      [&](Query& q) { q.bind(1, out.run.ruleset_id); },
+      [](Query& q) { return RulesetVersion{q.text(0), q.text(1), q.text(2), q.text(3)}; });
+  if (!ruleset) return ruleset.error();
+  if (!ruleset->has_value())
+    return Error{"audit store " + m.path + ": ruleset " + std::to_string(out.run.ruleset_id) +
+                 " is missing; run `crible audit verify`"};
+  out.ruleset = std::move(**ruleset);
+
+  {
+    auto q = m.query(
+        "SELECT run_id, decision_seq, case_key, disposition, previous, who, why, at "
+        "FROM overrides WHERE decision_seq = ? ORDER BY seq");
+    if (!q) return q.error();
+    q->bind(1, out.seq);
+    int rc;
+    while ((rc = q->step()) == SQLITE_ROW) {
+      out.overrides.push_back(OverrideRecord{q->integer(0), q->integer(1), q->text(2), q->text(3),
+                                             q->text(4), q->text(5), q->text(6), q->text(7)});
+    }
+    if (rc != SQLITE_DONE) return m.error("cannot read overrides");
+  }
+
+  auto erased = one_row(
+      m,
+      "SELECT e.at, e.who, e.why FROM erasures e, json_each(e.decisions) j "
+      "WHERE e.case_key = ? AND j.value = ? ORDER BY e.seq LIMIT 1",
+      [&](Query& q) {
+        q.bind(1, case_key);
+        q.bind(2, out.seq);
+      },
+      [](Query& q) { return "on " + q.text(0) + " by " + q.text(1) + ": " + q.text(2); });
+  if (!erased) return erased.error();
+  out.erased = std::move(*erased);
+  return out;
+}
+
+Result<std::vector<DecisionRecord>> Store::decisions(int64_t run_id) {
+  Impl& m = *impl_;
+  auto state = run_state(m, run_id);
+  if (!state) return state.error();
+  if (*state == RunState::kMissing) return no_run(run_id);
+  auto q = m.query(std::string("SELECT ") + kDecisionColumns +
+                   " WHERE d.run_id = ? ORDER BY d.input_index");
+  if (!q) return q.error();
+  q->bind(1, run_id);
+  std::vector<DecisionRecord> out;
+  int rc;
+  while ((rc = q->step()) == SQLITE_ROW) {
+    if (Status s = read_decision(m, *q, out.emplace_back()); !s) return s.error();
+  }
+  if (rc != SQLITE_DONE) return m.error("cannot read the decisions of run " + std::to_string(run_id));
+  return out;
+}
+
+Result<OverrideRecord> Store::add_override(const std::string& case_key,
+                                           std::optional<int64_t> run_id,
+                                           const std::string& disposition, const std::string& by,
+                                           const std::string& reason) {
+  // Who and why are the point of an override: an anonymous or unexplained one is refused.
+  if (disposition.empty()) return Error{"an override needs the new disposition"};
+  if (by.empty()) return Error{"an override needs the name of the person who makes it"};
+  if (reason.empty()) return Error{"an override needs a reason"};
+  Impl& m = *impl_;
+  auto now = detail::now_iso();
+  if (!now) return now.error();
+  auto txn = Transaction::begin(m);
+  if (!txn) return txn.error();
+  auto found = find_decision(m, case_key, run_id);
+  if (!found) return found.error();
+  if (!found->has_value()) return no_decision(case_key, run_id);
+  const auto [decision_seq, decided_run] = **found;
+
+  // The disposition in force: the last override's, else the decision's own.
+  auto previous = one_row(
+      m,
+      "SELECT coalesce((SELECT disposition FROM overrides WHERE decision_seq = ?1 "
+      "ORDER BY seq DESC LIMIT 1), (SELECT disposition FROM decisions WHERE seq = ?1))",
+      [&](Query& q) { q.bind(1, decision_seq); }, [](Query& q) { return q.text(0); });
+  if (!previous) return previous.error();
+
+  OverrideRecord r{decided_run, decision_seq, case_key, disposition, previous->value_or(""),
+                   by,          reason,       *now};
+  auto head = detail::read_head(m);
+  if (!head) return head.error();
+  Status s = append_one(m, *head, detail::kOverride, [&](RecordWriter& w) {
+    w.integer(r.decision_seq);
+    w.integer(r.run_id);
+    w.text(r.case_key);
+    w.text(r.disposition);
+    w.text(r.previous);
+    w.text(r.by);
+    w.text(r.reason);
+    w.text(r.at);
+  });
+  if (!s) return s.error();
+  if (Status c = txn->commit(); !c) return c.error();
+  return r;
+}
+
+Result<uint64_t> Store::erase(const std::string& case_key, const std::string& by,
+                              const std::string& reason) {
+  if (by.empty()) return Error{"an erasure needs the name of the person who makes it"};
+  if (reason.empty()) return Error{"an erasure needs a reason"};
+  Impl& m = *impl_;
+  auto now = detail::now_iso();
+  if (!now) return now.error();
+  auto txn = Transaction::begin(m);
+  if (!txn) return txn.error();
+  std::vector<int64_t> seqs;
+  bool any = false;
+  {
+    auto q = m.query(
+        "SELECT d.seq, x.detail IS NOT NULL FROM decisions d "
+        "LEFT JOIN decision_details x ON x.seq = d.seq WHERE d.case_key = ? ORDER BY d.seq");
+    if (!q) return q.error();
+    q->bind(1, case_key);
+    int rc;
+    while ((rc = q->step()) == SQLITE_ROW) {
+      any = true;
+      if (q->integer(1)) seqs.push_back(q->integer(0));
+    }
+    if (rc != SQLITE_DONE) return m.error("cannot find the decisions about case " + case_key);
+  }
+  if (!any) return no_decision(case_key, std::nullopt);
+  if (seqs.empty()) return uint64_t{0};
+
+  // The erasure record first: the trigger on decision_details lets a detail become NULL
+  // only under an erasure record that lists its decision.
+  auto head = detail::read_head(m);
+  if (!head) return head.error();
+  Status s = append_one(m, *head, detail::kErasure, [&](RecordWriter& w) {
+    w.text(case_key);
+    w.text(seqs_json(seqs));
+    w.text(by);
+    w.text(reason);
+    w.text(*now);
+  });
+  if (!s) return s.error();
+  auto clear = m.query("UPDATE decision_details SET detail = NULL WHERE seq = ?");
+  if (!clear) return clear.error();
+  for (int64_t seq : seqs) {
+    clear->bind(1, seq);
+    const int rc = clear->step();
+    clear->reset();
+    if (rc != SQLITE_DONE) return m.error("cannot erase the detail of decision #" + std::to_string(seq));
+  }
+  if (Status c = txn->commit(); !c) return c.error();
+  // Older copies of the pages may sit in the write-ahead log: truncate it. Best effort (a
+  // concurrent reader can hold the log); the next checkpoint overwrites them anyway.
+  sqlite3_exec(m.db, "PRAGMA wal_checkpoint(TRUNCATE)", nullptr, nullptr, nullptr);
+  return static_cast<uint64_t>(seqs.size());
+}
+
+}  // namespace crible::audit

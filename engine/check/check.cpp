@@ -1,0 +1,1656 @@
+// The checker: resolves every name, gives every expression a type and a "may be unknown"
+// flag, inlines user functions, classifies aggregate filters for indexing, and reports all
+// problems of a file in one pass.
+#include "check/check.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <unordered_map>
+
+#include "base/date.h"
+
+namespace crible::check {
+namespace {
+
+using syntax::ExprKind;
+
+bool is_text(const Type& t) { return t.kind == TypeKind::Text; }
+bool is_set(const Type& t) { return t.kind == TypeKind::Set; }
+
+struct Scope {
+  // Aggregate row scope: -2 = none, -1 = cases, >= 0 = table index.
+  int32_t row_source = -2;
+  bool allow_outcomes = false;
+  bool allow_scores = false;
+  int32_t score_limit = 0;  // scores [0, limit) may be referenced
+  const std::map<std::string, int32_t>* lets = nullptr;        // name -> node (Let)
+  const std::map<std::string, int32_t>* fn_params = nullptr;   // name -> node (argument)
+  bool in_function = false;
+  std::vector<std::pair<std::string, int32_t>>* evidence = nullptr;  // names read, in order
+};
+
+class Checker {
+ public:
+  Checker(const syntax::Ruleset& rules, const SourceSet& sources)
+      : rules_(rules), sources_(sources) {}
+
+  Staged<TypedRuleset> run() {
+    schemas();
+    parameters_and_constants();
+    index_definitions();
+    for (size_t i = 0; i < rules_.definitions.size(); ++i) definition(static_cast<int32_t>(i));
+    criteria_and_signals();
+    scores();
+    disposition();
+    mark_fields_read();
+    Staged<TypedRuleset> out;
+    if (!diags_.has_errors()) out.value = std::move(r_);
+    out.diagnostics = diags_.take_sorted();
+    return out;
+  }
+
+ private:
+  // ---------------------------------------------------------------- helpers
+  std::string source_text(Span s) const {
+    if (s.file >= sources_.size()) return {};
+    const std::string& t = sources_.file(s.file).text;
+    if (s.begin >= t.size() || s.end > t.size() || s.end < s.begin) return {};
+    std::string out;
+    bool space = false;
+    for (uint32_t i = s.begin; i < s.end; ++i) {  // collapse line breaks and runs of spaces
+      char c = t[i];
+      if (c == '\n' || c == '\r' || c == ' ' || c == '\t') {
+        space = true;
+        continue;
+      }
+      if (space && !out.empty()) out += ' ';
+      space = false;
+      out += c;
+    }
+    return out;
+  }
+
+  int32_t add(Node n) {
+    r_.nodes.push_back(n);
+    return static_cast<int32_t>(r_.nodes.size() - 1);
+  }
+  int32_t literal_node(Literal lit, Type t, Span span) {
+    r_.literals.push_back(std::move(lit));
+    Node n;
+    n.op = Op::Literal;
+    n.type = t;
+    n.nullable = r_.literals.back().kind == TypeKind::Error;
+    n.index = static_cast<int32_t>(r_.literals.size() - 1);
+    n.span = span;
+    return add(n);
+  }
+  int32_t error_node(Span span) {
+    Node n;
+    n.op = Op::Literal;
+    n.type = Type::of(TypeKind::Error);
+    n.span = span;
+    r_.literals.push_back({});
+    n.index = static_cast<int32_t>(r_.literals.size() - 1);
+    return add(n);
+  }
+  const Node& node(int32_t i) const { return r_.nodes[i]; }
+  bool failed(int32_t i) const { return node(i).type.kind == TypeKind::Error; }
+
+  std::optional<Type> type_from(const syntax::TypeSyntax& t, bool allow_set) {
+    using F = syntax::TypeSyntax::Form;
+    static const std::vector<std::string> kNames = {"text", "integer", "number", "bool", "date",
+                                                    "duration"};
+    auto named = [&](const std::string& n) -> std::optional<TypeKind> {
+      if (n == "text") return TypeKind::Text;
+      if (n == "integer") return TypeKind::Integer;
+      if (n == "number") return TypeKind::Number;
+      if (n == "bool") return TypeKind::Bool;
+      if (n == "date") return TypeKind::Date;
+      if (n == "duration") return TypeKind::Duration;
+      return std::nullopt;
+    };
+    auto enum_domain = [&](const std::vector<std::string>& values) {
+      auto d = std::make_shared<EnumDomain>();
+      std::set<std::string> seen;
+      for (const auto& v : values) {
+        if (!seen.insert(v).second)
+          diags_.error("C0105", t.span, fmt::format("'{}' is listed twice", v));
+        d->values.push_back(v);
+      }
+      return d;
+    };
+    switch (t.form) {
+      case F::Named: {
+        auto k = named(t.name);
+        if (!k) {
+          std::string near = closest_name(t.name, kNames);
+          diags_.error("C0101", t.span, fmt::format("unknown type '{}'", t.name),
+                       near.empty() ? "types are text, integer, number, bool, date, one of {...}, set of text"
+                                    : fmt::format("did you mean '{}'?", near));
+          return std::nullopt;
+        }
+        return Type::of(*k);
+      }
+      case F::Enum: {
+        Type ty = Type::of(TypeKind::Text);
+        ty.domain = enum_domain(t.values);
+        return ty;
+      }
+      case F::Set:
+      case F::SetEnum: {
+        if (!allow_set) {
+          diags_.error("C0102", t.span, "a set is not allowed here");
+          return std::nullopt;
+        }
+        if (t.form == F::Set && t.name != "text") {
+          diags_.error("C0103", t.span, fmt::format("sets of {} are not supported", t.name),
+                       "use `set of text` or `set of {\"a\", \"b\"}`");
+          return std::nullopt;
+        }
+        Type ty = Type::set_of(TypeKind::Text);
+        if (t.form == F::SetEnum) ty.domain = enum_domain(t.values);
+        return ty;
+      }
+    }
+    return std::nullopt;
+  }
+
+  // ---------------------------------------------------------------- schemas
+  void schemas() {
+    bool have_cases = false;
+    std::map<std::string, Span> table_names;
+    for (const auto& s : rules_.schemas) {
+      TableSchema ts;
+      ts.name = s.name;
+      ts.span = s.span;
+      std::map<std::string, Span> seen;
+      for (const auto& c : s.columns) {
+        ColumnDecl col;
+        col.name = c.name;
+        col.span = c.span;
+        if (auto prev = seen.find(c.name); prev != seen.end()) {
+          auto& d = diags_.error("C0104", c.span, fmt::format("column '{}' is declared twice", c.name));
+          d.notes.push_back({prev->second, "first declared here"});
+        }
+        seen[c.name] = c.span;
+        auto t = type_from(c.type, true);
+        col.type = t ? *t : Type::of(TypeKind::Error);
+        if (col.type.kind == TypeKind::Duration) {
+          diags_.error("C0103", c.type.span, "a column cannot hold a duration",
+                       "store a number of days as an integer");
+        }
+        for (const auto& o : c.options) {
+          static const std::vector<std::string> kOptions = {"key", "required", "personal",
+                                                            "blank means none"};
+          if (o.text == "key") col.key = true;
+          else if (o.text == "required") col.required = true;
+          else if (o.text == "personal") col.personal = true;
+          else if (o.text == "blank means none") {
+            if (col.type.kind != TypeKind::Set)
+              diags_.error("C0106", o.span, "`blank means none` applies only to sets",
+                           "a blank field of any other type is missing");
+            col.blank_is_empty = true;
+          } else {
+            std::string near = closest_name(o.text, kOptions);
+            diags_.error("C0107", o.span, fmt::format("unknown column option '{}'", o.text),
+                         near.empty() ? "options are key, required, personal, blank means none"
+                                      : fmt::format("did you mean '{}'?", near));
+          }
+        }
+        if (col.key) col.required = true;
+        if (col.key) ts.key.push_back(static_cast<int>(ts.columns.size()));
+        ts.columns.push_back(col);
+      }
+      if (s.is_cases) {
+        if (have_cases) {
+          diags_.error("C0108", s.span, "the case schema is declared twice",
+                       "keep one `cases ... end` block");
+          continue;
+        }
+        have_cases = true;
+        if (ts.key.size() != 1) {
+          diags_.error("C0109", s.span,
+                       ts.key.empty() ? "the case schema has no key column"
+                                      : "the case schema has more than one key column",
+                       "mark exactly one column, e.g. `case_id: text, key`");
+        } else {
+          r_.case_key = ts.key[0];
+        }
+        r_.cases = std::move(ts);
+      } else {
+        if (auto prev = table_names.find(s.name); prev != table_names.end()) {
+          auto& d = diags_.error("C0110", s.span, fmt::format("table '{}' is declared twice", s.name));
+          d.notes.push_back({prev->second, "first declared here"});
+          continue;
+        }
+        table_names[s.name] = s.span;
+        if (ts.columns.empty())
+          diags_.error("C0111", s.span, fmt::format("table '{}' has no columns", s.name));
+        r_.tables.push_back(std::move(ts));
+      }
+    }
+    if (!have_cases) {
+      diags_.error("C0112", {rules_.file, 0, 0}, "no case schema",
+                   "declare the input columns in a `cases ... end` block");
+      r_.cases.name = "cases";
+    }
+    r_.case_fields_read.assign(r_.cases.columns.size(), false);
+    r_.row_fields_read.assign(r_.cases.columns.size(), false);
+    r_.table_fields_read.resize(r_.tables.size());
+    for (size_t i = 0; i < r_.tables.size(); ++i)
+      r_.table_fields_read[i].assign(r_.tables[i].columns.size(), false);
+  }
+
+  // ---------------------------------------------------------------- constants
+  // Constants and parameter defaults must be literal values (or sets of them).
+  std::optional<Literal> constant_value(const syntax::Expr& e, Type& type) {
+    switch (e.kind) {
+      case ExprKind::Bool:
+        type = Type::of(TypeKind::Bool);
+        return Literal{TypeKind::Bool, e.bool_value ? 1 : 0, 0, {}, {}};
+      case ExprKind::Int:
+        type = Type::of(TypeKind::Integer);
+        return Literal{TypeKind::Integer, e.int_value, 0, {}, {}};
+      case ExprKind::Decimal:
+        type = Type::of(TypeKind::Number);
+        return Literal{TypeKind::Number, 0, e.number_value, {}, {}};
+      case ExprKind::Text:
+        type = Type::of(TypeKind::Text);
+        return Literal{TypeKind::Text, 0, 0, e.name, {}};
+      case ExprKind::Date: {
+        auto d = parse_date(e.name);
+        if (!d) {
+          diags_.error("C0201", e.span, fmt::format("'{}' is not a calendar date", e.name),
+                       "dates are written YYYY-MM-DD");
+          return std::nullopt;
+        }
+        type = Type::of(TypeKind::Date);
+        return Literal{TypeKind::Date, *d, 0, {}, {}};
+      }
+      case ExprKind::Negate: {
+        if (e.args.size() == 1 && (e.args[0]->kind == ExprKind::Int || e.args[0]->kind == ExprKind::Decimal)) {
+          auto v = constant_value(*e.args[0], type);
+          if (v) {
+            v->i = -v->i;
+            v->d = -v->d;
+          }
+          return v;
+        }
+        break;
+      }
+      case ExprKind::SetLiteral: {
+        Literal lit;
+        lit.kind = TypeKind::Set;
+        for (const auto& x : e.args) {
+          if (x->kind != ExprKind::Text) {
+            diags_.error("C0202", x->span, "a constant set holds texts in quotes");
+            return std::nullopt;
+          }
+          lit.set.push_back(x->name);
+        }
+        std::sort(lit.set.begin(), lit.set.end());
+        lit.set.erase(std::unique(lit.set.begin(), lit.set.end()), lit.set.end());
+        type = Type::set_of(TypeKind::Text);
+        return lit;
+      }
+      default:
+        break;
+    }
+    diags_.error("C0203", e.span, "this must be a literal value",
+                 "a constant or a parameter default is a number, a date, a text, true/false or a set of texts");
+    return std::nullopt;
+  }
+
+  void parameters_and_constants() {
+    std::map<std::string, Span> seen;
+    auto declare = [&](const std::string& name, Span span) {
+      if (auto prev = seen.find(name); prev != seen.end()) {
+        auto& d = diags_.error("C0301", span, fmt::format("'{}' is declared twice", name));
+        d.notes.push_back({prev->second, "first declared here"});
+        return false;
+      }
+      seen[name] = span;
+      return true;
+    };
+    for (const auto& p : rules_.parameters) {
+      if (!declare(p.name, p.span)) continue;
+      Parameter param;
+      param.name = p.name;
+      param.span = p.span;
+      auto t = type_from(p.type, true);
+      param.type = t ? *t : Type::of(TypeKind::Error);
+      if (p.default_value) {
+        Type vt;
+        auto v = constant_value(*p.default_value, vt);
+        if (v && t && !(vt == *t) && !(t->is_numeric() && vt.is_numeric())) {
+          diags_.error("C0204", p.default_value->span,
+                       fmt::format("the default is {} but the parameter is {}", type_name(vt), type_name(*t)));
+        } else if (v) {
+          if (t && t->kind == TypeKind::Number && v->kind == TypeKind::Integer) {
+            v->kind = TypeKind::Number;
+            v->d = static_cast<double>(v->i);
+          }
+          param.default_value = v;
+        }
+      }
+      param_index_[p.name] = static_cast<int32_t>(r_.parameters.size());
+      r_.parameters.push_back(std::move(param));
+    }
+    for (const auto& c : rules_.constants) {
+      if (!declare(c.name, c.span)) continue;
+      Constant k;
+      k.name = c.name;
+      k.span = c.span;
+      if (c.value) {
+        auto v = constant_value(*c.value, k.type);
+        if (v) k.value = *v;
+        else k.type = Type::of(TypeKind::Error);
+      }
+      constant_index_[c.name] = static_cast<int32_t>(r_.constants.size());
+      r_.constants.push_back(std::move(k));
+    }
+  }
+
+  // ---------------------------------------------------------------- definitions
+  enum class DefState { NotYet, InProgress, Done };
+  void index_definitions() {
+    std::map<std::string, Span> seen;
+    for (size_t i = 0; i < rules_.definitions.size(); ++i) {
+      const auto& d = rules_.definitions[i];
+      if (auto prev = seen.find(d.name); prev != seen.end()) {
+        auto& diag = diags_.error("C0301", d.span, fmt::format("'{}' is defined twice", d.name));
+        diag.notes.push_back({prev->second, "first defined here"});
+        continue;
+      }
+      if (param_index_.count(d.name) || constant_index_.count(d.name)) {
+        diags_.error("C0302", d.span,
+                     fmt::format("'{}' is already a parameter or a constant", d.name));
+        continue;
+      }
+      if (r_.cases.find(d.name) >= 0) {
+        diags_.error("C0303", d.span, fmt::format("'{}' is already a case field", d.name),
+                     "choose another name for the definition");
+        continue;
+      }
+      seen[d.name] = d.span;
+      if (d.is_function) function_index_[d.name] = static_cast<int32_t>(i);
+      else definition_index_[d.name] = static_cast<int32_t>(i);
+    }
+    def_state_.assign(rules_.definitions.size(), DefState::NotYet);
+    def_slot_.assign(rules_.definitions.size(), -1);
+    def_fields_.resize(rules_.definitions.size());
+  }
+
+  // Checks a value definition (no parameters) on first use; returns its definition slot.
+  int32_t definition(int32_t i) {
+    const auto& d = rules_.definitions[i];
+    if (d.is_function) {
+      if (def_state_[i] == DefState::NotYet) {
+        def_state_[i] = DefState::Done;
+        check_function_body(d);
+      }
+      return -1;
+    }
+    if (def_state_[i] == DefState::Done) return def_slot_[i];
+    if (def_state_[i] == DefState::InProgress) {
+      diags_.error("C0304", d.span, fmt::format("'{}' is defined in terms of itself", d.name),
+                   "a definition cannot depend on itself, directly or through others");
+      return -1;
+    }
+    def_state_[i] = DefState::InProgress;
+    Scope scope;
+    std::vector<std::pair<std::string, int32_t>> reads;
+    scope.evidence = &reads;
+    int32_t root = d.body ? expr(*d.body, scope) : error_node(d.span);
+    def_state_[i] = DefState::Done;
+    Definition def{d.name, root, d.span};
+    def_slot_[i] = static_cast<int32_t>(r_.definitions.size());
+    r_.definitions.push_back(def);
+    for (auto& [n, node_id] : reads) def_fields_[i].push_back({n, node_id});
+    return def_slot_[i];
+  }
+
+  void check_function_body(const syntax::DefineSyntax& d) {
+    std::map<std::string, int32_t> params;
+    for (const auto& p : d.params) {
+      auto t = type_from(p.type, true);
+      Node n;
+      n.op = Op::Literal;  // stands in for the argument while checking the body
+      n.type = t ? *t : Type::of(TypeKind::Error);
+      n.nullable = true;
+      n.span = p.span;
+      r_.literals.push_back({});
+      n.index = static_cast<int32_t>(r_.literals.size() - 1);
+      if (params.count(p.name))
+        diags_.error("C0305", p.span, fmt::format("parameter '{}' is listed twice", p.name));
+      params[p.name] = add(n);
+    }
+    Scope scope;
+    scope.fn_params = &params;
+    scope.in_function = true;
+    if (d.body) expr(*d.body, scope);
+  }
+
+  // ---------------------------------------------------------------- expressions
+  void note_read(Scope& scope, const std::string& name, int32_t node_id) {
+    if (!scope.evidence) return;
+    for (const auto& [n, _] : *scope.evidence)
+      if (n == name) return;
+    scope.evidence->push_back({name, node_id});
+  }
+
+  std::vector<std::string> visible_names(const Scope& scope) const {
+    std::vector<std::string> out;
+    if (scope.fn_params)
+      for (const auto& [n, _] : *scope.fn_params) out.push_back(n);
+    if (scope.lets)
+      for (const auto& [n, _] : *scope.lets) out.push_back(n);
+    if (scope.row_source == -2 && !scope.in_function) {
+      for (const auto& c : r_.cases.columns) out.push_back(c.name);
+      for (const auto& [n, _] : definition_index_) out.push_back(n);
+    } else if (scope.row_source >= -1) {
+      const TableSchema& t = scope.row_source == -1 ? r_.cases : r_.tables[scope.row_source];
+      for (const auto& c : t.columns) out.push_back(c.name);
+    }
+    for (const auto& [n, _] : param_index_) out.push_back(n);
+    for (const auto& [n, _] : constant_index_) out.push_back(n);
+    if (scope.allow_scores)
+      for (int32_t i = 0; i < scope.score_limit; ++i) out.push_back(r_.scores[i].name);
+    return out;
+  }
+
+  int32_t case_field(int32_t col, Span span, Scope& scope, const std::string& name) {
+    Node n;
+    n.op = Op::CaseField;
+    n.index = col;
+    n.type = r_.cases.columns[col].type;
+    n.nullable = !r_.cases.columns[col].required &&
+                 !(r_.cases.columns[col].blank_is_empty);
+    n.scope = kReadsCase;
+    n.span = span;
+    int32_t id = add(n);
+    note_read(scope, name, id);
+    return id;
+  }
+
+  int32_t definition_ref(int32_t def_index, Span span, Scope& scope, const std::string& name) {
+    int32_t slot = definition(def_index);
+    if (slot < 0) return error_node(span);
+    const Node& root = node(r_.definitions[slot].root);
+    Node n;
+    n.op = Op::Definition;
+    n.index = slot;
+    n.type = root.type;
+    n.nullable = root.nullable;
+    n.scope = kReadsCase;
+    n.span = span;
+    int32_t id = add(n);
+    note_read(scope, name, id);
+    // The case fields behind a definition are evidence too ("age" is missing because
+    // "birth_date" is).
+    if (scope.evidence)
+      for (const auto& [fname, fnode] : def_fields_[def_index]) note_read(scope, fname, fnode);
+    return id;
+  }
+
+  // `this.x` or a bare name outside aggregates: the case under review.
+  std::optional<int32_t> resolve_case_side(const std::string& name, Span span, Scope& scope) {
+    if (scope.lets) {
+      if (auto it = scope.lets->find(name); it != scope.lets->end()) {
+        Node n = node(it->second);
+        n.span = span;
+        int32_t id = add(n);
+        note_read(scope, name, id);
+        return id;
+      }
+    }
+    if (int col = r_.cases.find(name); col >= 0) return case_field(col, span, scope, name);
+    if (auto it = definition_index_.find(name); it != definition_index_.end())
+      return definition_ref(it->second, span, scope, name);
+    return std::nullopt;
+  }
+
+  std::optional<int32_t> resolve_free(const std::string& name, Span span, Scope& scope) {
+    if (auto it = param_index_.find(name); it != param_index_.end()) {
+      const Parameter& p = r_.parameters[it->second];
+      Node n;
+      n.op = Op::Param;
+      n.index = it->second;
+      n.type = p.type;
+      n.nullable = !p.default_value.has_value();
+      n.span = span;
+      int32_t id = add(n);
+      note_read(scope, name, id);
+      return id;
+    }
+    if (auto it = constant_index_.find(name); it != constant_index_.end()) {
+      const Constant& k = r_.constants[it->second];
+      return literal_node(k.value, k.type, span);
+    }
+    return std::nullopt;
+  }
+
+  int32_t name_ref(const syntax::Expr& e, Scope& scope) {
+    const std::string& name = e.name;
+    if (scope.fn_params) {
+      if (auto it = scope.fn_params->find(name); it != scope.fn_params->end()) return it->second;
+    }
+    if (scope.row_source >= -1) {
+      const TableSchema& t = scope.row_source == -1 ? r_.cases : r_.tables[scope.row_source];
+      if (int col = t.find(name); col >= 0) {
+        Node n;
+        n.op = Op::RowField;
+        n.index = col;
+        n.aux = scope.row_source;
+        n.type = t.columns[col].type;
+        n.nullable = !t.columns[col].required && !t.columns[col].blank_is_empty;
+        n.scope = kReadsRow;
+        n.span = e.span;
+        if (scope.row_source == -1) r_.row_fields_read[col] = true;
+        else r_.table_fields_read[scope.row_source][col] = true;
+        return add(n);
+      }
+    }
+    if (auto id = resolve_free(name, e.span, scope)) return *id;
+    if (scope.allow_scores) {
+      for (int32_t i = 0; i < scope.score_limit; ++i) {
+        if (r_.scores[i].name == name) {
+          Node n;
+          n.op = Op::Score;
+          n.index = i;
+          n.type = Type::of(r_.scores[i].integral ? TypeKind::Integer : TypeKind::Number);
+          n.span = e.span;
+          n.scope = kReadsCase;
+          int32_t id = add(n);
+          note_read(scope, name, id);
+          return id;
+        }
+      }
+    }
+    if (scope.in_function) {
+      if (r_.cases.find(name) >= 0 || definition_index_.count(name)) {
+        diags_.error("C0401", e.span,
+                     fmt::format("a function cannot read '{}' directly", name),
+                     "pass it as an argument: a function sees only its parameters, the "
+                     "ruleset's parameters and constants");
+        return error_node(e.span);
+      }
+    } else if (scope.row_source >= -1) {
+      // Inside an aggregate, bare names are the row's columns; the case under review is `this`.
+      bool case_side = r_.cases.find(name) >= 0 || definition_index_.count(name) ||
+                       (scope.lets && scope.lets->count(name));
+      if (case_side) {
+        const std::string src = scope.row_source == -1 ? "cases" : r_.tables[scope.row_source].name;
+        diags_.error("C0402", e.span,
+                     fmt::format("'{}' is not a column of {}", name, src),
+                     fmt::format("write this.{} for the case under review", name));
+        return error_node(e.span);
+      }
+    } else if (auto id = resolve_case_side(name, e.span, scope)) {
+      return *id;
+    }
+    if (function_index_.count(name)) {
+      diags_.error("C0403", e.span, fmt::format("'{}' is a function", name),
+                   fmt::format("call it with arguments: {}(...)", name));
+      return error_node(e.span);
+    }
+    if (!scope.allow_scores) {
+      for (const auto& s : rules_.scores) {
+        if (s.name == name) {
+          diags_.error("C0404", e.span,
+                       fmt::format("score '{}' can be used only in later scores and the disposition", name));
+          return error_node(e.span);
+        }
+      }
+    }
+    std::string near = closest_name(name, visible_names(scope));
+    std::string hint;
+    if (!near.empty()) {
+      hint = fmt::format("did you mean '{}'?", near);
+    } else if (scope.row_source >= -1) {
+      const TableSchema& t = scope.row_source == -1 ? r_.cases : r_.tables[scope.row_source];
+      std::vector<std::string> cols;
+      for (const auto& c : t.columns) cols.push_back(c.name);
+      hint = fmt::format("columns of {}: {}", t.name, fmt::join(cols, ", "));
+    }
+    diags_.error("C0405", e.span, fmt::format("unknown name '{}'", name), hint);
+    return error_node(e.span);
+  }
+
+  int32_t unary_node(Op op, int32_t a, Type t, Span span) {
+    Node n;
+    n.op = op;
+    n.a = a;
+    n.type = t;
+    n.nullable = node(a).nullable;
+    n.scope = node(a).scope;
+    n.span = span;
+    return add(n);
+  }
+  int32_t binary_node(Op op, int32_t a, int32_t b, Type t, Span span) {
+    Node n;
+    n.op = op;
+    n.a = a;
+    n.b = b;
+    n.type = t;
+    n.nullable = node(a).nullable || node(b).nullable;
+    n.scope = node(a).scope | node(b).scope;
+    n.span = span;
+    return add(n);
+  }
+
+  void type_error(Span span, const std::string& message, const std::string& hint = {}) {
+    diags_.error("C0501", span, message, hint);
+  }
+
+  std::string tn(int32_t i) const { return type_name(node(i).type); }
+
+  // A text literal compared with an enum must be one of its values.
+  void check_enum_literal(int32_t enum_side, int32_t literal_side) {
+    const Node& e = node(enum_side);
+    const Node& l = node(literal_side);
+    if (!e.type.domain) return;
+    auto check_one = [&](const std::string& v, Span span) {
+      if (!e.type.domain->contains(v)) {
+        std::vector<std::string> quoted;
+        for (const auto& x : e.type.domain->values) quoted.push_back("\"" + x + "\"");
+        std::string near = closest_name(v, e.type.domain->values);
+        diags_.error("C0502", span, fmt::format("\"{}\" is not one of the allowed values", v),
+                     near.empty() ? fmt::format("allowed: {}", fmt::join(quoted, ", "))
+                                  : fmt::format("did you mean \"{}\"?", near));
+      }
+    };
+    if (l.op == Op::Literal && l.type.kind == TypeKind::Text) {
+      check_one(r_.literals[l.index].text, l.span);
+    } else if (l.op == Op::Literal && l.type.kind == TypeKind::Set) {
+      for (const auto& v : r_.literals[l.index].set) check_one(v, l.span);
+    }
+  }
+
+  bool comparable(const Type& a, const Type& b) const {
+    if (a.is_numeric() && b.is_numeric()) return true;
+    return a.kind == b.kind && a.kind != TypeKind::Set;
+  }
+
+  int32_t expr(const syntax::Expr& e, Scope& scope) {
+    switch (e.kind) {
+      case ExprKind::Bool:
+        return literal_node({TypeKind::Bool, e.bool_value ? 1 : 0, 0, {}, {}}, Type::of(TypeKind::Bool), e.span);
+      case ExprKind::Int:
+        return literal_node({TypeKind::Integer, e.int_value, 0, {}, {}}, Type::of(TypeKind::Integer), e.span);
+      case ExprKind::Decimal:
+        return literal_node({TypeKind::Number, 0, e.number_value, {}, {}}, Type::of(TypeKind::Number), e.span);
+      case ExprKind::Text:
+        return literal_node({TypeKind::Text, 0, 0, e.name, {}}, Type::of(TypeKind::Text), e.span);
+      case ExprKind::Date: {
+        auto d = parse_date(e.name);
+        if (!d) {
+          diags_.error("C0201", e.span, fmt::format("'{}' is not a calendar date", e.name),
+                       "dates are written YYYY-MM-DD");
+          return error_node(e.span);
+        }
+        return literal_node({TypeKind::Date, *d, 0, {}, {}}, Type::of(TypeKind::Date), e.span);
+      }
+      case ExprKind::SetLiteral: return set_literal(e, scope);
+      case ExprKind::Name: return name_ref(e, scope);
+      case ExprKind::This: {
+        if (scope.in_function) {
+          diags_.error("C0401", e.span, "a function cannot read the case under review",
+                       "pass the value as an argument");
+          return error_node(e.span);
+        }
+        Scope outer = scope;
+        outer.row_source = -2;
+        if (auto id = resolve_case_side(e.name, e.span, outer)) return *id;
+        std::vector<std::string> names;
+        for (const auto& c : r_.cases.columns) names.push_back(c.name);
+        for (const auto& [n, _] : definition_index_) names.push_back(n);
+        std::string near = closest_name(e.name, names);
+        diags_.error("C0406", e.name_span,
+                     fmt::format("the case has no field or definition '{}'", e.name),
+                     near.empty() ? "" : fmt::format("did you mean '{}'?", near));
+        return error_node(e.span);
+      }
+      case ExprKind::Call: return call(e, scope);
+      case ExprKind::Negate: {
+        int32_t a = expr(*e.args[0], scope);
+        if (failed(a)) return a;
+        const Type& t = node(a).type;
+        if (!t.is_numeric() && t.kind != TypeKind::Duration) {
+          type_error(e.span, fmt::format("cannot negate {}", tn(a)), "expected a number or a duration");
+          return error_node(e.span);
+        }
+        return unary_node(Op::Neg, a, t, e.span);
+      }
+      case ExprKind::Not: {
+        int32_t a = expr(*e.args[0], scope);
+        if (failed(a)) return a;
+        if (node(a).type.kind != TypeKind::Bool) {
+          type_error(e.args[0]->span, fmt::format("`not` needs a condition, found {}", tn(a)));
+          return error_node(e.span);
+        }
+        return unary_node(Op::Not, a, Type::of(TypeKind::Bool), e.span);
+      }
+      case ExprKind::Binary: return binary(e, scope);
+      case ExprKind::In: {
+        int32_t a = expr(*e.args[0], scope);
+        int32_t b = expr(*e.args[1], scope);
+        if (failed(a) || failed(b)) return error_node(e.span);
+        if (!is_set(node(b).type)) {
+          type_error(e.args[1]->span, fmt::format("`in` needs a set on its right, found {}", tn(b)),
+                     "write a set like {\"a\", \"b\"} or use a set column or constant");
+          return error_node(e.span);
+        }
+        if (!is_text(node(a).type)) {
+          type_error(e.args[0]->span, fmt::format("sets hold texts; found {}", tn(a)));
+          return error_node(e.span);
+        }
+        if (node(b).type.domain) check_enum_literal(b, a);
+        if (node(a).type.domain) check_enum_literal(a, b);
+        int32_t id = binary_node(Op::In, a, b, Type::of(TypeKind::Bool), e.span);
+        r_.nodes[id].aux = e.negated ? 1 : 0;
+        return id;
+      }
+      case ExprKind::Intersects: {
+        int32_t a = expr(*e.args[0], scope);
+        int32_t b = expr(*e.args[1], scope);
+        if (failed(a) || failed(b)) return error_node(e.span);
+        if (!is_set(node(a).type) || !is_set(node(b).type)) {
+          type_error(e.span, fmt::format("`intersects` compares two sets, found {} and {}", tn(a), tn(b)));
+          return error_node(e.span);
+        }
+        return binary_node(Op::Intersects, a, b, Type::of(TypeKind::Bool), e.span);
+      }
+      case ExprKind::Between: {
+        int32_t a = expr(*e.args[0], scope);
+        int32_t lo = expr(*e.args[1], scope);
+        int32_t hi = expr(*e.args[2], scope);
+        if (failed(a) || failed(lo) || failed(hi)) return error_node(e.span);
+        if (!comparable(node(a).type, node(lo).type) || !comparable(node(a).type, node(hi).type) ||
+            node(a).type.kind == TypeKind::Bool) {
+          type_error(e.span, fmt::format("cannot compare {} with {} and {}", tn(a), tn(lo), tn(hi)));
+          return error_node(e.span);
+        }
+        Node n;
+        n.op = Op::Between;
+        n.a = a;
+        n.b = lo;
+        n.c = hi;
+        n.aux = e.negated ? 1 : 0;
+        n.type = Type::of(TypeKind::Bool);
+        n.nullable = node(a).nullable || node(lo).nullable || node(hi).nullable;
+        n.scope = node(a).scope | node(lo).scope | node(hi).scope;
+        n.span = e.span;
+        return add(n);
+      }
+      case ExprKind::IsMissing:
+      case ExprKind::IsPresent: {
+        int32_t a = expr(*e.args[0], scope);
+        if (failed(a)) return a;
+        int32_t id = unary_node(e.kind == ExprKind::IsMissing ? Op::IsMissing : Op::IsPresent, a,
+                                Type::of(TypeKind::Bool), e.span);
+        r_.nodes[id].nullable = false;
+        return id;
+      }
+      case ExprKind::Duration: {
+        int32_t a = expr(*e.args[0], scope);
+        if (failed(a)) return a;
+        if (node(a).type.kind != TypeKind::Integer) {
+          type_error(e.args[0]->span, fmt::format("a number of {} must be a whole number, found {}", e.name, tn(a)));
+          return error_node(e.span);
+        }
+        int32_t id = unary_node(Op::ToDuration, a, Type::of(TypeKind::Duration), e.span);
+        r_.nodes[id].aux = e.name == "weeks" ? 7 : 1;
+        return id;
+      }
+      case ExprKind::Outcome: return outcome(e, scope);
+      case ExprKind::Aggregate: return aggregate(e, scope);
+    }
+    return error_node(e.span);
+  }
+
+  int32_t set_literal(const syntax::Expr& e, Scope& scope) {
+    std::vector<int32_t> elems;
+    bool all_literal = true;
+    Literal lit;
+    lit.kind = TypeKind::Set;
+    for (const auto& x : e.args) {
+      int32_t id = expr(*x, scope);
+      if (failed(id)) return error_node(e.span);
+      if (!is_text(node(id).type)) {
+        type_error(x->span, fmt::format("sets hold texts; found {}", tn(id)));
+        return error_node(e.span);
+      }
+      if (node(id).op == Op::Literal && !node(id).nullable) lit.set.push_back(r_.literals[node(id).index].text);
+      else all_literal = false;
+      elems.push_back(id);
+    }
+    if (all_literal) {
+      std::sort(lit.set.begin(), lit.set.end());
+      lit.set.erase(std::unique(lit.set.begin(), lit.set.end()), lit.set.end());
+      return literal_node(std::move(lit), Type::set_of(TypeKind::Text), e.span);
+    }
+    Node n;
+    n.op = Op::SetOf;
+    n.type = Type::set_of(TypeKind::Text);
+    n.index = static_cast<int32_t>(r_.lists.size());
+    for (int32_t id : elems) {
+      n.scope |= node(id).scope;
+      n.nullable = n.nullable || node(id).nullable;
+    }
+    r_.lists.push_back(elems);
+    n.span = e.span;
+    return add(n);
+  }
+
+  int32_t binary(const syntax::Expr& e, Scope& scope) {
+    using B = syntax::BinaryOp;
+    int32_t a = expr(*e.args[0], scope);
+    int32_t b = expr(*e.args[1], scope);
+    if (failed(a) || failed(b)) return error_node(e.span);
+    const Type& ta = node(a).type;
+    const Type& tb = node(b).type;
+    auto K = [](const Type& t) { return t.kind; };
+    switch (e.op) {
+      case B::And:
+      case B::Or: {
+        for (int32_t x : {a, b}) {
+          if (node(x).type.kind != TypeKind::Bool) {
+            type_error(node(x).span, fmt::format("`{}` joins conditions; this is {}",
+                                                 e.op == B::And ? "and" : "or", tn(x)));
+            return error_node(e.span);
+          }
+        }
+        return binary_node(e.op == B::And ? Op::And : Op::Or, a, b, Type::of(TypeKind::Bool), e.span);
+      }
+      case B::Eq: case B::Ne: case B::Lt: case B::Le: case B::Gt: case B::Ge: {
+        bool ordered = e.op != B::Eq && e.op != B::Ne;
+        if (!comparable(ta, tb) || (ordered && (K(ta) == TypeKind::Bool || K(ta) == TypeKind::Text))) {
+          std::string hint;
+          if (K(ta) == TypeKind::Date && tb.is_numeric())
+            hint = "to compare a length of time, write a duration such as `730 days`";
+          else if (K(ta) == TypeKind::Duration && tb.is_numeric())
+            hint = "add the unit: e.g. `730 days`";
+          type_error(e.span, fmt::format("cannot compare {} with {}", tn(a), tn(b)), hint);
+          return error_node(e.span);
+        }
+        if (K(ta) == TypeKind::Text) {
+          check_enum_literal(a, b);
+          check_enum_literal(b, a);
+        }
+        Op op = e.op == B::Eq ? Op::Eq : e.op == B::Ne ? Op::Ne : e.op == B::Lt ? Op::Lt
+              : e.op == B::Le ? Op::Le : e.op == B::Gt ? Op::Gt : Op::Ge;
+        return binary_node(op, a, b, Type::of(TypeKind::Bool), e.span);
+      }
+      case B::Add:
+      case B::Sub: {
+        Type result;
+        if (ta.is_numeric() && tb.is_numeric()) {
+          result = Type::of(K(ta) == TypeKind::Integer && K(tb) == TypeKind::Integer ? TypeKind::Integer : TypeKind::Number);
+        } else if (K(ta) == TypeKind::Date && K(tb) == TypeKind::Duration) {
+          result = Type::of(TypeKind::Date);
+        } else if (K(ta) == TypeKind::Duration && K(tb) == TypeKind::Date && e.op == B::Add) {
+          result = Type::of(TypeKind::Date);
+        } else if (K(ta) == TypeKind::Date && K(tb) == TypeKind::Date && e.op == B::Sub) {
+          result = Type::of(TypeKind::Duration);
+        } else if (K(ta) == TypeKind::Duration && K(tb) == TypeKind::Duration) {
+          result = Type::of(TypeKind::Duration);
+        } else {
+          std::string hint;
+          if (K(ta) == TypeKind::Date && tb.is_numeric()) hint = "add a duration: e.g. `date + 7 days`";
+          type_error(e.span, fmt::format("cannot {} {} and {}", e.op == B::Add ? "add" : "subtract", tn(a), tn(b)), hint);
+          return error_node(e.span);
+        }
+        return binary_node(e.op == B::Add ? Op::Add : Op::Sub, a, b, result, e.span);
+      }
+      case B::Mul:
+      case B::Div: {
+        if (!ta.is_numeric() || !tb.is_numeric()) {
+          type_error(e.span, fmt::format("cannot {} {} by {}", e.op == B::Mul ? "multiply" : "divide", tn(a), tn(b)));
+          return error_node(e.span);
+        }
+        Type result = Type::of(e.op == B::Mul && K(ta) == TypeKind::Integer && K(tb) == TypeKind::Integer
+                                   ? TypeKind::Integer : TypeKind::Number);
+        int32_t id = binary_node(e.op == B::Mul ? Op::Mul : Op::Div, a, b, result, e.span);
+        if (e.op == B::Div) r_.nodes[id].nullable = true;  // division by zero is unknown
+        return id;
+      }
+    }
+    return error_node(e.span);
+  }
+
+  int32_t call(const syntax::Expr& e, Scope& scope) {
+    struct Builtin { const char* name; Op op; std::vector<TypeKind> args; TypeKind result; };
+    static const std::vector<Builtin> kBuiltins = {
+        {"years_between", Op::YearsBetween, {TypeKind::Date, TypeKind::Date}, TypeKind::Integer},
+        {"days_between", Op::DaysBetween, {TypeKind::Date, TypeKind::Date}, TypeKind::Integer},
+        {"weekday", Op::Weekday, {TypeKind::Date}, TypeKind::Integer},
+        {"size", Op::Size, {TypeKind::Set}, TypeKind::Integer},
+        {"abs", Op::Abs, {TypeKind::Number}, TypeKind::Number},
+        {"coalesce", Op::Coalesce, {TypeKind::Error, TypeKind::Error}, TypeKind::Error},
+    };
+    std::vector<int32_t> args;
+    for (const auto& x : e.args) args.push_back(expr(*x, scope));
+    for (int32_t a : args)
+      if (failed(a)) return error_node(e.span);
+
+    if (auto it = function_index_.find(e.name); it != function_index_.end()) {
+      const auto& fn = rules_.definitions[it->second];
+      definition(it->second);  // reports errors in the body once
+      if (args.size() != fn.params.size()) {
+        diags_.error("C0601", e.span,
+                     fmt::format("{} takes {} argument{}, found {}", e.name, fn.params.size(),
+                                 fn.params.size() == 1 ? "" : "s", args.size()));
+        return error_node(e.span);
+      }
+      std::map<std::string, int32_t> bound;
+      for (size_t i = 0; i < args.size(); ++i) {
+        auto t = type_from(fn.params[i].type, true);
+        if (t && !(node(args[i]).type == *t) && !(t->is_numeric() && node(args[i]).type.is_numeric())) {
+          type_error(e.args[i]->span, fmt::format("argument {} of {} must be {}, found {}", i + 1,
+                                                  e.name, type_name(*t), tn(args[i])));
+          return error_node(e.span);
+        }
+        bound[fn.params[i].name] = args[i];
+      }
+      // Inline the body with the arguments in place of the parameters, so that the planner
+      // sees e.g. week_start(arrival_date) as an expression over a row it can index.
+      Diagnostics saved;
+      std::swap(saved, diags_);
+      Scope inner;
+      inner.fn_params = &bound;
+      inner.in_function = true;
+      inner.evidence = nullptr;
+      int32_t body = fn.body ? expr(*fn.body, inner) : error_node(e.span);
+      std::swap(saved, diags_);
+      if (saved.has_errors()) return error_node(e.span);
+      return body;
+    }
+    for (const auto& b : kBuiltins) {
+      if (e.name != b.name) continue;
+      if (args.size() != b.args.size()) {
+        diags_.error("C0601", e.span, fmt::format("{} takes {} argument{}, found {}", e.name,
+                                                  b.args.size(), b.args.size() == 1 ? "" : "s", args.size()));
+        return error_node(e.span);
+      }
+      Type result = Type::of(b.result);
+      for (size_t i = 0; i < args.size(); ++i) {
+        TypeKind want = b.args[i];
+        const Type& got = node(args[i]).type;
+        bool ok = want == TypeKind::Error || got.kind == want ||
+                  (want == TypeKind::Number && got.is_numeric());
+        if (!ok) {
+          type_error(e.args[i]->span, fmt::format("argument {} of {} must be {}, found {}", i + 1,
+                                                  e.name, type_name(Type::of(want)), tn(args[i])));
+          return error_node(e.span);
+        }
+      }
+      if (b.op == Op::Abs) result = node(args[0]).type;
+      if (b.op == Op::Coalesce) {
+        if (!(node(args[0]).type == node(args[1]).type)) {
+          type_error(e.span, fmt::format("coalesce needs two values of one type, found {} and {}", tn(args[0]), tn(args[1])));
+          return error_node(e.span);
+        }
+        result = node(args[0]).type;
+      }
+      Node n;
+      n.op = b.op;
+      n.a = args[0];
+      n.b = args.size() > 1 ? args[1] : -1;
+      n.type = result;
+      for (int32_t a : args) {
+        n.scope |= node(a).scope;
+        n.nullable = n.nullable || node(a).nullable;
+      }
+      if (b.op == Op::Coalesce) n.nullable = node(args[1]).nullable;
+      n.span = e.span;
+      return add(n);
+    }
+    std::vector<std::string> names;
+    for (const auto& b : kBuiltins) names.push_back(b.name);
+    for (const auto& [n, _] : function_index_) names.push_back(n);
+    std::string near = closest_name(e.name, names);
+    diags_.error("C0602", e.name_span, fmt::format("unknown function '{}'", e.name),
+                 near.empty() ? fmt::format("functions: {}", fmt::join(names, ", "))
+                              : fmt::format("did you mean '{}'?", near));
+    return error_node(e.span);
+  }
+
+  int32_t outcome(const syntax::Expr& e, Scope& scope) {
+    const auto& t = *e.outcome;
+    if (!scope.allow_outcomes) {
+      diags_.error("C0701", e.span, "the outcome of a rule can be tested only in scores and the disposition",
+                   "criteria and signals are decided independently of each other");
+      return error_node(e.span);
+    }
+    OutcomeVerb verb = t.verb == syntax::Verb::Passes ? OutcomeVerb::Passes
+                     : t.verb == syntax::Verb::Fails ? OutcomeVerb::Fails
+                     : t.verb == syntax::Verb::IsUnknown ? OutcomeVerb::IsUnknown : OutcomeVerb::Fires;
+    Node n;
+    n.type = Type::of(TypeKind::Bool);
+    n.span = e.span;
+    n.aux = static_cast<int32_t>(verb);
+    n.scope = kReadsCase;
+    if (t.quantifier != syntax::Quantifier::None) {
+      bool signals = t.about_signals;
+      if (signals != (verb == OutcomeVerb::Fires)) {
+        diags_.error("C0702", e.span,
+                     signals ? "signals fire; they do not pass, fail or stay unknown"
+                             : "criteria pass, fail or are unknown; they do not fire");
+        return error_node(e.span);
+      }
+      n.op = Op::AnyOutcome;
+      n.b = signals ? 1 : 0;
+      n.index = t.quantifier == syntax::Quantifier::All ? 1 : 0;
+      return add(n);
+    }
+    for (size_t i = 0; i < r_.criteria.size(); ++i) {
+      if (r_.criteria[i].id == t.id || r_.criteria[i].name == t.id) {
+        if (verb == OutcomeVerb::Fires) {
+          diags_.error("C0702", e.span, fmt::format("{} is a criterion: it passes, fails or is unknown", t.id));
+          return error_node(e.span);
+        }
+        n.op = Op::Outcome;
+        n.index = static_cast<int32_t>(i);
+        n.b = 0;
+        return add(n);
+      }
+    }
+    for (size_t i = 0; i < r_.signals.size(); ++i) {
+      if (r_.signals[i].id == t.id || r_.signals[i].name == t.id) {
+        if (verb != OutcomeVerb::Fires) {
+          diags_.error("C0702", e.span, fmt::format("{} is a signal: it fires or not", t.id));
+          return error_node(e.span);
+        }
+        n.op = Op::Outcome;
+        n.index = static_cast<int32_t>(i);
+        n.b = 1;
+        return add(n);
+      }
+    }
+    std::vector<std::string> ids;
+    for (const auto& c : r_.criteria) ids.push_back(c.id);
+    for (const auto& s : r_.signals) ids.push_back(s.id);
+    std::string near = closest_name(t.id, ids);
+    diags_.error("C0703", e.name_span, fmt::format("no criterion or signal is called '{}'", t.id),
+                 near.empty() ? "" : fmt::format("did you mean '{}'?", near));
+    return error_node(e.span);
+  }
+
+  // ---------------------------------------------------------------- aggregates
+  int32_t aggregate(const syntax::Expr& e, Scope& scope) {
+    const auto& a = *e.aggregate;
+    if (scope.row_source >= -1) {
+      diags_.error("C0801", e.span, "an aggregate cannot be nested inside another",
+                   "define the inner one with `define` and refer to it with this.NAME");
+      return error_node(e.span);
+    }
+    if (scope.in_function) {
+      diags_.error("C0802", e.span, "a function cannot count cases", "use `define` without parameters");
+      return error_node(e.span);
+    }
+    int32_t source = -1;
+    if (a.source != "cases") {
+      source = -2;
+      for (size_t i = 0; i < r_.tables.size(); ++i)
+        if (r_.tables[i].name == a.source) source = static_cast<int32_t>(i);
+      if (source == -2) {
+        std::vector<std::string> names{"cases"};
+        for (const auto& t : r_.tables) names.push_back(t.name);
+        std::string near = closest_name(a.source, names);
+        diags_.error("C0803", a.source_span, fmt::format("unknown table '{}'", a.source),
+                     near.empty() ? fmt::format("tables: {}", fmt::join(names, ", "))
+                                  : fmt::format("did you mean '{}'?", near));
+        return error_node(e.span);
+      }
+    }
+    Scope row = scope;
+    row.row_source = source;
+    row.lets = scope.lets;
+    Aggregate agg;
+    agg.source = source;
+    agg.span = e.span;
+    using F = syntax::AggregateFn;
+    agg.fn = a.fn == F::Count ? AggregateFn::Count : a.fn == F::CountDistinct ? AggregateFn::CountDistinct
+           : a.fn == F::Sum ? AggregateFn::Sum : a.fn == F::Min ? AggregateFn::Min
+           : a.fn == F::Max ? AggregateFn::Max : AggregateFn::Collect;
+    bool ok = true;
+    if (a.value) {
+      agg.value = expr(*a.value, row);
+      if (failed(agg.value)) ok = false;
+      else if (node(agg.value).scope & kReadsCase) {
+        diags_.error("C0804", a.value->span, "the counted value must come from the rows being counted");
+        ok = false;
+      }
+    }
+    // Conditions: "with same a, b" then "where ...", split at `and`.
+    std::vector<int32_t> conds;
+    const TableSchema& src = source == -1 ? r_.cases : r_.tables[source];
+    for (const auto& [name, span] : a.same) {
+      int col = src.find(name);
+      if (col < 0 || r_.cases.find(name) < 0) {
+        diags_.error("C0805", span,
+                     fmt::format("`same {}` needs a column '{}' in both the case and {}", name, name, src.name));
+        ok = false;
+        continue;
+      }
+      syntax::Expr row_name;
+      row_name.kind = ExprKind::Name;
+      row_name.name = name;
+      row_name.span = span;
+      int32_t r = name_ref(row_name, row);
+      Scope outer = scope;
+      outer.row_source = -2;
+      auto c = resolve_case_side(name, span, outer);
+      if (failed(r) || !c) {
+        ok = false;
+        continue;
+      }
+      if (!comparable(node(r).type, node(*c).type)) {
+        type_error(span, fmt::format("`same {}` compares {} with {}", name, tn(r), tn(*c)));
+        ok = false;
+        continue;
+      }
+      conds.push_back(binary_node(Op::Eq, r, *c, Type::of(TypeKind::Bool), span));
+    }
+    if (a.where) {
+      int32_t w = expr(*a.where, row);
+      if (failed(w)) ok = false;
+      else if (node(w).type.kind != TypeKind::Bool) {
+        type_error(a.where->span, fmt::format("`where` needs a condition, found {}", tn(w)));
+        ok = false;
+      } else {
+        split_and(w, conds);
+      }
+    }
+    if (!ok) return error_node(e.span);
+
+    // Result type.
+    switch (agg.fn) {
+      case AggregateFn::Count:
+      case AggregateFn::CountDistinct:
+        agg.type = Type::of(TypeKind::Integer);
+        break;
+      case AggregateFn::Sum:
+        if (!node(agg.value).type.is_numeric()) {
+          type_error(a.value->span, fmt::format("cannot sum {}", tn(agg.value)));
+          return error_node(e.span);
+        }
+        agg.type = node(agg.value).type;
+        break;
+      case AggregateFn::Min:
+      case AggregateFn::Max: {
+        const Type& t = node(agg.value).type;
+        if (!t.is_numeric() && t.kind != TypeKind::Date && t.kind != TypeKind::Duration) {
+          type_error(a.value->span, fmt::format("cannot take the {} of {}", agg.fn == AggregateFn::Min ? "minimum" : "maximum", tn(agg.value)));
+          return error_node(e.span);
+        }
+        agg.type = t;
+        break;
+      }
+      case AggregateFn::Collect:
+        if (!is_text(node(agg.value).type)) {
+          type_error(a.value->span, fmt::format("collect gathers texts into a set; found {}", tn(agg.value)));
+          return error_node(e.span);
+        }
+        agg.type = Type::set_of(TypeKind::Text);
+        break;
+    }
+
+    bool nullable = agg.fn == AggregateFn::Min || agg.fn == AggregateFn::Max;
+    for (int32_t c : conds) classify(c, agg, nullable);
+    if (!agg.residual.empty() || (source == -1 && agg.keys.empty() && !agg.range)) {
+      Span s = agg.residual.empty() ? e.span : node(agg.residual[0]).span;
+      diags_.warning("W0801", s,
+                     source == -1
+                         ? "this aggregate compares every case with every other case: about n² "
+                           "steps (10¹² for a million cases)"
+                         : "this aggregate scans the whole table for every case",
+                     "compare a column with this.FIELD using `=` or `between` so that it can be indexed");
+    }
+    Node n;
+    n.op = Op::Aggregate;
+    n.index = static_cast<int32_t>(r_.aggregates.size());
+    n.type = agg.type;
+    n.nullable = nullable;
+    n.scope = kReadsCase;
+    n.span = e.span;
+    r_.aggregates.push_back(std::move(agg));
+    return add(n);
+  }
+
+  void split_and(int32_t id, std::vector<int32_t>& out) {
+    if (node(id).op == Op::And) {
+      split_and(node(id).a, out);
+      split_and(node(id).b, out);
+    } else {
+      out.push_back(id);
+    }
+  }
+
+  static bool row_only(const Node& n) { return (n.scope & kReadsRow) && !(n.scope & kReadsCase); }
+  static bool case_only(const Node& n) { return !(n.scope & kReadsRow); }
+
+  void classify(int32_t c, Aggregate& agg, bool& nullable) {
+    const Node& n = node(c);
+    if (case_only(n)) {
+      agg.case_only.push_back(c);
+      nullable = nullable || n.nullable;
+      return;
+    }
+    if (row_only(n)) {
+      agg.row_only.push_back(c);
+      return;
+    }
+    if (n.op == Op::Eq) {
+      const Node& l = node(n.a);
+      const Node& r = node(n.b);
+      if (row_only(l) && case_only(r)) {
+        agg.keys.push_back({n.a, n.b});
+        nullable = nullable || r.nullable;
+        return;
+      }
+      if (row_only(r) && case_only(l)) {
+        agg.keys.push_back({n.b, n.a});
+        nullable = nullable || l.nullable;
+        return;
+      }
+    }
+    auto orderable = [&](const Node& x) {
+      return x.type.is_numeric() || x.type.kind == TypeKind::Date || x.type.kind == TypeKind::Duration;
+    };
+    auto add_bound = [&](int32_t row_side, int32_t bound, bool is_low, bool strict) {
+      if (!agg.range) agg.range = AggregateRange{row_side, -1, -1, false, false};
+      else if (!same_row_expr(agg.range->row, row_side)) return false;
+      int32_t& slot = is_low ? agg.range->low : agg.range->high;
+      if (slot != -1) return false;
+      slot = bound;
+      (is_low ? agg.range->low_strict : agg.range->high_strict) = strict;
+      nullable = nullable || node(bound).nullable;
+      return true;
+    };
+    if (n.op == Op::Between && n.aux == 0 && row_only(node(n.a)) && case_only(node(n.b)) &&
+        case_only(node(n.c)) && orderable(node(n.a))) {
+      auto saved = agg.range;
+      if (add_bound(n.a, n.b, true, false) && add_bound(n.a, n.c, false, false)) return;
+      agg.range = saved;
+    }
+    if (n.op == Op::Lt || n.op == Op::Le || n.op == Op::Gt || n.op == Op::Ge) {
+      const Node& l = node(n.a);
+      const Node& r = node(n.b);
+      bool strict = n.op == Op::Lt || n.op == Op::Gt;
+      if (row_only(l) && case_only(r) && orderable(l)) {
+        bool is_low = n.op == Op::Gt || n.op == Op::Ge;  // row > bound
+        if (add_bound(n.a, n.b, is_low, strict)) return;
+      } else if (row_only(r) && case_only(l) && orderable(r)) {
+        bool is_low = n.op == Op::Lt || n.op == Op::Le;  // bound < row
+        if (add_bound(n.b, n.a, is_low, strict)) return;
+      }
+    }
+    agg.residual.push_back(c);
+  }
+
+  bool same_row_expr(int32_t x, int32_t y) const {
+    const Node& a = node(x);
+    const Node& b = node(y);
+    if (a.op != b.op || a.index != b.index || a.aux != b.aux) return false;
+    if (a.op == Op::Literal) return false;
+    auto same_child = [&](int32_t p, int32_t q) { return (p < 0 && q < 0) || (p >= 0 && q >= 0 && same_row_expr(p, q)); };
+    if (a.op == Op::RowField) return true;
+    return same_child(a.a, b.a) && same_child(a.b, b.b) && same_child(a.c, b.c);
+  }
+
+  // ---------------------------------------------------------------- rules
+  std::vector<TemplatePart> reason_template(const syntax::TextSyntax& t, Scope& scope) {
+    std::vector<TemplatePart> parts;
+    // Read the raw source between the quotes so that spans of placeholders are exact.
+    const std::string& src = sources_.file(t.span.file).text;
+    uint32_t b = t.span.begin + 1, e = t.span.end > 0 ? t.span.end - 1 : 0;
+    std::string lit;
+    for (uint32_t i = b; i < e && i < src.size(); ++i) {
+      char c = src[i];
+      if (c == '\\' && i + 1 < e) {
+        char n = src[++i];
+        lit += n == 'n' ? '\n' : n == 't' ? '\t' : n;
+        continue;
+      }
+      if (c == '{') {
+        uint32_t close = i + 1;
+        while (close < e && src[close] != '}') ++close;
+        if (close >= e) {
+          diags_.error("C0901", {t.span.file, i, i + 1}, "this `{` is not closed in the reason",
+                       "write {name} to show a value, or \\{ for a brace");
+          break;
+        }
+        std::string name = src.substr(i + 1, close - i - 1);
+        Span s{t.span.file, i, close + 1};
+        if (!lit.empty()) parts.push_back({lit, -1});
+        lit.clear();
+        syntax::Expr ref;
+        ref.kind = ExprKind::Name;
+        ref.name = name;
+        ref.span = s;
+        size_t before = diags_.error_count();
+        int32_t id = -1;
+        if (name.empty() || !std::all_of(name.begin(), name.end(), [](char ch) {
+              return std::isalnum(static_cast<unsigned char>(ch)) || ch == '_';
+            })) {
+          diags_.error("C0902", s, fmt::format("'{{{}}}' is not a name", name),
+                       "placeholders hold one name, e.g. {phone}");
+        } else {
+          Diagnostics saved;
+          std::swap(saved, diags_);
+          id = name_ref(ref, scope);
+          std::swap(saved, diags_);
+          if (saved.has_errors() || failed(id)) {
+            std::string near = closest_name(name, visible_names(scope));
+            diags_.error("C0903", s, fmt::format("the reason refers to '{}', which is not defined here", name),
+                         near.empty() ? "use a field, a definition, a parameter or a `let` of this rule"
+                                      : fmt::format("did you mean '{}'?", near));
+            id = -1;
+          }
+        }
+        (void)before;
+        if (id >= 0) parts.push_back({name, id});
+        i = close;
+        continue;
+      }
+      lit += c;
+    }
+    if (!lit.empty()) parts.push_back({lit, -1});
+    return parts;
+  }
+
+  int32_t condition(const syntax::Expr* e, Scope& scope, Span where) {
+    if (!e) return error_node(where);
+    int32_t id = expr(*e, scope);
+    if (!failed(id) && node(id).type.kind != TypeKind::Bool) {
+      type_error(e->span, fmt::format("a condition must be true or false; this is {}", tn(id)));
+      return error_node(e->span);
+    }
+    return id;
+  }
+
+  static std::vector<Evidence> evidence_of(const std::vector<std::pair<std::string, int32_t>>& reads) {
+    std::vector<Evidence> out;
+    for (const auto& [n, id] : reads) out.push_back({n, id});
+    return out;
+  }
+
+  void criteria_and_signals() {
+    std::map<std::string, Span> ids, names;
+    auto declare = [&](const std::string& id, const std::string& name, Span span) {
+      if (auto prev = ids.find(id); prev != ids.end()) {
+        auto& d = diags_.error("C1001", span, fmt::format("rule id '{}' is used twice", id),
+                               "every criterion and signal needs its own id");
+        d.notes.push_back({prev->second, "first used here"});
+      }
+      ids[id] = span;
+      if (auto prev = names.find(name); prev != names.end()) {
+        auto& d = diags_.error("C1002", span, fmt::format("rule name '{}' is used twice", name));
+        d.notes.push_back({prev->second, "first used here"});
+      }
+      names[name] = span;
+    };
+    for (const auto& c : rules_.criteria) {
+      declare(c.id, c.name, c.span);
+      Criterion out;
+      out.id = c.id;
+      out.name = c.name;
+      out.span = c.span;
+      if (c.description) out.description = c.description->text;
+      std::vector<std::pair<std::string, int32_t>> reads;
+      Scope scope;
+      scope.evidence = &reads;
+      if (c.clauses.empty()) {
+        diags_.error("C1003", c.span, fmt::format("criterion {} has no condition", c.id),
+                     "add `pass when CONDITION`");
+      }
+      std::set<syntax::ClauseKind> kinds;
+      for (const auto& cl : c.clauses) {
+        if (!kinds.insert(cl.kind).second)
+          diags_.error("C1004", cl.span, "this kind of clause is already given for this criterion");
+        Clause k;
+        k.kind = cl.kind == syntax::ClauseKind::Pass ? ClauseKind::Pass
+               : cl.kind == syntax::ClauseKind::Fail ? ClauseKind::Fail : ClauseKind::Unknown;
+        k.condition = condition(cl.condition.get(), scope, cl.span);
+        k.text = cl.condition ? source_text(cl.condition->span) : "";
+        out.clauses.push_back(k);
+      }
+      if (c.reasons.size() > 1) diags_.error("C1005", c.reasons[1].span, "a rule has one reason");
+      if (!c.reasons.empty()) out.reason = reason_template(c.reasons[0], scope);
+      out.evidence = evidence_of(reads);
+      r_.criteria.push_back(std::move(out));
+    }
+    for (const auto& s : rules_.signals) {
+      declare(s.id, s.name, s.span);
+      Signal out;
+      out.id = s.id;
+      out.name = s.name;
+      out.span = s.span;
+      out.points = s.points;
+      if (s.description) out.description = s.description->text;
+      std::vector<std::pair<std::string, int32_t>> reads;
+      std::map<std::string, int32_t> lets;
+      Scope scope;
+      scope.evidence = &reads;
+      scope.lets = &lets;
+      for (const auto& l : s.lets) {
+        if (lets.count(l.name) || r_.cases.find(l.name) >= 0 || definition_index_.count(l.name)) {
+          diags_.error("C1006", l.span, fmt::format("'{}' is already defined", l.name),
+                       "choose another name for this `let`");
+          continue;
+        }
+        int32_t v = l.value ? expr(*l.value, scope) : error_node(l.span);
+        Node n;
+        n.op = Op::Let;
+        n.index = r_.let_slots++;
+        n.type = node(v).type;
+        n.nullable = node(v).nullable;
+        n.scope = kReadsCase;
+        n.span = l.span;
+        int32_t let_node = add(n);
+        lets[l.name] = let_node;
+        out.lets.push_back({l.name, v, n.index});
+        note_read(scope, l.name, let_node);
+      }
+      if (s.fires.empty()) {
+        diags_.error("C1007", s.span, fmt::format("signal {} has no `fires when` condition", s.id));
+      } else {
+        if (s.fires.size() > 1)
+          diags_.error("C1008", s.fires_spans[1], fmt::format("signal {} has two `fires when` conditions", s.id),
+                       "join them with `and` or `or`");
+        out.fires = condition(s.fires[0].get(), scope, s.fires_spans[0]);
+        out.fires_text = source_text(s.fires[0]->span);
+      }
+      if (s.reasons.size() > 1) diags_.error("C1005", s.reasons[1].span, "a rule has one reason");
+      if (!s.reasons.empty()) out.reason = reason_template(s.reasons[0], scope);
+      if (s.points == 0)
+        diags_.warning("W1001", s.points_span, fmt::format("signal {} has zero points", s.id),
+                       "it will never change a score");
+      out.evidence = evidence_of(reads);
+      r_.signals.push_back(std::move(out));
+    }
+  }
+
+  void scores() {
+    std::set<std::string> seen;
+    for (const auto& s : rules_.scores) {
+      Score out;
+      out.name = s.name;
+      out.span = s.span;
+      if (!seen.insert(s.name).second || r_.cases.find(s.name) >= 0 || definition_index_.count(s.name)) {
+        diags_.error("C1101", s.span, fmt::format("'{}' is already defined", s.name));
+      }
+      Scope scope;
+      scope.allow_outcomes = true;
+      scope.allow_scores = true;
+      scope.score_limit = static_cast<int32_t>(r_.scores.size());
+      switch (s.form) {
+        case syntax::ScoreSyntax::Form::SignalPoints:
+          out.form = Score::Form::SignalPoints;
+          for (const auto& sig : r_.signals) out.integral = out.integral && sig.points == static_cast<int64_t>(sig.points);
+          break;
+        case syntax::ScoreSyntax::Form::Expression: {
+          out.form = Score::Form::Expression;
+          out.expr = s.expr ? expr(*s.expr, scope) : error_node(s.span);
+          if (!failed(out.expr) && !node(out.expr).type.is_numeric()) {
+            type_error(s.expr->span, fmt::format("a score is a number; this is {}", tn(out.expr)));
+          }
+          out.integral = node(out.expr).type.kind == TypeKind::Integer;
+          break;
+        }
+        case syntax::ScoreSyntax::Form::Terms:
+          out.form = Score::Form::Terms;
+          for (const auto& t : s.terms) {
+            ScoreTerm term;
+            term.weight = t.weight;
+            term.condition = condition(t.condition.get(), scope, t.span);
+            term.text = t.condition ? source_text(t.condition->span) : "";
+            out.integral = out.integral && t.weight == static_cast<int64_t>(t.weight);
+            out.terms.push_back(term);
+          }
+          break;
+      }
+      r_.scores.push_back(std::move(out));
+    }
+  }
+
+  void disposition() {
+    if (rules_.dispositions.empty()) {
+      diags_.error("C1201", {rules_.file, 0, 0}, "no disposition",
+                   "add a `disposition ... end` block ending with `APPROVE otherwise` or similar");
+      return;
+    }
+    for (size_t i = 1; i < rules_.dispositions.size(); ++i)
+      diags_.error("C1202", rules_.dispositions[i].span, "a ruleset has one disposition block");
+    const auto& d = rules_.dispositions[0];
+    Scope scope;
+    scope.allow_outcomes = true;
+    scope.allow_scores = true;
+    scope.score_limit = static_cast<int32_t>(r_.scores.size());
+    bool fallback = false;
+    for (const auto& l : d.lines) {
+      if (fallback) {
+        diags_.warning("W1201", l.span, "this disposition line can never be reached",
+                       "it comes after `otherwise`");
+      }
+      DispositionLine out;
+      out.outcome = l.outcome;
+      out.span = l.span;
+      if (l.condition) {
+        out.condition = condition(l.condition.get(), scope, l.span);
+        out.text = l.outcome + " when " + source_text(l.condition->span);
+      } else {
+        out.text = l.outcome + " otherwise";
+        fallback = true;
+      }
+      r_.disposition.push_back(out);
+    }
+    if (!fallback) {
+      diags_.error("C1203", d.span, "the disposition has no `otherwise` line",
+                   "end it with a line such as `APPROVE otherwise` so that every case gets a disposition");
+    }
+  }
+
+  // Marks which case columns the rules read, for loading and data minimisation.
+  void mark_fields_read() {
+    for (const Node& n : r_.nodes)
+      if (n.op == Op::CaseField && n.index >= 0) r_.case_fields_read[n.index] = true;
+    if (r_.case_key >= 0) r_.case_fields_read[r_.case_key] = true;
+  }
+
+  const syntax::Ruleset& rules_;
+  const SourceSet& sources_;
+  Diagnostics diags_;
+  TypedRuleset r_;
+  std::unordered_map<std::string, int32_t> param_index_, constant_index_;
+  std::map<std::string, int32_t> definition_index_, function_index_;
+  std::vector<DefState> def_state_;
+  std::vector<int32_t> def_slot_;
+  std::vector<std::vector<std::pair<std::string, int32_t>>> def_fields_;
+};
+
+}  // namespace
+
+Staged<TypedRuleset> check(const syntax::Ruleset& rules, const SourceSet& sources) {
+  return Checker(rules, sources).run();
+}
+
+std::optional<Literal> parse_param_value(const Parameter& p, const std::string& text,
+                                         std::string& error) {
+  Literal lit;
+  switch (p.type.kind) {
+    case TypeKind::Date: {
+      auto d = parse_date(text);
+      if (!d) {
+        error = fmt::format("'{}' is not a date (expected YYYY-MM-DD)", text);
+        return std::nullopt;
+      }
+      lit.kind = TypeKind::Date;
+      lit.i = *d;
+      return lit;
+    }
+    case TypeKind::Integer: {
+      char* end = nullptr;
+      errno = 0;
+      long long v = std::strtoll(text.c_str(), &end, 10);
+      if (text.empty() || *end || errno) {
+        error = fmt::format("'{}' is not a whole number", text);
+        return std::nullopt;
+      }
+      lit.kind = TypeKind::Integer;
+      lit.i = v;
+      return lit;
+    }
+    case TypeKind::Number: {
+      char* end = nullptr;
+      double v = std::strtod(text.c_str(), &end);
+      if (text.empty() || *end) {
+        error = fmt::format("'{}' is not a number", text);
+        return std::nullopt;
+      }
+      lit.kind = TypeKind::Number;
+      lit.d = v;
+      return lit;
+    }
+    case TypeKind::Bool:
+      if (text != "true" && text != "false") {
+        error = fmt::format("'{}' is not true or false", text);
+        return std::nullopt;
+      }
+      lit.kind = TypeKind::Bool;
+      lit.i = text == "true";
+      return lit;
+    case TypeKind::Text:
+      if (p.type.domain && !p.type.domain->contains(text)) {
+        error = fmt::format("'{}' is not one of the allowed values", text);
+        return std::nullopt;
+      }
+      lit.kind = TypeKind::Text;
+      lit.text = text;
+      return lit;
+    case TypeKind::Set: {
+      lit.kind = TypeKind::Set;
+      size_t start = 0;
+      while (start <= text.size()) {
+        size_t semi = text.find(';', start);
+        std::string part = text.substr(start, semi == std::string::npos ? std::string::npos : semi - start);
+        if (!part.empty()) lit.set.push_back(part);
+        if (semi == std::string::npos) break;
+        start = semi + 1;
+      }
+      std::sort(lit.set.begin(), lit.set.end());
+      lit.set.erase(std::unique(lit.set.begin(), lit.set.end()), lit.set.end());
+      return lit;
+    }
+    default:
+      error = "this parameter's type cannot be given on the command line";
+      return std::nullopt;
+  }
+}
+
+}  // namespace crible::check

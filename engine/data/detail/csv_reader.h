@@ -1,0 +1,68 @@
+// The RFC 4180 record scanner under load_csv: splits a text into records and fields without
+// allocating per field. Fields are string_views into the text, or into a scratch buffer
+// reused from record to record when a quoted field holds "" escapes. Private to engine/data.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace crible::data::detail {
+
+// What was wrong with a record's shape. The scanner keeps going past the first problem with
+// lenient rules only to find where the record ends, so one bad record costs one reject.
+enum class CsvProblem : uint8_t {
+  None,
+  UnterminatedQuote,    // a quoted field still open at the end of the text
+  QuoteInUnquoted,      // a '"' inside a field that does not start with one
+  TextAfterQuote,       // `"abc"x`: something other than a comma or line end after the quote
+  LoneCarriageReturn,   // a CR not followed by LF outside quotes
+};
+
+struct CsvField {
+  std::string_view value;  // unquoted, unescaped
+  size_t raw_begin = 0;    // byte range of the field in the text, quotes included
+  size_t raw_end = 0;
+  bool suspect = false;    // holds a NUL or a byte >= 0x80: check it before trusting it
+};
+
+struct CsvRecord {
+  uint64_t line = 0;                 // 1-based physical line of the record's first byte
+  std::vector<CsvField> fields;      // reused from record to record
+  CsvProblem problem = CsvProblem::None;
+  size_t problem_field = 0;          // index of the field where the problem was found
+  uint64_t problem_line = 0;         // for UnterminatedQuote: the line of the opening quote
+};
+
+class CsvReader {
+ public:
+  // `text` must outlive the reader and every record it fills. A UTF-8 BOM is skipped.
+  explicit CsvReader(std::string_view text);
+
+  // Fills `record` with the next record; false at the end of the text. Lines holding nothing
+  // at all (two line ends in a row) are skipped: they are not records.
+  bool next(CsvRecord& record);
+
+  // Byte offset of the first byte after the BOM, if any.
+  size_t start() const { return start_; }
+
+ private:
+  struct Pending {  // a field while its record is being scanned: scratch_ may still move
+    size_t value_begin;
+    size_t value_size;
+    size_t raw_begin;
+    size_t raw_end;
+    bool in_scratch;
+    bool suspect;
+  };
+
+  std::string_view text_;
+  size_t start_ = 0;
+  size_t pos_ = 0;
+  uint64_t line_ = 1;
+  std::string scratch_;
+  std::vector<Pending> pending_;
+};
+
+}  // namespace crible::data::detail

@@ -1,0 +1,609 @@
+// load_csv: a CSV text and a TableSchema in, typed columns and rejects out. One pass over the
+// records; each row is first typed into a staging area and only written to the columns once
+// every declared field fits, so a rejected row leaves no trace in the table.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <string_view>
+#include <system_error>
+#include <unordered_map>
+
+#include "base/date.h"
+#include "data/data.h"
+#include "data/detail/csv_reader.h"
+#include "data/detail/fields.h"
+
+namespace crible::data {
+
+namespace {
+
+using detail::CsvField;
+using detail::CsvProblem;
+using detail::CsvReader;
+using detail::CsvRecord;
+using detail::ParseStatus;
+using detail::shown;
+
+// set_begin/set_end are uint32 offsets into set_pool; a file that would overflow them is
+// refused rather than silently wrapped (it would take billions of set elements).
+constexpr size_t kMaxSetPool = UINT32_MAX;
+
+// Low-cardinality text columns (centre, nationality, registrar) repeat the same few values a
+// million times. A small direct-mapped cache in front of the Interner answers those without
+// the interner's large hash table; it gives up on columns where it keeps missing (case ids,
+// phones), since there it would only add work.
+class TextCache {
+ public:
+  uint32_t intern(std::string_view s, Interner& interner) {
+    if (!enabled_) return interner.intern(s);
+    const uint64_t h = hash(s);
+    Slot& slot = slots_[h & (kSlots - 1)];
+    if (slot.id != Interner::kNone && slot.hash == h) {
+      const std::string& t = interner.text(slot.id);
+      if (t.size() == s.size() && std::memcmp(t.data(), s.data(), s.size()) == 0) {
+        ++hits_;
+        return slot.id;
+      }
+    }
+    const uint32_t id = interner.intern(s);
+    slot.id = id;
+    slot.hash = h;
+    if (++misses_ == kProbe) {  // judge after a sample: mostly repeats, or mostly new?
+      if (hits_ < misses_) enabled_ = false;
+      hits_ = misses_ = 0;
+    }
+    return id;
+  }
+
+ private:
+  static constexpr size_t kSlots = 1024;
+  static constexpr uint64_t kProbe = 4096;
+  struct Slot {
+    uint64_t hash = 0;
+    uint32_t id = Interner::kNone;
+  };
+  static uint64_t hash(std::string_view s) {  // FNV-1a: short fields, no setup cost
+    uint64_t h = 1469598103934665603ull;
+    for (const char c : s) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+    return h ^ (h >> 29);
+  }
+  std::unique_ptr<Slot[]> slots_ = std::make_unique<Slot[]>(kSlots);
+  uint64_t hits_ = 0, misses_ = 0;
+  bool enabled_ = true;
+};
+
+// One declared column, resolved against the header.
+struct ColumnPlan {
+  size_t index = 0;       // in the schema
+  size_t header_pos = 0;  // in each record
+  const ColumnDecl* decl = nullptr;
+  TypeKind kind = TypeKind::Error;
+  bool loaded = false;
+  bool required = false;  // required or part of the key: a blank field rejects the row
+  const EnumDomain* domain = nullptr;
+  std::vector<uint32_t> domain_ids;  // interned on first use; kNone until then
+  TextCache cache;
+};
+
+// One set element while its row is staged: the text, or its index in the enum domain.
+struct StagedElem {
+  std::string_view text;
+  int domain_index = -1;
+};
+
+// One field of the current row, typed but not yet written to its column.
+struct Staged {
+  bool valid = false;
+  int64_t i = 0;
+  double d = 0;
+  std::string_view text;
+  int domain_index = -1;
+  size_t elem_begin = 0, elem_end = 0;  // into Loader::elems_
+  uint32_t id = Interner::kNone;        // Text already interned (key columns)
+};
+
+int domain_index_of(const EnumDomain& domain, std::string_view s) {
+  for (size_t i = 0; i < domain.values.size(); ++i)
+    if (domain.values[i] == s) return static_cast<int>(i);
+  return -1;
+}
+
+const char* problem_reason(CsvProblem p) {
+  switch (p) {
+    case CsvProblem::None: break;
+    case CsvProblem::UnterminatedQuote: return "unterminated quoted field";
+    case CsvProblem::QuoteInUnquoted:
+      return "stray '\"' in an unquoted field (quote the whole field and double the quote)";
+    case CsvProblem::TextAfterQuote:
+      return "unexpected text after a closing quote (a quote inside a quoted field is written "
+             "\"\")";
+    case CsvProblem::LoneCarriageReturn: return "carriage return without a line feed";
+  }
+  return "malformed record";
+}
+
+std::string problem_text(const CsvRecord& r) {
+  std::string why = problem_reason(r.problem);
+  if (r.problem == CsvProblem::UnterminatedQuote)
+    why += ": the quote opened on line " + std::to_string(r.problem_line) + " is never closed";
+  return why;
+}
+
+class Loader {
+ public:
+  Loader(std::string_view text, const std::string& name, const TableSchema& schema,
+         Interner& interner, const LoadOptions& options, bool reject_duplicate_keys)
+      : text_(text),
+        name_(name),
+        schema_(schema),
+        interner_(interner),
+        options_(options),
+        reject_duplicate_keys_(reject_duplicate_keys),
+        reader_(text) {}
+
+  Result<Table> run() {
+    if (auto status = check_schema(); !status.ok()) return status.error();
+    if (auto status = read_header(); !status.ok()) return status.error();
+    prepare();
+    while (reader_.next(record_)) {
+      ++table_.read;
+      if (!accept_record()) continue;
+      if (!key_is_new()) {
+        if (fatal_) return std::move(*fatal_);
+        continue;
+      }
+      commit();
+    }
+    return std::move(table_);
+  }
+
+ private:
+  Status check_schema() {
+    for (const ColumnDecl& c : schema_.columns) {
+      const TypeKind k = c.type.kind;
+      const bool loadable = k == TypeKind::Bool || k == TypeKind::Integer ||
+                            k == TypeKind::Number || k == TypeKind::Text ||
+                            k == TypeKind::Date ||
+                            (k == TypeKind::Set && c.type.elem == TypeKind::Text);
+      if (!loadable)
+        return Error{"column " + c.name + " of " + schema_.name + " has type " +
+                     type_name(c.type) + ", which cannot be read from CSV"};
+    }
+    for (const int k : schema_.key) {
+      if (k < 0 || static_cast<size_t>(k) >= schema_.columns.size())
+        return Error{"key of " + schema_.name + " names no declared column"};
+      if (schema_.columns[k].type.kind == TypeKind::Set)
+        return Error{"key column " + schema_.columns[k].name + " of " + schema_.name +
+                     " is a set"};
+    }
+    return ok_status();
+  }
+
+  Status read_header() {
+    if (!reader_.next(record_)) return Error{name_ + " is empty (expected a header row)"};
+    if (record_.problem != CsvProblem::None)
+      return Error{"bad header in " + name_ + " on line " + std::to_string(record_.line) + ": " +
+                   problem_text(record_)};
+    header_.reserve(record_.fields.size());
+    std::unordered_map<std::string_view, size_t> positions;
+    for (const CsvField& f : record_.fields) header_.emplace_back(f.value);
+    for (size_t i = 0; i < header_.size(); ++i) {
+      if (header_[i].empty()) continue;  // an unnamed extra column is never read
+      auto [it, inserted] = positions.emplace(header_[i], i);
+      if (!inserted)
+        return Error{"duplicate column '" + shown(header_[i]) + "' in the header of " + name_ +
+                     " (fields " + std::to_string(it->second + 1) + " and " +
+                     std::to_string(i + 1) + ")"};
+    }
+    std::vector<std::string> missing;
+    plans_.resize(schema_.columns.size());
+    for (size_t c = 0; c < schema_.columns.size(); ++c) {
+      auto it = positions.find(schema_.columns[c].name);
+      if (it == positions.end()) {
+        missing.push_back("'" + schema_.columns[c].name + "'");
+        continue;
+      }
+      plans_[c].header_pos = it->second;
+    }
+    if (!missing.empty()) {
+      std::string list;
+      for (size_t i = 0; i < missing.size(); ++i) list += (i ? ", " : "") + missing[i];
+      return Error{std::string(missing.size() == 1 ? "missing column " : "missing columns ") +
+                   list + " in the header of " + name_};
+    }
+    return ok_status();
+  }
+
+  void prepare() {
+    table_.name = schema_.name;
+    table_.columns.resize(schema_.columns.size());
+    std::vector<bool> is_key(schema_.columns.size(), false);
+    for (const int k : schema_.key) is_key[k] = true;
+    for (size_t c = 0; c < schema_.columns.size(); ++c) {
+      ColumnPlan& p = plans_[c];
+      const ColumnDecl& d = schema_.columns[c];
+      p.index = c;
+      p.decl = &d;
+      p.kind = d.type.kind;
+      // `wanted` shorter than the schema leaves the rest unwanted: minimise, don't guess.
+      p.loaded = options_.wanted.empty() ||
+                 (c < options_.wanted.size() && options_.wanted[c]) || is_key[c];
+      p.required = d.required || is_key[c];
+      p.domain = d.type.domain.get();
+      if (p.domain) p.domain_ids.assign(p.domain->values.size(), Interner::kNone);
+      table_.columns[c].kind = p.kind;
+      table_.columns[c].loaded = p.loaded;
+    }
+    // Check fields left to right as they appear in the file, so a reject names the first
+    // offending field a reader would see.
+    order_.resize(plans_.size());
+    for (size_t c = 0; c < plans_.size(); ++c) order_[c] = c;
+    std::sort(order_.begin(), order_.end(),
+              [&](size_t a, size_t b) { return plans_[a].header_pos < plans_[b].header_pos; });
+    staged_.resize(plans_.size());
+    for (const int k : schema_.key) key_columns_.push_back(static_cast<size_t>(k));
+
+    // Line ends bound the record count: reserve once instead of regrowing a million times.
+    size_t lines = 1;
+    for (const char* p = text_.data(); (p = static_cast<const char*>(std::memchr(
+                                            p, '\n', text_.data() + text_.size() - p)));
+         ++p)
+      ++lines;
+    table_.row_line.reserve(lines);
+    for (size_t c = 0; c < plans_.size(); ++c) {
+      if (!plans_[c].loaded) continue;
+      Column& col = table_.columns[c];
+      col.valid.reserve(lines);
+      switch (plans_[c].kind) {
+        case TypeKind::Number: col.nums.reserve(lines); break;
+        case TypeKind::Set:
+          col.set_begin.reserve(lines);
+          col.set_end.reserve(lines);
+          break;
+        default: col.ints.reserve(lines); break;
+      }
+    }
+    single_text_key_ =
+        key_columns_.size() == 1 && plans_[key_columns_[0]].kind == TypeKind::Text;
+    if (!key_columns_.empty() && !single_text_key_) keys_.reserve(lines);
+  }
+
+  void reject(std::string column, std::string reason) {
+    table_.rejects.push_back(Reject{record_.line, std::move(column), std::move(reason)});
+  }
+
+  // Shape, field count, then every declared field left to right; false after a reject.
+  bool accept_record() {
+    if (record_.problem != CsvProblem::None) {
+      const size_t f = record_.problem_field;
+      reject(f < header_.size() ? header_[f] : std::string(), problem_text(record_));
+      return false;
+    }
+    if (record_.fields.size() != header_.size()) {
+      reject({}, "expected " + std::to_string(header_.size()) + " fields, found " +
+                     std::to_string(record_.fields.size()));
+      return false;
+    }
+    elems_.clear();
+    for (const size_t c : order_) {
+      if (!stage_field(plans_[c], record_.fields[plans_[c].header_pos], staged_[c])) return false;
+    }
+    return true;
+  }
+
+  bool stage_field(ColumnPlan& p, const CsvField& f, Staged& s) {
+    const std::string& col = p.decl->name;
+    s.valid = false;
+    s.i = 0;
+    s.d = 0;
+    s.id = Interner::kNone;
+    if (f.suspect) {
+      // Bytes are checked in the raw field: quotes and commas are ASCII and never inside a
+      // multi-byte sequence, so the raw range fails exactly where the value does, and its
+      // offset is one the user can seek to in the file.
+      const std::string_view raw = text_.substr(f.raw_begin, f.raw_end - f.raw_begin);
+      const size_t nul = raw.find('\0');
+      const size_t bad = detail::find_invalid_utf8(raw);
+      if (nul != std::string_view::npos && nul <= bad) {
+        reject(col, "NUL byte in column " + col + " at byte offset " +
+                        std::to_string(f.raw_begin + nul));
+        return false;
+      }
+      if (bad != std::string_view::npos) {
+        reject(col, "invalid UTF-8 in column " + col + " at byte offset " +
+                        std::to_string(f.raw_begin + bad));
+        return false;
+      }
+    }
+    const std::string_view v = f.value;
+    if (v.empty()) {
+      if (p.kind == TypeKind::Set && p.decl->blank_is_empty) {  // "no vulnerability"
+        s.valid = true;
+        s.elem_begin = s.elem_end = elems_.size();
+        return true;
+      }
+      if (p.required) {
+        reject(col, "missing required field " + col);
+        return false;
+      }
+      return true;  // missing, not zero
+    }
+    switch (p.kind) {
+      case TypeKind::Bool:
+        if (detail::parse_bool(v, s.i) != ParseStatus::Ok) {
+          reject(col, "bad boolean '" + shown(v) + "' in column " + col +
+                          " (expected true or false)");
+          return false;
+        }
+        break;
+      case TypeKind::Integer:
+        switch (detail::parse_integer(v, s.i)) {
+          case ParseStatus::Ok: break;
+          case ParseStatus::OutOfRange:
+            reject(col, "integer '" + shown(v) + "' in column " + col + " is out of range");
+            return false;
+          case ParseStatus::Bad:
+            reject(col, "bad integer '" + shown(v) + "' in column " + col +
+                            " (expected digits with an optional leading '-')");
+            return false;
+        }
+        break;
+      case TypeKind::Number:
+        switch (detail::parse_number(v, s.d)) {
+          case ParseStatus::Ok: break;
+          case ParseStatus::OutOfRange:
+            reject(col, "number '" + shown(v) + "' in column " + col + " is out of range");
+            return false;
+          case ParseStatus::Bad:
+            reject(col, "bad number '" + shown(v) + "' in column " + col +
+                            " (expected a decimal number such as -12.5)");
+            return false;
+        }
+        break;
+      case TypeKind::Date:
+        if (auto day = parse_date(v)) {
+          s.i = *day;
+        } else {
+          reject(col, "bad date '" + shown(v) + "' in column " + col + " (expected YYYY-MM-DD)");
+          return false;
+        }
+        break;
+      case TypeKind::Text:
+        if (p.domain) {
+          s.domain_index = domain_index_of(*p.domain, v);
+          if (s.domain_index < 0) {
+            reject(col, "bad value '" + shown(v) + "' in column " + col + " (expected " +
+                            type_name(p.decl->type) + ")");
+            return false;
+          }
+        }
+        s.text = v;
+        break;
+      case TypeKind::Set:
+        if (!stage_set(p, v, s)) return false;
+        break;
+      default:
+        return false;  // excluded by check_schema
+    }
+    s.valid = true;
+    return true;
+  }
+
+  bool stage_set(ColumnPlan& p, std::string_view v, Staged& s) {
+    const std::string& col = p.decl->name;
+    s.elem_begin = elems_.size();
+    size_t from = 0;
+    for (;;) {
+      const size_t semi = v.find(';', from);
+      const std::string_view e =
+          v.substr(from, semi == std::string_view::npos ? std::string_view::npos : semi - from);
+      if (e.empty()) {
+        reject(col, "empty element in '" + shown(v) + "' in column " + col +
+                        " (elements are separated by a single ';')");
+        return false;
+      }
+      StagedElem elem{e, -1};
+      if (p.domain) {
+        elem.domain_index = domain_index_of(*p.domain, e);
+        if (elem.domain_index < 0) {
+          reject(col, "bad element '" + shown(e) + "' in column " + col + " (expected " +
+                          type_name(p.decl->type) + ")");
+          return false;
+        }
+      }
+      elems_.push_back(elem);
+      if (semi == std::string_view::npos) break;
+      from = semi + 1;
+    }
+    s.elem_end = elems_.size();
+    return true;
+  }
+
+  uint32_t text_id(ColumnPlan& p, std::string_view text, int domain_index) {
+    if (domain_index >= 0) {
+      uint32_t& id = p.domain_ids[domain_index];
+      if (id == Interner::kNone) id = interner_.intern(p.domain->values[domain_index]);
+      return id;
+    }
+    return p.cache.intern(text, interner_);
+  }
+
+  std::string key_text() const {
+    if (key_columns_.size() == 1) {
+      const size_t c = key_columns_[0];
+      return schema_.columns[c].name + " '" +
+             shown(record_.fields[plans_[c].header_pos].value) + "'";
+    }
+    std::string names, values;
+    for (size_t i = 0; i < key_columns_.size(); ++i) {
+      const size_t c = key_columns_[i];
+      names += (i ? ", " : "") + schema_.columns[c].name;
+      values += std::string(i ? ", '" : "'") +
+                shown(record_.fields[plans_[c].header_pos].value) + "'";
+    }
+    return "key (" + names + ") (" + values + ")";
+  }
+
+  // True when the row's key is unseen (or there is no key). A repeat is rejected, or with
+  // reject_duplicate_keys off, stops the load through fatal_.
+  bool key_is_new() {
+    if (key_columns_.empty()) return true;
+    key_buf_.clear();
+    for (const size_t c : key_columns_) {
+      Staged& s = staged_[c];
+      int64_t v = s.i;
+      if (plans_[c].kind == TypeKind::Text) {
+        s.id = text_id(plans_[c], s.text, s.domain_index);  // the key is always loaded
+        v = s.id;
+      } else if (plans_[c].kind == TypeKind::Number) {
+        const double d = s.d == 0 ? 0.0 : s.d;  // -0 and 0 are one key
+        std::memcpy(&v, &d, sizeof v);
+      }
+      key_buf_.append(reinterpret_cast<const char*>(&v), sizeof v);
+    }
+    uint64_t first = 0;
+    if (single_text_key_) {
+      // One text key (case_id): its interned id indexes the first line directly, which
+      // spares a second hash table as large as the file.
+      const uint32_t id = staged_[key_columns_[0]].id;
+      if (id >= first_line_by_id_.size()) first_line_by_id_.resize(interner_.size(), 0);
+      first = first_line_by_id_[id];
+      if (first == 0) first_line_by_id_[id] = record_.line;
+    } else {
+      auto [it, inserted] = keys_.try_emplace(key_buf_, record_.line);
+      if (!inserted) first = it->second;
+    }
+    if (first == 0) return true;
+    if (reject_duplicate_keys_) {
+      reject(schema_.columns[key_columns_[0]].name,
+             "duplicate " + key_text() + " (first on line " + std::to_string(first) + ")");
+    } else {
+      fatal_ = Error{"duplicate " + key_text() + " in " + name_ + " on lines " +
+                     std::to_string(first) + " and " + std::to_string(record_.line)};
+    }
+    return false;
+  }
+
+  void commit() {
+    for (size_t c = 0; c < plans_.size(); ++c) {
+      ColumnPlan& p = plans_[c];
+      if (!p.loaded) continue;
+      const Staged& s = staged_[c];
+      Column& col = table_.columns[c];
+      col.valid.push_back(s.valid ? 1 : 0);
+      switch (p.kind) {
+        case TypeKind::Number: col.nums.push_back(s.valid ? s.d : 0.0); break;
+        case TypeKind::Text:
+          col.ints.push_back(!s.valid                  ? 0
+                             : s.id != Interner::kNone ? s.id
+                                                       : text_id(p, s.text, s.domain_index));
+          break;
+        case TypeKind::Set: commit_set(p, s, col); break;
+        default: col.ints.push_back(s.valid ? s.i : 0); break;
+      }
+    }
+    table_.row_line.push_back(record_.line);
+    ++table_.rows;
+  }
+
+  void commit_set(ColumnPlan& p, const Staged& s, Column& col) {
+    if (!s.valid) {
+      col.set_begin.push_back(0);
+      col.set_end.push_back(0);
+      return;
+    }
+    const size_t begin = col.set_pool.size();
+    for (size_t e = s.elem_begin; e < s.elem_end; ++e)
+      col.set_pool.push_back(text_id(p, elems_[e].text, elems_[e].domain_index));
+    std::sort(col.set_pool.begin() + begin, col.set_pool.end());
+    col.set_pool.erase(std::unique(col.set_pool.begin() + begin, col.set_pool.end()),
+                       col.set_pool.end());
+    col.set_begin.push_back(static_cast<uint32_t>(begin));
+    col.set_end.push_back(static_cast<uint32_t>(col.set_pool.size()));
+  }
+
+  std::string_view text_;
+  const std::string& name_;
+  const TableSchema& schema_;
+  Interner& interner_;
+  const LoadOptions& options_;
+  const bool reject_duplicate_keys_;
+  CsvReader reader_;
+  CsvRecord record_;
+  std::vector<std::string> header_;
+  std::vector<ColumnPlan> plans_;
+  std::vector<size_t> order_;
+  std::vector<Staged> staged_;
+  std::vector<StagedElem> elems_;
+  std::vector<size_t> key_columns_;
+  std::string key_buf_;
+  bool single_text_key_ = false;
+  std::vector<uint64_t> first_line_by_id_;          // single text key: id -> first line, or 0
+  std::unordered_map<std::string, uint64_t> keys_;  // other keys: bytes -> first line
+  std::optional<Error> fatal_;
+  Table table_;
+};
+
+// The whole file in one buffer, without zero-filling it first.
+struct FileBytes {
+  std::unique_ptr<char[]> data;
+  size_t size = 0;
+};
+
+Error io_error(const char* what, const std::string& path, int err) {
+  return Error{std::string(what) + " '" + path + "': " + std::generic_category().message(err)};
+}
+
+Result<FileBytes> read_file(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return io_error("cannot open", path, errno);
+  struct stat st {};
+  size_t capacity = 1 << 16;
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
+    capacity = static_cast<size_t>(st.st_size) + 1;  // +1: EOF is seen without regrowing
+  FileBytes file;
+  file.data = std::make_unique_for_overwrite<char[]>(capacity);
+  for (;;) {
+    if (file.size == capacity) {  // the file grew, or is a pipe
+      auto bigger = std::make_unique_for_overwrite<char[]>(capacity * 2);
+      std::memcpy(bigger.get(), file.data.get(), file.size);
+      file.data = std::move(bigger);
+      capacity *= 2;
+    }
+    const ssize_t got = ::read(fd, file.data.get() + file.size, capacity - file.size);
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      const int err = errno;
+      ::close(fd);
+      return io_error("cannot read", path, err);
+    }
+    if (got == 0) break;
+    file.size += static_cast<size_t>(got);
+  }
+  ::close(fd);
+  return file;
+}
+
+}  // namespace
+
+Result<Table> load_csv(const std::string& path, const TableSchema& schema, Interner& interner,
+                       const LoadOptions& options, bool reject_duplicate_keys) {
+  auto file = read_file(path);
+  if (!file.ok()) return file.error();
+  const std::string_view text(file->data.get(), file->size);
+  return Loader(text, path, schema, interner, options, reject_duplicate_keys).run();
+}
+
+Result<Table> load_csv_text(const std::string& text, const std::string& name_for_errors,
+                            const TableSchema& schema, Interner& interner,
+                            const LoadOptions& options, bool reject_duplicate_keys) {
+  return Loader(text, name_for_errors, schema, interner, options, reject_duplicate_keys).run();
+}
+
+}  // namespace crible::data

@@ -1,0 +1,87 @@
+// engine/eval: builds the aggregate indexes over the loaded cases and tables, then decides
+// every case: criteria (pass/fail/unknown), signals (fired or not, with why), scores and the
+// disposition. Output is indexed by input row, so it never depends on the thread count.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/intern.h"
+#include "base/result.h"
+#include "base/value.h"
+#include "check/typed_ruleset.h"
+#include "data/data.h"
+#include "plan/plan.h"
+
+namespace crible::eval {
+
+enum class CriterionOutcome : uint8_t { Pass = 0, Fail = 1, Unknown = 2 };
+
+// Compact per-case results for a whole run: enough for CSV output and summaries.
+struct Decisions {
+  size_t cases = 0;
+  size_t n_scores = 0, n_criteria = 0, n_signals = 0;
+  std::vector<uint8_t> disposition;  // index into rules.disposition
+  std::vector<double> scores;        // row-major: cases x n_scores
+  std::vector<uint8_t> criteria;     // cases x n_criteria, CriterionOutcome
+  std::vector<uint8_t> fired;        // cases x n_signals, 0/1
+};
+
+struct EvidenceItem {
+  std::string name;
+  Value value;
+  TypeKind type = TypeKind::Error;
+};
+
+struct CriterionFinding {
+  CriterionOutcome outcome = CriterionOutcome::Unknown;
+  int32_t decided_by = -1;  // clause index whose condition was true; -1 = none was true
+  std::vector<EvidenceItem> evidence;
+  std::vector<std::string> missing;  // evidence names whose value was missing
+};
+
+struct SignalFinding {
+  bool fired = false;
+  bool unknown = false;  // the condition could not be decided for lack of data
+  std::vector<EvidenceItem> evidence;
+  std::vector<std::string> missing;
+};
+
+struct ScoreTermFinding {
+  Truth truth = Truth::False;
+};
+
+struct CaseDetail {
+  size_t row = 0;
+  std::vector<CriterionFinding> criteria;
+  std::vector<SignalFinding> signals;
+  std::vector<double> scores;
+  std::vector<std::vector<ScoreTermFinding>> score_terms;  // per Terms score
+  int32_t disposition = -1;
+  std::vector<int32_t> skipped_unknown;  // disposition lines skipped because unknown
+  // Other cases an aggregate linked to this one (by row), per signal, at most 10 each.
+  std::vector<std::vector<size_t>> linked;
+};
+
+class Evaluator {
+ public:
+  // `tables` parallel to rules.tables. The plan, cases and tables must outlive the evaluator.
+  static Result<std::unique_ptr<Evaluator>> prepare(const plan::Plan& plan, const data::Table& cases,
+                                                    const std::vector<const data::Table*>& tables,
+                                                    int threads);
+  ~Evaluator();
+
+  Decisions evaluate_all(int threads) const;
+  CaseDetail explain(size_t row) const;
+
+ private:
+  struct Impl;
+  explicit Evaluator(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Threads to use for N (0 = all cores).
+int resolve_threads(int requested);
+
+}  // namespace crible::eval

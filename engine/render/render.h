@@ -1,0 +1,47 @@
+// engine/render: turns decisions and evidence into text for people and machines — the
+// decisions CSV (a contract other tools read), JSON lines, reason texts. Only this stage
+// formats values; evaluation keeps them as data.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "base/intern.h"
+#include "base/value.h"
+#include "check/typed_ruleset.h"
+#include "data/data.h"
+#include "eval/eval.h"
+
+namespace crible::render {
+
+// "2019-01-18", "730 days", "eng;fra" (sorted by text), "true", "12", "1.5", "missing".
+std::string format_value(const Value& v, TypeKind type, const Interner& interner);
+// Integral numbers print without a decimal point; others in the shortest exact form.
+std::string format_number(double v);
+// RFC 4180 quoting when needed.
+std::string csv_field(const std::string& s);
+
+// `case_id,disposition,<scores...>,fired` — the header of `crible eval --format csv`.
+std::string decisions_csv_header(const check::TypedRuleset& rules);
+// One CSV row (with trailing newline) for case `row`.
+std::string decisions_csv_row(const check::TypedRuleset& rules, const data::Table& cases,
+                              const Interner& interner, const eval::Decisions& d, size_t row);
+// The `fired` field: failed or unknown criteria and fired signals, byte-sorted, ';'-joined.
+std::string fired_field(const check::TypedRuleset& rules, const eval::Decisions& d, size_t row);
+
+std::string case_key(const check::TypedRuleset& rules, const data::Table& cases,
+                     const Interner& interner, size_t row);
+
+// A reason template filled with the finding's evidence values.
+std::string reason_text(const std::vector<check::TemplatePart>& parts,
+                        const std::vector<eval::EvidenceItem>& evidence, const Interner& interner);
+
+const char* outcome_word(eval::CriterionOutcome o);
+
+// One JSON object (no newline) with the disposition, scores and every finding's outcome,
+// evidence and reason: the `--format jsonl` line and the audit store's detail.
+// With `with_fields`, also the case fields the rules read (for the audit store).
+std::string decision_json(const check::TypedRuleset& rules, const data::Table& cases,
+                          const Interner& interner, const eval::CaseDetail& detail,
+                          bool with_fields = false);
+
+}  // namespace crible::render
