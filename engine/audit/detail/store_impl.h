@@ -63,6 +63,10 @@ class Query {
   void bind(int i, std::string_view s) {
     sqlite3_bind_text64(stmt_, i, s.data(), s.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
   }
+  // For large values in the hot path: no copy, so `s` must outlive the next step().
+  void bind_static(int i, std::string_view s) {
+    sqlite3_bind_text64(stmt_, i, s.data(), s.size(), SQLITE_STATIC, SQLITE_UTF8);
+  }
   int step() { return sqlite3_step(stmt_); }  // SQLITE_ROW, SQLITE_DONE or an error
   void reset() { sqlite3_reset(stmt_); }       // for the next step in a loop of inserts
   int64_t integer(int col) const { return sqlite3_column_int64(stmt_, col); }

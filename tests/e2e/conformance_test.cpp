@@ -1,0 +1,63 @@
+// The reference workload's conformance fixture (a copy of shared/conformance/mali-2019-small):
+// `crible eval rules/mali-2019.rules` must reproduce expected/decisions.csv byte for byte,
+// whatever the thread count.
+#include <boost/test/unit_test.hpp>
+
+#include "support/run_crible.h"
+
+namespace ct = crible::testing;
+
+namespace {
+const std::string kFixture = "tests/data/conformance/mali-2019-small";
+
+std::vector<std::string> eval_args(const std::string& threads) {
+  return {"eval", "rules/mali-2019.rules", "--cases", kFixture + "/cases.csv",
+          "--table", "flows=" + kFixture + "/flows.csv",
+          "--table", "languages=" + kFixture + "/languages.csv", "--threads", threads};
+}
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(conformance)
+
+BOOST_AUTO_TEST_CASE(mali_2019_small_matches_expected_decisions) {
+  const std::string expected = ct::read_file(ct::source_dir() / kFixture / "expected/decisions.csv");
+  BOOST_REQUIRE(!expected.empty());
+  for (const std::string threads : {"1", "2", "3"}) {
+    BOOST_TEST_CONTEXT("--threads " << threads) {
+      ct::Run run = ct::run_crible(eval_args(threads));
+      BOOST_TEST(run.exit_code == 0);
+      BOOST_TEST(run.out == expected);  // byte for byte
+      BOOST_TEST(run.err.find("read 2000, decided 2000, rejected 0") != std::string::npos);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(as_of_parameter_changes_decisions) {
+  auto args = eval_args("2");
+  args.push_back("--param");
+  args.push_back("as_of=2021-06-01");
+  ct::Run run = ct::run_crible(args);
+  BOOST_TEST(run.exit_code == 0);
+  const std::string expected = ct::read_file(ct::source_dir() / kFixture / "expected/decisions.csv");
+  BOOST_TEST(run.out != expected);  // E3, S9 and ages move with the review date
+  BOOST_TEST(run.out.rfind("case_id,disposition,risk,priority,fired\n", 0) == 0);
+}
+
+BOOST_AUTO_TEST_CASE(jsonl_has_one_object_per_case_with_evidence) {
+  auto args = eval_args("2");
+  args.push_back("--format");
+  args.push_back("jsonl");
+  ct::Run run = ct::run_crible(args);
+  BOOST_TEST(run.exit_code == 0);
+  size_t lines = 0;
+  for (char c : run.out) lines += c == '\n';
+  BOOST_TEST(lines == 2000u);
+  // S1 carries the phone and the households count; S4 the week, claims and observed.
+  BOOST_TEST(run.out.find("\"households\":") != std::string::npos);
+  BOOST_TEST(run.out.find("\"claims\":") != std::string::npos);
+  BOOST_TEST(run.out.find("\"observed\":") != std::string::npos);
+  BOOST_TEST(run.out.find("\"arrival_week\":") != std::string::npos);
+  BOOST_TEST(run.out.find("is shared by") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
