@@ -1,0 +1,321 @@
+// End-to-end tests of `crible review`, `explain` and `audit ...` on the shipped sample:
+// the store holds what the decisions CSV says, explanations come from the store alone,
+// tampering with the plain sqlite3 shell is detected, erasure and overrides are recorded,
+// and a review killed mid-run resumes to exactly one decision per case.
+#include <fcntl.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/test/unit_test.hpp>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <set>
+#include <thread>
+
+#include "support/run_crible.h"
+
+namespace ct = crible::testing;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string kSample = "rules/sample";
+
+std::vector<std::string> review_args(const std::string& cases, const std::string& store,
+                                     const std::string& dir = kSample) {
+  return {"review", "rules/mali-2019.rules", "--cases", cases,
+          "--table", "flows=" + dir + "/flows.csv", "--table", "languages=" + dir + "/languages.csv",
+          "--audit", store, "--quiet"};
+}
+
+// Runs SQL on the store the way someone with the plain sqlite3 shell would: no triggers
+// spared, no crible code involved.
+void tamper(const std::string& store, const std::string& sql) {
+  sqlite3* db = nullptr;
+  BOOST_REQUIRE(sqlite3_open(store.c_str(), &db) == SQLITE_OK);
+  char* err = nullptr;
+  int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
+  std::string msg = err ? err : "";
+  sqlite3_free(err);
+  sqlite3_close(db);
+  BOOST_REQUIRE_MESSAGE(rc == SQLITE_OK, "tamper SQL failed: " + msg);
+}
+
+int64_t scalar(const std::string& store, const std::string& sql) {
+  sqlite3* db = nullptr;
+  sqlite3_open(store.c_str(), &db);
+  sqlite3_stmt* st = nullptr;
+  int64_t v = -1;
+  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+    v = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return v;
+}
+
+struct FixedNow {
+  FixedNow() { setenv("CRIBLE_NOW", "2026-11-23T10:00:00Z", 1); }
+  ~FixedNow() { unsetenv("CRIBLE_NOW"); }
+};
+
+std::string fresh_store(const std::string& name) {
+  fs::path dir = ct::temp_dir("audit-" + name);
+  return (dir / "audit.sqlite").string();
+}
+
+std::string reviewed_store(const std::string& name) {
+  std::string store = fresh_store(name);
+  ct::Run run = ct::run_crible(review_args(kSample + "/cases.csv", store));
+  BOOST_REQUIRE_MESSAGE(run.exit_code == 0, run.err);
+  return store;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(audit_store)
+
+BOOST_AUTO_TEST_CASE(review_out_matches_eval_and_store_verifies) {
+  std::string store = fresh_store("out");
+  fs::path out = fs::path(store).parent_path() / "review.csv";
+  auto args = review_args(kSample + "/cases.csv", store);
+  args.push_back("--out");
+  args.push_back(out.string());
+  ct::Run review = ct::run_crible(args);
+  BOOST_REQUIRE_MESSAGE(review.exit_code == 0, review.err);
+  ct::Run eval = ct::run_crible({"eval", "rules/mali-2019.rules", "--cases", kSample + "/cases.csv",
+                                 "--table", "flows=" + kSample + "/flows.csv", "--table",
+                                 "languages=" + kSample + "/languages.csv", "--quiet"});
+  BOOST_TEST(eval.exit_code == 0);
+  BOOST_TEST(ct::read_file(out) == eval.out);
+  ct::Run exported = ct::run_crible({"audit", "export", store});
+  BOOST_TEST(exported.exit_code == 0);
+  BOOST_TEST(exported.out == eval.out);
+  ct::Run verify = ct::run_crible({"audit", "verify", store});
+  BOOST_TEST(verify.exit_code == 0);
+  BOOST_TEST(verify.out.rfind("intact: ", 0) == 0);
+  ct::Run runs = ct::run_crible({"audit", "runs", store});
+  BOOST_TEST(runs.out.find("\n1,complete,") != std::string::npos);
+  BOOST_TEST(runs.out.find(",1500,1500,0,") != std::string::npos);
+  // Data minimisation: the store never holds a column the rules do not read (centre, status).
+  BOOST_TEST(scalar(store, "SELECT count(*) FROM decision_details WHERE detail LIKE '%\"centre\"%'") == 0);
+  BOOST_TEST(scalar(store, "SELECT count(*) FROM decision_details WHERE detail LIKE '%\"status\"%'") == 0);
+  BOOST_TEST(scalar(store, "SELECT count(*) FROM decision_details WHERE detail LIKE '%\"phone\"%'") == 1500);
+}
+
+BOOST_AUTO_TEST_CASE(explain_golden_text_and_json_from_the_store_alone) {
+  FixedNow now;
+  // Review a private copy of the cases, then delete it: explanations must not change.
+  fs::path dir = ct::temp_dir("explain-copy");
+  fs::copy_file(ct::source_dir() / kSample / "cases.csv", dir / "cases.csv");
+  std::string store = (dir / "audit.sqlite").string();
+  ct::Run review = ct::run_crible(review_args((dir / "cases.csv").string(), store));
+  BOOST_REQUIRE_MESSAGE(review.exit_code == 0, review.err);
+  ct::Run before = ct::run_crible({"explain", "--audit", store, "AVR0000756"});
+  fs::remove(dir / "cases.csv");
+  ct::Run text = ct::run_crible({"explain", "--audit", store, "AVR0000756"});
+  BOOST_TEST(text.exit_code == 0);
+  BOOST_TEST(text.out == before.out);
+  // The store path and hash-free parts are stable; the golden file is reviewed by eye.
+  auto golden = [&](const std::string& name, const std::string& actual) {
+    std::string diff = ct::compare_golden(ct::test_data() / "explain" / name, actual);
+    BOOST_TEST(diff.empty(), diff);
+  };
+  golden("AVR0000756.txt", text.out);
+  ct::Run json = ct::run_crible({"explain", "--audit", store, "AVR0000756", "--format", "json"});
+  BOOST_TEST(json.exit_code == 0);
+  golden("AVR0000756.json", json.out);
+  // A case with unknown criteria names the missing fields.
+  ct::Run unknown = ct::run_crible({"explain", "--audit", store, "AVR0000002"});
+  BOOST_TEST(unknown.exit_code == 0);
+  golden("AVR0000002.txt", unknown.out);
+  ct::Run missing = ct::run_crible({"explain", "--audit", store, "NO-SUCH-CASE"});
+  BOOST_TEST(missing.exit_code != 0);
+  BOOST_TEST(!missing.err.empty());
+}
+
+BOOST_AUTO_TEST_CASE(tampering_is_detected_even_without_triggers) {
+  struct Edit {
+    const char* what;
+    const char* sql;
+  };
+  const std::vector<Edit> edits = {
+      {"edited disposition", "DROP TRIGGER decisions_no_update; UPDATE decisions SET disposition='APPROVE' WHERE case_key='AVR0000756';"},
+      {"deleted decision", "DROP TRIGGER decisions_no_delete; DELETE FROM decisions WHERE case_key='AVR0000100';"},
+      {"swapped dispositions", "DROP TRIGGER decisions_no_update; UPDATE decisions SET disposition = CASE disposition WHEN 'APPROVE' THEN 'INELIGIBLE' ELSE 'APPROVE' END WHERE case_key IN ('AVR0000001','AVR0000003');"},
+      {"changed ruleset text", "DROP TRIGGER rulesets_no_update; UPDATE rulesets SET source = replace(source, 'points 25', 'points 5');"},
+      {"edited evidence", "DROP TRIGGER decision_details_erase_only; UPDATE decision_details SET detail = replace(detail, '\"households\":6', '\"households\":2');"},
+  };
+  for (const auto& e : edits) {
+    BOOST_TEST_CONTEXT(e.what) {
+      std::string store = reviewed_store("tamper");
+      BOOST_TEST(ct::run_crible({"audit", "verify", store}).exit_code == 0);
+      tamper(store, e.sql);
+      ct::Run verify = ct::run_crible({"audit", "verify", store});
+      BOOST_TEST(verify.exit_code == 4);
+      BOOST_TEST(verify.out.find("TAMPERED") != std::string::npos);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(triggers_refuse_edits_in_normal_use) {
+  std::string store = reviewed_store("triggers");
+  sqlite3* db = nullptr;
+  sqlite3_open(store.c_str(), &db);
+  BOOST_TEST(sqlite3_exec(db, "UPDATE decisions SET disposition='APPROVE'", nullptr, nullptr, nullptr) != SQLITE_OK);
+  BOOST_TEST(sqlite3_exec(db, "DELETE FROM decisions", nullptr, nullptr, nullptr) != SQLITE_OK);
+  BOOST_TEST(sqlite3_exec(db, "DELETE FROM chain", nullptr, nullptr, nullptr) != SQLITE_OK);
+  sqlite3_close(db);
+  BOOST_TEST(ct::run_crible({"audit", "verify", store}).exit_code == 0);
+}
+
+BOOST_AUTO_TEST_CASE(override_then_explain_shows_it_in_order) {
+  FixedNow now;
+  std::string store = reviewed_store("override");
+  ct::Run bad = ct::run_crible({"audit", "override", store, "AVR0000756", "--disposition", "WAVE_THROUGH",
+                                "--by", "A. Diallo", "--reason", "typo test"});
+  BOOST_TEST(bad.exit_code == 2);
+  ct::Run first = ct::run_crible({"audit", "override", store, "AVR0000756", "--disposition", "VERIFY",
+                                  "--by", "A. Diallo", "--reason", "phone belongs to the transit centre"});
+  BOOST_TEST(first.exit_code == 0);
+  ct::Run second = ct::run_crible({"audit", "override", store, "AVR0000756", "--disposition", "APPROVE",
+                                   "--by", "M. Traore", "--reason", "verified in interview"});
+  BOOST_TEST(second.exit_code == 0);
+  ct::Run text = ct::run_crible({"explain", "--audit", store, "AVR0000756"});
+  BOOST_TEST(text.out.rfind("case AVR0000756: APPROVE\n", 0) == 0);
+  size_t a = text.out.find("by A. Diallo"), b = text.out.find("by M. Traore");
+  BOOST_TEST(a != std::string::npos);
+  BOOST_TEST(b != std::string::npos);
+  BOOST_TEST(a < b);
+  BOOST_TEST(ct::run_crible({"audit", "verify", store}).exit_code == 0);
+}
+
+BOOST_AUTO_TEST_CASE(erase_keeps_the_chain_verifiable) {
+  std::string store = reviewed_store("erase");
+  ct::Run erase = ct::run_crible({"audit", "erase", store, "AVR0000756", "--by", "DPO", "--reason", "retention period ended"});
+  BOOST_TEST(erase.exit_code == 0);
+  BOOST_TEST(ct::run_crible({"audit", "verify", store}).exit_code == 0);
+  ct::Run text = ct::run_crible({"explain", "--audit", store, "AVR0000756"});
+  BOOST_TEST(text.exit_code == 0);
+  BOOST_TEST(text.out.find("+22323340928") == std::string::npos);  // the phone is gone
+  BOOST_TEST(text.out.find("HOLD_REVIEW") != std::string::npos);   // the decision is not
+  BOOST_TEST(text.out.find("erased") != std::string::npos);
+  BOOST_TEST(scalar(store, "SELECT count(*) FROM decision_details d JOIN decisions x ON x.seq = d.seq "
+                           "WHERE x.case_key = 'AVR0000756' AND d.detail IS NOT NULL") == 0);
+  BOOST_TEST(scalar(store, "SELECT count(*) FROM decision_details WHERE detail IS NOT NULL") == 1499);
+}
+
+BOOST_AUTO_TEST_CASE(pseudonymised_store_holds_no_raw_identifier) {
+  std::string store = fresh_store("pseudo");
+  fs::path key = fs::path(store).parent_path() / "key";
+  ct::write_file(key, "a secret key kept by the data protection officer\n");
+  auto args = review_args(kSample + "/cases.csv", store);
+  args.push_back("--pseudonymise-key");
+  args.push_back(key.string());
+  ct::Run run = ct::run_crible(args);
+  BOOST_REQUIRE_MESSAGE(run.exit_code == 0, run.err);
+  BOOST_TEST(scalar(store, "SELECT count(*) FROM decision_details WHERE detail LIKE '%+22323340928%'") == 0);
+  BOOST_TEST(scalar(store, "SELECT count(*) FROM decision_details WHERE detail LIKE '%hmac:%'") > 0);
+  ct::Run text = ct::run_crible({"explain", "--audit", store, "AVR0000756"});
+  BOOST_TEST(text.out.find("is shared by 6 households") != std::string::npos);  // links survive
+  BOOST_TEST(ct::run_crible({"audit", "verify", store}).exit_code == 0);
+}
+
+BOOST_AUTO_TEST_CASE(newer_schema_version_is_a_clear_error) {
+  std::string store = reviewed_store("schema");
+  tamper(store, "PRAGMA user_version = 99;");
+  ct::Run run = ct::run_crible({"explain", "--audit", store, "AVR0000756"});
+  BOOST_TEST(run.exit_code == 3);
+  BOOST_TEST(run.err.find("newer") != std::string::npos);
+}
+
+// Kills a review with SIGKILL at several moments; the store must verify every time, and
+// rerunning the same command must leave exactly one decision per case in that run.
+BOOST_AUTO_TEST_CASE(killed_review_resumes_to_one_decision_per_case) {
+  fs::path dir = ct::temp_dir("kill");
+  // A larger input so that a review takes long enough to be interrupted.
+  const std::string cases = ct::read_file(ct::source_dir() / kSample / "cases.csv");
+  std::string big = cases.substr(0, cases.find('\n') + 1);
+  std::string body = cases.substr(cases.find('\n') + 1);
+  for (int copy = 0; copy < 20; ++copy) {
+    std::string renamed = body;
+    for (size_t p = renamed.find("AVR"); p != std::string::npos; p = renamed.find("\nAVR", p + 1)) {
+      size_t at = renamed[p] == '\n' ? p + 1 : p;
+      renamed.replace(at, 3, "K" + std::string(1, static_cast<char>('A' + copy)) + "R");
+    }
+    big += renamed;
+  }
+  ct::write_file(dir / "cases.csv", big);
+  const size_t expected_cases = 1500 * 20;
+  for (int delay_ms : {150, 400, 800}) {
+    BOOST_TEST_CONTEXT("killed after " << delay_ms << " ms") {
+      std::string store = (dir / ("audit-" + std::to_string(delay_ms) + ".sqlite")).string();
+      auto args = review_args((dir / "cases.csv").string(), store);
+      std::vector<std::string> argv_s{ct::crible_bin().string()};
+      argv_s.insert(argv_s.end(), args.begin(), args.end());
+      pid_t pid = fork();
+      if (pid == 0) {
+        if (chdir(ct::source_dir().c_str()) != 0) _exit(127);
+        std::vector<char*> argv;
+        for (auto& a : argv_s) argv.push_back(a.data());
+        argv.push_back(nullptr);
+        execv(argv[0], argv.data());
+        _exit(127);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+      kill(pid, SIGKILL);
+      int status = 0;
+      waitpid(pid, &status, 0);
+      ct::Run verify = ct::run_crible({"audit", "verify", store});
+      // A kill before the store was created leaves nothing to verify; otherwise it verifies.
+      if (fs::exists(store)) BOOST_TEST(verify.exit_code == 0, verify.out + verify.err);
+      ct::Run again = ct::run_crible(args);
+      BOOST_TEST(again.exit_code == 0, again.err);
+      BOOST_TEST(ct::run_crible({"audit", "verify", store}).exit_code == 0);
+      int64_t runs = scalar(store, "SELECT count(*) FROM runs");
+      int64_t latest = scalar(store, "SELECT max(run_id) FROM decisions");
+      BOOST_TEST(runs >= 1);
+      BOOST_TEST(scalar(store, "SELECT count(*) FROM decisions WHERE run_id = " + std::to_string(latest)) ==
+                 static_cast<int64_t>(expected_cases));
+      BOOST_TEST(scalar(store, "SELECT count(DISTINCT input_index) FROM decisions WHERE run_id = " +
+                                   std::to_string(latest)) == static_cast<int64_t>(expected_cases));
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(two_reviews_at_once_do_not_interleave) {
+  std::string store = fresh_store("concurrent");
+  auto args = review_args(kSample + "/cases.csv", store);
+  std::vector<std::string> argv_s{ct::crible_bin().string()};
+  argv_s.insert(argv_s.end(), args.begin(), args.end());
+  std::vector<pid_t> pids;
+  for (int i = 0; i < 2; ++i) {
+    pid_t pid = fork();
+    if (pid == 0) {
+      if (chdir(ct::source_dir().c_str()) != 0) _exit(127);
+      int devnull = open("/dev/null", O_WRONLY);
+      dup2(devnull, 2);
+      std::vector<char*> argv;
+      for (auto& a : argv_s) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execv(argv[0], argv.data());
+      _exit(127);
+    }
+    pids.push_back(pid);
+  }
+  int ok = 0;
+  for (pid_t pid : pids) {
+    int status = 0;
+    waitpid(pid, &status, 0);
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) ++ok;
+    else BOOST_TEST((WIFEXITED(status) && WEXITSTATUS(status) == 3));  // failed cleanly
+  }
+  BOOST_TEST(ok >= 1);
+  BOOST_TEST(ct::run_crible({"audit", "verify", store}).exit_code == 0);
+  // Every complete run holds each case exactly once.
+  BOOST_TEST(scalar(store, "SELECT count(*) FROM (SELECT run_id, input_index, count(*) c FROM decisions GROUP BY 1, 2 HAVING c > 1)") == 0);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
