@@ -10,6 +10,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "cli/authoring.h"
 #include "cli/compile.h"
 #include "cli/output.h"
 #include "render/render.h"
@@ -58,6 +59,11 @@ void register_commands(CLI::App& app, Commands& c) {
   c.explain->add_option("--run", c.explain_opts.run, "Run number (default: the latest run that decided the case)");
   c.explain->add_option("--format", c.explain_opts.format, "text or json")->check(CLI::IsMember({"text", "json"}));
 
+  for (auto reg : {register_test_command, register_diff_command, register_fmt_command}) {
+    AuthoringCommand cmd = reg(app);
+    if (cmd.app) c.authoring.push_back({cmd.app, cmd.run});
+  }
+
   c.audit = app.add_subcommand("audit", "Inspect and maintain an audit store");
   c.audit->require_subcommand(1);
   c.audit_verify = c.audit->add_subcommand("verify", "Recompute the hash chain; exit 4 if anything changed");
@@ -93,6 +99,8 @@ int run_selected(CLI::App& app, Commands& c) {
   if (c.audit_export->parsed()) return run_audit_export(c.audit_opts);
   if (c.audit_override->parsed()) return run_audit_override(c.audit_opts);
   if (c.audit_erase->parsed()) return run_audit_erase(c.audit_opts);
+  for (auto& [sub, run] : c.authoring)
+    if (sub->parsed()) return run();
   return kExitUsage;
 }
 

@@ -2,6 +2,7 @@
 #pragma once
 #include <CLI/CLI.hpp>
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -46,6 +47,7 @@ struct AuditOptions {
 };
 
 struct Commands {
+  std::vector<std::pair<CLI::App*, std::function<int()>>> authoring;  // test, diff, fmt
   CLI::App* check = nullptr;
   CLI::App* eval = nullptr;
   CLI::App* review = nullptr;
