@@ -7,14 +7,22 @@ namespace {
 
 const char* kind_name(TypeKind k) {
   switch (k) {
-    case TypeKind::Error: return "<error>";
-    case TypeKind::Bool: return "bool";
-    case TypeKind::Integer: return "integer";
-    case TypeKind::Number: return "number";
-    case TypeKind::Text: return "text";
-    case TypeKind::Date: return "date";
-    case TypeKind::Duration: return "duration";
-    case TypeKind::Set: return "set";
+    case TypeKind::Error:
+      return "<error>";
+    case TypeKind::Bool:
+      return "bool";
+    case TypeKind::Integer:
+      return "integer";
+    case TypeKind::Number:
+      return "number";
+    case TypeKind::Text:
+      return "text";
+    case TypeKind::Date:
+      return "date";
+    case TypeKind::Duration:
+      return "duration";
+    case TypeKind::Set:
+      return "set";
   }
   return "<error>";
 }

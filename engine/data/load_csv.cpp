@@ -68,10 +68,26 @@ class TextCache {
     uint64_t hash = 0;
     uint32_t id = Interner::kNone;
   };
-  static uint64_t hash(std::string_view s) {  // FNV-1a: short fields, no setup cost
-    uint64_t h = 1469598103934665603ull;
-    for (const char c : s) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
-    return h ^ (h >> 29);
+  // Only a filter (a hit is confirmed by comparing the texts), so it looks at no more than
+  // the first and last eight bytes: a per-byte hash cost more than the lookups it saved.
+  static uint64_t hash(std::string_view s) {
+    const size_t n = s.size();
+    uint64_t a = 0, b = 0;
+    if (n >= 8) {
+      std::memcpy(&a, s.data(), 8);
+      std::memcpy(&b, s.data() + n - 8, 8);
+    } else if (n >= 4) {
+      uint32_t x = 0, y = 0;
+      std::memcpy(&x, s.data(), 4);
+      std::memcpy(&y, s.data() + n - 4, 4);
+      a = x;
+      b = y;
+    } else if (n > 0) {
+      a = static_cast<unsigned char>(s[0]) | static_cast<unsigned char>(s[n / 2]) << 8 |
+          static_cast<unsigned char>(s[n - 1]) << 16;
+    }
+    uint64_t h = (a ^ (b * 0x9E3779B97F4A7C15ull) ^ n) * 0xff51afd7ed558ccdull;
+    return h ^ (h >> 32);
   }
   std::unique_ptr<Slot[]> slots_ = std::make_unique<Slot[]>(kSlots);
   uint64_t hits_ = 0, misses_ = 0;
@@ -116,14 +132,19 @@ int domain_index_of(const EnumDomain& domain, std::string_view s) {
 
 const char* problem_reason(CsvProblem p) {
   switch (p) {
-    case CsvProblem::None: break;
-    case CsvProblem::UnterminatedQuote: return "unterminated quoted field";
+    case CsvProblem::None:
+      break;
+    case CsvProblem::UnterminatedQuote:
+      return "unterminated quoted field";
     case CsvProblem::QuoteInUnquoted:
       return "stray '\"' in an unquoted field (quote the whole field and double the quote)";
     case CsvProblem::TextAfterQuote:
       return "unexpected text after a closing quote (a quote inside a quoted field is written "
              "\"\")";
-    case CsvProblem::LoneCarriageReturn: return "carriage return without a line feed";
+    case CsvProblem::LoneCarriageReturn:
+      return "carriage return without a line feed";
+    case CsvProblem::TooManyFields:
+      return "too many fields";
   }
   return "malformed record";
 }
@@ -132,6 +153,8 @@ std::string problem_text(const CsvRecord& r) {
   std::string why = problem_reason(r.problem);
   if (r.problem == CsvProblem::UnterminatedQuote)
     why += ": the quote opened on line " + std::to_string(r.problem_line) + " is never closed";
+  if (r.problem == CsvProblem::TooManyFields)
+    why += " (more than " + std::to_string(detail::kMaxFields) + " in one record)";
   return why;
 }
 
@@ -168,19 +191,17 @@ class Loader {
     for (const ColumnDecl& c : schema_.columns) {
       const TypeKind k = c.type.kind;
       const bool loadable = k == TypeKind::Bool || k == TypeKind::Integer ||
-                            k == TypeKind::Number || k == TypeKind::Text ||
-                            k == TypeKind::Date ||
+                            k == TypeKind::Number || k == TypeKind::Text || k == TypeKind::Date ||
                             (k == TypeKind::Set && c.type.elem == TypeKind::Text);
       if (!loadable)
-        return Error{"column " + c.name + " of " + schema_.name + " has type " +
-                     type_name(c.type) + ", which cannot be read from CSV"};
+        return Error{"column " + c.name + " of " + schema_.name + " has type " + type_name(c.type) +
+                     ", which cannot be read from CSV"};
     }
     for (const int k : schema_.key) {
       if (k < 0 || static_cast<size_t>(k) >= schema_.columns.size())
         return Error{"key of " + schema_.name + " names no declared column"};
       if (schema_.columns[k].type.kind == TypeKind::Set)
-        return Error{"key column " + schema_.columns[k].name + " of " + schema_.name +
-                     " is a set"};
+        return Error{"key column " + schema_.columns[k].name + " of " + schema_.name + " is a set"};
     }
     return ok_status();
   }
@@ -232,8 +253,8 @@ class Loader {
       p.decl = &d;
       p.kind = d.type.kind;
       // `wanted` shorter than the schema leaves the rest unwanted: minimise, don't guess.
-      p.loaded = options_.wanted.empty() ||
-                 (c < options_.wanted.size() && options_.wanted[c]) || is_key[c];
+      p.loaded = options_.wanted.empty() || (c < options_.wanted.size() && options_.wanted[c]) ||
+                 is_key[c];
       p.required = d.required || is_key[c];
       p.domain = d.type.domain.get();
       if (p.domain) p.domain_ids.assign(p.domain->values.size(), Interner::kNone);
@@ -251,9 +272,8 @@ class Loader {
 
     // Line ends bound the record count: reserve once instead of regrowing a million times.
     size_t lines = 1;
-    for (const char* p = text_.data(); (p = static_cast<const char*>(std::memchr(
-                                            p, '\n', text_.data() + text_.size() - p)));
-         ++p)
+    for (const char* p = text_.data();
+         (p = static_cast<const char*>(std::memchr(p, '\n', text_.data() + text_.size() - p))); ++p)
       ++lines;
     table_.row_line.reserve(lines);
     for (size_t c = 0; c < plans_.size(); ++c) {
@@ -261,16 +281,19 @@ class Loader {
       Column& col = table_.columns[c];
       col.valid.reserve(lines);
       switch (plans_[c].kind) {
-        case TypeKind::Number: col.nums.reserve(lines); break;
+        case TypeKind::Number:
+          col.nums.reserve(lines);
+          break;
         case TypeKind::Set:
           col.set_begin.reserve(lines);
           col.set_end.reserve(lines);
           break;
-        default: col.ints.reserve(lines); break;
+        default:
+          col.ints.reserve(lines);
+          break;
       }
     }
-    single_text_key_ =
-        key_columns_.size() == 1 && plans_[key_columns_[0]].kind == TypeKind::Text;
+    single_text_key_ = key_columns_.size() == 1 && plans_[key_columns_[0]].kind == TypeKind::Text;
     if (!key_columns_.empty() && !single_text_key_) keys_.reserve(lines);
   }
 
@@ -302,6 +325,7 @@ class Loader {
     s.valid = false;
     s.i = 0;
     s.d = 0;
+    s.domain_index = -1;
     s.id = Interner::kNone;
     if (f.suspect) {
       // Bytes are checked in the raw field: quotes and commas are ASCII and never inside a
@@ -337,14 +361,15 @@ class Loader {
     switch (p.kind) {
       case TypeKind::Bool:
         if (detail::parse_bool(v, s.i) != ParseStatus::Ok) {
-          reject(col, "bad boolean '" + shown(v) + "' in column " + col +
-                          " (expected true or false)");
+          reject(col,
+                 "bad boolean '" + shown(v) + "' in column " + col + " (expected true or false)");
           return false;
         }
         break;
       case TypeKind::Integer:
         switch (detail::parse_integer(v, s.i)) {
-          case ParseStatus::Ok: break;
+          case ParseStatus::Ok:
+            break;
           case ParseStatus::OutOfRange:
             reject(col, "integer '" + shown(v) + "' in column " + col + " is out of range");
             return false;
@@ -356,7 +381,8 @@ class Loader {
         break;
       case TypeKind::Number:
         switch (detail::parse_number(v, s.d)) {
-          case ParseStatus::Ok: break;
+          case ParseStatus::Ok:
+            break;
           case ParseStatus::OutOfRange:
             reject(col, "number '" + shown(v) + "' in column " + col + " is out of range");
             return false;
@@ -417,11 +443,22 @@ class Loader {
           return false;
         }
       }
+      if (elems_.size() - s.elem_begin == detail::kMaxSetElements) {
+        reject(col, "too many elements in column " + col + " (more than " +
+                        std::to_string(detail::kMaxSetElements) + ")");
+        return false;
+      }
       elems_.push_back(elem);
       if (semi == std::string_view::npos) break;
       from = semi + 1;
     }
     s.elem_end = elems_.size();
+    if (p.loaded &&
+        table_.columns[p.index].set_pool.size() + (s.elem_end - s.elem_begin) > kMaxSetPool) {
+      reject(col, "too many set elements in column " + col + " (a table holds at most " +
+                      std::to_string(kMaxSetPool) + ")");
+      return false;
+    }
     return true;
   }
 
@@ -437,15 +474,15 @@ class Loader {
   std::string key_text() const {
     if (key_columns_.size() == 1) {
       const size_t c = key_columns_[0];
-      return schema_.columns[c].name + " '" +
-             shown(record_.fields[plans_[c].header_pos].value) + "'";
+      return schema_.columns[c].name + " '" + shown(record_.fields[plans_[c].header_pos].value) +
+             "'";
     }
     std::string names, values;
     for (size_t i = 0; i < key_columns_.size(); ++i) {
       const size_t c = key_columns_[i];
       names += (i ? ", " : "") + schema_.columns[c].name;
-      values += std::string(i ? ", '" : "'") +
-                shown(record_.fields[plans_[c].header_pos].value) + "'";
+      values +=
+          std::string(i ? ", '" : "'") + shown(record_.fields[plans_[c].header_pos].value) + "'";
     }
     return "key (" + names + ") (" + values + ")";
   }
@@ -498,14 +535,20 @@ class Loader {
       Column& col = table_.columns[c];
       col.valid.push_back(s.valid ? 1 : 0);
       switch (p.kind) {
-        case TypeKind::Number: col.nums.push_back(s.valid ? s.d : 0.0); break;
+        case TypeKind::Number:
+          col.nums.push_back(s.valid ? s.d : 0.0);
+          break;
         case TypeKind::Text:
           col.ints.push_back(!s.valid                  ? 0
                              : s.id != Interner::kNone ? s.id
                                                        : text_id(p, s.text, s.domain_index));
           break;
-        case TypeKind::Set: commit_set(p, s, col); break;
-        default: col.ints.push_back(s.valid ? s.i : 0); break;
+        case TypeKind::Set:
+          commit_set(p, s, col);
+          break;
+        default:
+          col.ints.push_back(s.valid ? s.i : 0);
+          break;
       }
     }
     table_.row_line.push_back(record_.line);

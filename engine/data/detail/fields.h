@@ -12,6 +12,10 @@ namespace crible::data::detail {
 // and code points past U+10FFFF included), or npos when the whole text is valid.
 size_t find_invalid_utf8(std::string_view s);
 
+// Elements kept per set field. Real sets are a handful of languages or vulnerabilities; the
+// bound keeps one hostile field ("a;a;a;...") from costing memory many times its size.
+inline constexpr size_t kMaxSetElements = 1000;
+
 enum class ParseStatus : uint8_t { Ok, Bad, OutOfRange };
 
 // Exactly "true" or "false".
