@@ -3,6 +3,8 @@
 // A decision's personal detail (case fields read, evidence, reason texts) is kept beside the
 // chain and committed to by its hash, so it can be erased later while the chain verifies.
 // In: plain records built by the caller. Out: stored records, verification reports.
+// Times are ISO 8601 UTC with seconds (2026-11-23T14:35:51Z). The environment variable
+// CRIBLE_NOW, set to such a time, replaces the clock so that golden tests are byte-identical.
 #pragma once
 #include <cstdint>
 #include <optional>
@@ -125,6 +127,7 @@ class Store {
 
   // Starts a run (or finds the incomplete run with the same fingerprint to resume it: its
   // already stored decisions are kept and `already_decided` returns their input indexes).
+  // An empty fingerprint never resumes. The ruleset's sha256 must be that of its source.
   Result<int64_t> begin_run(const RulesetVersion& ruleset, const RunStart& start);
   std::vector<uint64_t> already_decided(int64_t run_id);
   // Appends a batch in one transaction, in the given order. An input index already decided

@@ -16,9 +16,12 @@
 // change allowed is setting a detail to NULL when an erasure record already lists that
 // decision: erase() appends the erasure record first, then clears the details, in one
 // transaction. The triggers are a guard against mistakes; verify() does not rely on them.
-#include <nlohmann/json.hpp>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <nlohmann/json.hpp>
 #include <string_view>
 
 #include "audit/audit.h"
@@ -31,13 +34,13 @@ using detail::Canonical;
 using detail::Head;
 using detail::Kind;
 using detail::Query;
-using detail::StoreImpl;
 using detail::RecordWriter;
+using detail::StoreImpl;
 using detail::Transaction;
 
 namespace {
 
-constexpr const char* kChainedTables[] = {"meta",     "chain",     "rulesets", "runs",
+constexpr const char* kChainedTables[] = {"meta",      "chain",    "rulesets",  "runs",
                                           "decisions", "run_ends", "overrides", "erasures"};
 
 constexpr const char* kSchema = R"sql(
@@ -243,8 +246,7 @@ constexpr const char* kInsertChain = "INSERT INTO chain(seq, kind, hash) VALUES(
 // column order. Returns SQLITE_DONE, or the failing SQLite code (the message stays on the
 // connection). On success `head` is the new record.
 template <typename Fill>
-int append(StoreImpl& m, Query& insert, Query& chain, Head& head, const Kind& kind,
-           Fill&& fill) {
+int append(StoreImpl& m, Query& insert, Query& chain, Head& head, const Kind& kind, Fill&& fill) {
   Canonical& c = m.canonical;
   c.clear();
   c.text(kind.name);
@@ -311,22 +313,27 @@ Result<RunState> run_state(StoreImpl& m, int64_t run_id) {
   return **r ? RunState::kFinished : RunState::kOpen;
 }
 
-Error no_run(int64_t run_id) { return Error{"no run " + std::to_string(run_id) + " in the audit store"}; }
-
-Error damaged(const StoreImpl& m, int64_t seq, const char* what) {
-  return Error{"audit store " + m.path + ": record #" + std::to_string(seq) + " has a malformed " +
-               what + "; run `crible audit verify`"};
+Error no_run(int64_t run_id) {
+  return Error{"no run " + std::to_string(run_id) + " in the audit store"};
 }
 
-// The decision about a case in the given run, or in the latest run that decided it.
-// Columns: seq, run_id, input_index, case_key, disposition, disposition_rule, scores, fired,
-// findings, detail.
+// `which`: "decision #12", "run 2".
+Error damaged(const StoreImpl& m, const std::string& which, const char* what) {
+  return Error{"audit store " + m.path + ": " + which + " has a malformed " + what +
+               " column; run `crible audit verify`"};
+}
+
+// The decision about a case in the given run, or in the latest run that decided it: its seq
+// and run. The index is named because, given the run too, SQLite would otherwise walk every
+// decision of the run in input order (decisions_by_run_input) to find one case.
 Result<std::optional<std::pair<int64_t, int64_t>>> find_decision(StoreImpl& m,
                                                                  const std::string& case_key,
                                                                  std::optional<int64_t> run_id) {
-  const std::string sql =
-      std::string("SELECT seq, run_id FROM decisions WHERE case_key = ?1") +
-      (run_id ? " AND run_id = ?2" : "") + " ORDER BY run_id DESC, input_index LIMIT 1";
+  const std::string sql = std::string(
+                              "SELECT seq, run_id FROM decisions INDEXED BY decisions_by_case_run "
+                              "WHERE case_key = ?1") +
+                          (run_id ? " AND run_id = ?2" : "") +
+                          " ORDER BY run_id DESC, input_index LIMIT 1";
   return one_row(
       m, sql,
       [&](Query& q) {
@@ -351,9 +358,11 @@ Status read_decision(const StoreImpl& m, const Query& q, DecisionRecord& d) {
   d.case_key = q.text(3);
   d.disposition = q.text(4);
   d.disposition_rule = q.text(5);
-  if (!read_pairs(q.text(6), d.scores)) return damaged(m, seq, "scores column");
+  if (!read_pairs(q.text(6), d.scores))
+    return damaged(m, "decision #" + std::to_string(seq), "scores");
   d.fired = q.text(7);
-  if (!read_findings(q.text(8), d.findings)) return damaged(m, seq, "findings column");
+  if (!read_findings(q.text(8), d.findings))
+    return damaged(m, "decision #" + std::to_string(seq), "findings");
   d.detail_json = q.text(9);  // "" once erased (NULL)
   return ok_status();
 }
@@ -373,7 +382,8 @@ Status read_run(const StoreImpl& m, const Query& q, RunSummary& r) {
   r.started_at = q.text(3);
   r.as_of = q.text(4);
   r.command = q.text(5);
-  if (!read_inputs(q.text(6), r.inputs)) return damaged(m, r.run_id, "run inputs column");
+  if (!read_inputs(q.text(6), r.inputs))
+    return damaged(m, "run " + std::to_string(r.run_id), "inputs");
   const bool complete = !q.is_null(7);
   r.status = complete ? "complete" : "incomplete";
   r.finished_at = q.text(7);
@@ -382,7 +392,7 @@ Status read_run(const StoreImpl& m, const Query& q, RunSummary& r) {
   r.head_hash = q.text(10);
   r.rejects.clear();
   if (complete && !read_rejects(q.text(11), r.rejects))
-    return damaged(m, r.run_id, "run rejects column");
+    return damaged(m, "run " + std::to_string(r.run_id), "rejects");
   r.decided = static_cast<uint64_t>(q.integer(12));
   return ok_status();
 }
@@ -471,8 +481,8 @@ Result<Query> detail::StoreImpl::query(const std::string& sql) {
   auto it = statements.find(sql);
   if (it == statements.end()) {
     sqlite3_stmt* stmt = nullptr;
-    if (sqlite3_prepare_v3(db, sql.c_str(), static_cast<int>(sql.size()),
-                           SQLITE_PREPARE_PERSISTENT, &stmt, nullptr) != SQLITE_OK)
+    if (sqlite3_prepare_v3(db, sql.c_str(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
+                           &stmt, nullptr) != SQLITE_OK)
       return error("cannot prepare `" + sql + "`");
     it = statements.emplace(sql, stmt).first;
   }
@@ -543,29 +553,75 @@ Status create_schema(StoreImpl& m) {
   std::string sql = kSchema;
   for (const char* table : kChainedTables) {
     for (const char* op : {"UPDATE", "DELETE"}) {
-      sql += std::string("CREATE TRIGGER ") + table + "_no_" + (op[0] == 'U' ? "update" : "delete") +
-             " BEFORE " + op + " ON " + table +
+      sql += std::string("CREATE TRIGGER ") + table + "_no_" +
+             (op[0] == 'U' ? "update" : "delete") + " BEFORE " + op + " ON " + table +
              " BEGIN SELECT RAISE(ABORT, 'audit store is append-only'); END;\n";
     }
   }
   auto now = detail::now_iso();
   if (!now) return now.error();
   sql += "INSERT INTO meta(key, value) VALUES ('schema_version', '" +
-         std::to_string(kSchemaVersion) + "'), ('canonical_encoding', '1'), ('created_by', 'crible " +
-         std::string(CRIBLE_VERSION) + "'), ('created_at', '" + *now + "');\n";
+         std::to_string(kSchemaVersion) +
+         "'), ('canonical_encoding', '1'), ('created_by', 'crible " + std::string(CRIBLE_VERSION) +
+         "'), ('created_at', '" + *now + "');\n";
   sql += "PRAGMA user_version = " + std::to_string(kSchemaVersion) + ";\n";
   return m.exec(sql.c_str());
 }
 
 }  // namespace
 
+namespace {
+
+// A store appears whole or not at all. Created in place, a review killed between SQLite's
+// creating the file and committing the schema would leave an empty file that `audit verify`
+// must refuse (an emptied store is not an intact one). So the schema is written to a private
+// file beside it, which is then linked to the final name: link() never replaces an existing
+// file, so when two reviews race, both end up using the one that won.
+Status create_store_file(const std::string& path) {
+  const std::string tmp = path + ".creating-" + std::to_string(::getpid());
+  ::unlink(tmp.c_str());
+  {
+    detail::StoreImpl m;
+    const int rc = sqlite3_open_v2(tmp.c_str(), &m.db,
+                                   SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                                   nullptr);
+    if (rc != SQLITE_OK) {
+      std::string why = m.db ? sqlite3_errmsg(m.db) : sqlite3_errstr(rc);
+      ::unlink(tmp.c_str());
+      return Error{"cannot create audit store " + path + ": " + why};
+    }
+    auto txn = Transaction::begin(m);
+    if (!txn) {
+      ::unlink(tmp.c_str());
+      return txn.error();
+    }
+    Status made = create_schema(m);
+    if (made) made = txn->commit();
+    if (!made) {
+      ::unlink(tmp.c_str());
+      return made.error();
+    }
+  }
+  const bool linked = ::link(tmp.c_str(), path.c_str()) == 0;
+  const int link_errno = errno;
+  ::unlink(tmp.c_str());
+  if (!linked && link_errno != EEXIST)
+    return Error{"cannot create audit store " + path + ": " + std::strerror(link_errno)};
+  return ok_status();
+}
+
+}  // namespace
+
 Result<Store> Store::open(const std::string& path, const OpenOptions& options) {
+  if (options.create && ::access(path.c_str(), F_OK) != 0 && errno == ENOENT) {
+    if (Status s = create_store_file(path); !s) return s.error();
+  }
   auto m = std::make_unique<Impl>();
   m->path = path;
   m->options = options;
   // NOMUTEX: a Store is used by one thread at a time, so SQLite's per-call locking is waste.
-  const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
-                    (options.create ? SQLITE_OPEN_CREATE : 0);
+  const int flags =
+      SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (options.create ? SQLITE_OPEN_CREATE : 0);
   const int rc = sqlite3_open_v2(path.c_str(), &m->db, flags, nullptr);
   if (rc != SQLITE_OK) {
     if (!options.create && rc == SQLITE_CANTOPEN) return Error{"no audit store at " + path};
@@ -795,8 +851,7 @@ Result<std::vector<RunSummary>> Store::runs() {
   return out;
 }
 
-Result<StoredDecision> Store::decision(const std::string& case_key,
-                                       std::optional<int64_t> run_id) {
+Result<StoredDecision> Store::decision(const std::string& case_key, std::optional<int64_t> run_id) {
   Impl& m = *impl_;
   auto found = find_decision(m, case_key, run_id);
   if (!found) return found.error();
@@ -819,12 +874,14 @@ Result<StoredDecision> Store::decision(const std::string& case_key,
       [](Query& q) { return q.text(0); });
   if (!params) return params.error();
   if (!read_pairs(params->value_or("[]"), out.params))
-    return damaged(m, out.run.run_id, "run params column");
+    return damaged(m, "run " + std::to_string(out.run.run_id), "params");
 
   auto ruleset = one_row(
       m, "SELECT path, source, sha256, crible_version FROM rulesets WHERE id = ?",
       [&](Query& q) { q.bind(1, out.run.ruleset_id); },
-      [](Query& q) { return RulesetVersion{q.text(0), q.text(1), q.text(2), q.text(3)}; });
+      [](Query& q) {
+        return RulesetVersion{q.text(0), q.text(1), q.text(2), q.text(3)};
+      });
   if (!ruleset) return ruleset.error();
   if (!ruleset->has_value())
     return Error{"audit store " + m.path + ": ruleset " + std::to_string(out.run.ruleset_id) +
@@ -873,7 +930,8 @@ Result<std::vector<DecisionRecord>> Store::decisions(int64_t run_id) {
   while ((rc = q->step()) == SQLITE_ROW) {
     if (Status s = read_decision(m, *q, out.emplace_back()); !s) return s.error();
   }
-  if (rc != SQLITE_DONE) return m.error("cannot read the decisions of run " + std::to_string(run_id));
+  if (rc != SQLITE_DONE)
+    return m.error("cannot read the decisions of run " + std::to_string(run_id));
   return out;
 }
 
@@ -967,7 +1025,8 @@ Result<uint64_t> Store::erase(const std::string& case_key, const std::string& by
     clear->bind(1, seq);
     const int rc = clear->step();
     clear->reset();
-    if (rc != SQLITE_DONE) return m.error("cannot erase the detail of decision #" + std::to_string(seq));
+    if (rc != SQLITE_DONE)
+      return m.error("cannot erase the detail of decision #" + std::to_string(seq));
   }
   if (Status c = txn->commit(); !c) return c.error();
   // Older copies of the pages may sit in the write-ahead log: truncate it. Best effort (a

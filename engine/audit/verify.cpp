@@ -4,7 +4,6 @@
 // protective triggers were dropped, rows deleted, inserted or reordered, a changed ruleset
 // text and a changed or removed personal detail.
 #include <nlohmann/json.hpp>
-
 #include <optional>
 #include <set>
 #include <unordered_map>
@@ -47,8 +46,12 @@ void encode_row(Canonical& c, const char* kind, sqlite3_stmt* st) {
   const int n = sqlite3_column_count(st);
   for (int i = 0; i < n; ++i) {
     switch (sqlite3_column_type(st, i)) {
-      case SQLITE_INTEGER: c.integer(sqlite3_column_int64(st, i)); break;
-      case SQLITE_FLOAT: c.real(sqlite3_column_double(st, i)); break;
+      case SQLITE_INTEGER:
+        c.integer(sqlite3_column_int64(st, i));
+        break;
+      case SQLITE_FLOAT:
+        c.real(sqlite3_column_double(st, i));
+        break;
       case SQLITE_TEXT: {
         const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(st, i));
         c.text(std::string_view(p, static_cast<size_t>(sqlite3_column_bytes(st, i))));
@@ -60,7 +63,8 @@ void encode_row(Canonical& c, const char* kind, sqlite3_stmt* st) {
         c.blob(n_bytes ? std::string_view(p, n_bytes) : std::string_view());
         break;
       }
-      default: c.null();
+      default:
+        c.null();
     }
   }
 }
@@ -91,8 +95,8 @@ struct Erasure {
 
 std::vector<std::string> expected_triggers() {
   std::vector<std::string> out = {"decision_details_no_delete", "decision_details_erase_only"};
-  for (const char* t : {"meta", "chain", "rulesets", "runs", "decisions", "run_ends", "overrides",
-                        "erasures"}) {
+  for (const char* t :
+       {"meta", "chain", "rulesets", "runs", "decisions", "run_ends", "overrides", "erasures"}) {
     out.push_back(std::string(t) + "_no_update");
     out.push_back(std::string(t) + "_no_delete");
   }
@@ -143,8 +147,7 @@ Result<VerifyReport> Store::verify() {
     auto q = m.query("SELECT seq, case_key, decisions FROM erasures");
     if (!q) return unreadable("erasures");
     while (q->step() == SQLITE_ROW) {
-      const auto list =
-          nlohmann::json::parse(q->text(2), nullptr, /*allow_exceptions=*/false);
+      const auto list = nlohmann::json::parse(q->text(2), nullptr, /*allow_exceptions=*/false);
       if (!list.is_array()) continue;  // the pass reports this record as altered
       for (const auto& d : list)
         if (d.is_number_integer()) erased_by[d.get<int64_t>()] = {q->integer(0), q->text(1)};
@@ -176,9 +179,9 @@ Result<VerifyReport> Store::verify() {
   detail::Digest prev{};
   int64_t expected = 1;
   std::unordered_map<int64_t, int64_t> decided;  // run id -> decisions seen so far
-  std::set<int64_t> finished;                     // run ids with a run_end seen
-  std::set<int64_t> rulesets;                     // ruleset ids seen
-  std::vector<bool> is_decision(1, false);        // by seq
+  std::set<int64_t> finished;                    // run ids with a run_end seen
+  std::set<int64_t> rulesets;                    // ruleset ids seen
+  std::vector<bool> is_decision(1, false);       // by seq
 
   int rc;
   while ((rc = chain->step()) == SQLITE_ROW) {
@@ -192,44 +195,47 @@ Result<VerifyReport> Store::verify() {
     for (Cursor& c : cursors) {
       // A row older than this point in the chain was never chained: inserted by hand.
       if (c.row && c.seq < seq) {
-        return broken("table " + std::string(c.table) + " holds record #" +
-                      std::to_string(c.seq) + " which is not in the chain");
+        return broken("table " + std::string(c.table) + " holds record #" + std::to_string(c.seq) +
+                      " which is not in the chain");
       }
       if (kind_name == c.kind->name) cur = &c;
     }
-    if (!cur) return broken("record #" + std::to_string(seq) + " has an unknown kind '" + kind_name + "'");
+    if (!cur)
+      return broken("record #" + std::to_string(seq) + " has an unknown kind '" + kind_name + "'");
     if (!cur->row || cur->seq != seq) {
       return broken("record #" + std::to_string(seq) + " (" + kind_name +
                     ") is in the chain but missing from table " + cur->table);
     }
     const Kind& kind = *cur->kind;
     const Query& row = *cur->q;
-    const std::string what = describe(kind, row, seq);
+    // Named only when something is wrong: building the text for every record would cost
+    // more than checking it.
+    const auto what = [&] { return describe(kind, row, seq); };
 
     encode_row(canonical, kind.name, row.get());
     const detail::Digest hash = m.sha.chain(prev, canonical.bytes());
-    if (detail::to_hex(hash) != chain->text(2)) {
-      if (&kind == &detail::kRuleset &&
-          detail::to_hex(m.sha.digest(row.text(3))) != row.text(4))
-        return broken(what + ": its source text does not match its sha256 (the ruleset was changed)");
-      return broken(what +
-                    ": its content does not match its hash (edited, replaced or moved)");
+    if (detail::to_hex(hash) != chain->view(2)) {
+      if (&kind == &detail::kRuleset && detail::to_hex(m.sha.digest(row.text(3))) != row.text(4))
+        return broken(what() +
+                      ": its source text does not match its sha256 (the ruleset was changed)");
+      return broken(what() + ": its content does not match its hash (edited, replaced or moved)");
     }
 
     // The record is as chained; now what it says must agree with the rest of the chain.
     if (&kind == &detail::kRuleset) {
       if (detail::to_hex(m.sha.digest(row.text(3))) != row.text(4))
-        return broken(what + ": its source text does not match its sha256");
+        return broken(what() + ": its source text does not match its sha256");
       rulesets.insert(row.integer(1));
     } else if (&kind == &detail::kRun) {
       if (!rulesets.count(row.integer(2)))
-        return broken(what + ": its ruleset " + std::to_string(row.integer(2)) + " is not stored before it");
+        return broken(what() + ": its ruleset " + std::to_string(row.integer(2)) +
+                      " is not stored before it");
       decided.emplace(row.integer(1), 0);
     } else if (&kind == &detail::kDecision) {
       const int64_t run = row.integer(1);
       const auto it = decided.find(run);
-      if (it == decided.end()) return broken(what + ": its run has no earlier start record");
-      if (finished.count(run)) return broken(what + ": it was appended after its run finished");
+      if (it == decided.end()) return broken(what() + ": its run has no earlier start record");
+      if (finished.count(run)) return broken(what() + ": it was appended after its run finished");
       ++it->second;
       // The personal detail beside the chain.
       if (details.row && details.seq < seq) {
@@ -240,32 +246,35 @@ Result<VerifyReport> Store::verify() {
       const bool present = has_row && !details.q->is_null(1);
       const auto erasure = erased_by.find(seq);
       const bool covered = erasure != erased_by.end() && erasure->second.seq > seq &&
-                           erasure->second.case_key == row.text(3);
+                           erasure->second.case_key == row.view(3);
       if (present) {
-        if (detail::to_hex(m.sha.digest(details.q->text(1))) != row.text(9))
-          return broken(what + ": its personal detail does not match its detail_hash (the detail was changed)");
+        if (detail::to_hex(m.sha.digest(details.q->view(1))) != row.view(9))
+          return broken(
+              what() +
+              ": its personal detail does not match its detail_hash (the detail was changed)");
         if (covered)
-          return broken(what + ": its personal detail is present although erasure #" +
+          return broken(what() + ": its personal detail is present although erasure #" +
                         std::to_string(erasure->second.seq) + " erased it");
       } else if (!covered) {
-        return broken(what + ": its personal detail is missing and no erasure record covers it");
+        return broken(what() + ": its personal detail is missing and no erasure record covers it");
       }
       if (has_row && !details.advance()) return m.error("cannot read decision_details");
     } else if (&kind == &detail::kRunEnd) {
       const int64_t run = row.integer(1);
       const auto it = decided.find(run);
-      if (it == decided.end()) return broken(what + ": its run has no earlier start record");
-      if (!finished.insert(run).second) return broken(what + ": the run had already finished");
-      if (row.text(7) != detail::to_hex(prev))
-        return broken(what + ": its head hash is not the hash of the record before it");
+      if (it == decided.end()) return broken(what() + ": its run has no earlier start record");
+      if (!finished.insert(run).second) return broken(what() + ": the run had already finished");
+      if (row.view(7) != detail::to_hex(prev))
+        return broken(what() + ": its head hash is not the hash of the record before it");
       if (row.integer(3) != it->second) {
-        return broken(what + ": it counts " + std::to_string(row.integer(3)) +
+        return broken(what() + ": it counts " + std::to_string(row.integer(3)) +
                       " decisions but the chain holds " + std::to_string(it->second));
       }
     } else if (&kind == &detail::kOverride) {
       const int64_t target = row.integer(1);
       if (target <= 0 || target >= seq || !is_decision[static_cast<size_t>(target)])
-        return broken(what + ": it overrides #" + std::to_string(target) + ", not an earlier decision");
+        return broken(what() + ": it overrides #" + std::to_string(target) +
+                      ", not an earlier decision");
     }
 
     is_decision.push_back(&kind == &detail::kDecision);

@@ -19,7 +19,7 @@ namespace crible::audit::detail {
 // The INSERT that appends it and the SELECT that verify() re-encodes it with are both
 // generated from `columns`, so the two cannot drift apart.
 struct Kind {
-  const char* name;     // the `kind` column of the chain table, and the first field hashed
+  const char* name;  // the `kind` column of the chain table, and the first field hashed
   const char* table;
   const char* columns;  // comma-separated, as written in SQL
 };
@@ -68,11 +68,17 @@ class Query {
     sqlite3_bind_text64(stmt_, i, s.data(), s.size(), SQLITE_STATIC, SQLITE_UTF8);
   }
   int step() { return sqlite3_step(stmt_); }  // SQLITE_ROW, SQLITE_DONE or an error
-  void reset() { sqlite3_reset(stmt_); }       // for the next step in a loop of inserts
+  void reset() { sqlite3_reset(stmt_); }      // for the next step in a loop of inserts
   int64_t integer(int col) const { return sqlite3_column_int64(stmt_, col); }
   std::string text(int col) const {
     const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, col));
     return p ? std::string(p, static_cast<size_t>(sqlite3_column_bytes(stmt_, col))) : "";
+  }
+  // Valid until the next step or reset: for comparing and hashing without a copy.
+  std::string_view view(int col) const {
+    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, col));
+    return p ? std::string_view(p, static_cast<size_t>(sqlite3_column_bytes(stmt_, col)))
+             : std::string_view();
   }
   bool is_null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
   sqlite3_stmt* get() const { return stmt_; }

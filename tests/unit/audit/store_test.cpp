@@ -1,0 +1,448 @@
+// audit::Store: creating and reopening, schema versions, round trips of runs and decisions,
+// overrides, erasure, resume, the append-only triggers and a second writer.
+#include <boost/test/unit_test.hpp>
+#include <chrono>
+#include <fstream>
+
+#include "audit/audit.h"
+#include "unit/audit/audit_test_util.h"
+
+namespace crible::audit {
+namespace {
+
+using test::FixedNow;
+using test::open_store;
+using test::Raw;
+using test::sample_decision;
+using test::sample_ruleset;
+using test::sample_start;
+using test::TempDir;
+
+bool contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+void check_same(const DecisionRecord& a, const DecisionRecord& b) {
+  BOOST_TEST(a.input_index == b.input_index);
+  BOOST_TEST(a.case_key == b.case_key);
+  BOOST_TEST(a.disposition == b.disposition);
+  BOOST_TEST(a.disposition_rule == b.disposition_rule);
+  BOOST_TEST((a.scores == b.scores));
+  BOOST_TEST(a.fired == b.fired);
+  BOOST_REQUIRE(a.findings.size() == b.findings.size());
+  for (size_t i = 0; i < a.findings.size(); ++i) {
+    BOOST_TEST(a.findings[i].rule_id == b.findings[i].rule_id);
+    BOOST_TEST(a.findings[i].name == b.findings[i].name);
+    BOOST_TEST(a.findings[i].kind == b.findings[i].kind);
+    BOOST_TEST(a.findings[i].outcome == b.findings[i].outcome);
+    BOOST_TEST(a.findings[i].points == b.findings[i].points);
+  }
+  BOOST_TEST(a.detail_json == b.detail_json);
+}
+
+// A complete run of `n` decisions; returns its id.
+int64_t complete_run(Store& store, uint64_t n, const std::string& fingerprint = "fp-1",
+                     const std::string& source = "criterion E1 CONSENT: consent_signed\n") {
+  auto run = store.begin_run(sample_ruleset(source), sample_start(fingerprint));
+  BOOST_REQUIRE(run.ok());
+  std::vector<DecisionRecord> batch;
+  for (uint64_t i = 0; i < n; ++i) batch.push_back(sample_decision(i));
+  BOOST_REQUIRE(store.append_decisions(*run, batch).ok());
+  BOOST_REQUIRE(store.finish_run(*run, n + 1, n, {{7, "age", "not a number: 'x'"}}).ok());
+  return *run;
+}
+
+void check_intact(Store& store) {
+  auto v = store.verify();
+  BOOST_REQUIRE(v.ok());
+  BOOST_TEST(v->intact, v->first_broken);
+  BOOST_TEST(v->warnings.empty());
+}
+
+BOOST_AUTO_TEST_SUITE(audit_store)
+
+BOOST_AUTO_TEST_CASE(creates_a_wal_store_with_its_schema_version) {
+  TempDir tmp;
+  const std::string path = tmp.file("audit.sqlite");
+  {
+    Store store = open_store(path);
+    BOOST_TEST(store.runs()->empty());
+    check_intact(store);
+  }
+  Raw raw(path);
+  BOOST_TEST(raw.integer("PRAGMA user_version") == kSchemaVersion);
+  BOOST_TEST(raw.text("SELECT value FROM meta WHERE key = 'schema_version'") ==
+             std::to_string(kSchemaVersion));
+  BOOST_TEST(raw.text("PRAGMA journal_mode") == "wal");
+  OpenOptions existing;
+  existing.create = false;
+  BOOST_TEST(Store::open(path, existing).ok());
+}
+
+BOOST_AUTO_TEST_CASE(opening_a_missing_store_without_create_is_an_error) {
+  TempDir tmp;
+  OpenOptions existing;
+  existing.create = false;
+  auto s = Store::open(tmp.file("absent.sqlite"), existing);
+  BOOST_REQUIRE(!s.ok());
+  BOOST_TEST(s.error().message == "no audit store at " + tmp.file("absent.sqlite"));
+}
+
+BOOST_AUTO_TEST_CASE(a_file_that_is_not_a_store_is_an_error) {
+  TempDir tmp;
+  std::ofstream(tmp.file("cases.csv")) << "case_id,phone\nAVR1,+223\n";
+  auto s = Store::open(tmp.file("cases.csv"));
+  BOOST_REQUIRE(!s.ok());
+  BOOST_TEST(contains(s.error().message, "is not an audit store"), s.error().message);
+
+  {
+    Raw other(tmp.file("other.sqlite"));
+    other.exec("CREATE TABLE t(x)");
+  }
+  auto o = Store::open(tmp.file("other.sqlite"));
+  BOOST_REQUIRE(!o.ok());
+  BOOST_TEST(contains(o.error().message, "is not a crible audit store"), o.error().message);
+}
+
+BOOST_AUTO_TEST_CASE(a_newer_schema_version_is_an_error) {
+  TempDir tmp;
+  const std::string path = tmp.file("audit.sqlite");
+  { Store store = open_store(path); }
+  {
+    Raw raw(path);
+    raw.exec("PRAGMA user_version = 7");
+  }
+  auto s = Store::open(path);
+  BOOST_REQUIRE(!s.ok());
+  BOOST_TEST(s.error().message ==
+             "audit store schema version 7 is newer than this crible supports (1); upgrade crible");
+}
+
+BOOST_AUTO_TEST_CASE(a_newer_version_in_the_meta_table_is_an_error) {
+  TempDir tmp;
+  const std::string path = tmp.file("audit.sqlite");
+  { Store store = open_store(path); }
+  {
+    Raw raw(path);
+    raw.exec("DROP TRIGGER meta_no_update");
+    raw.exec("UPDATE meta SET value = '2' WHERE key = 'schema_version'");
+  }
+  auto s = Store::open(path);
+  BOOST_REQUIRE(!s.ok());
+  BOOST_TEST(s.error().message ==
+             "audit store schema version 2 is newer than this crible supports (1); upgrade crible");
+}
+
+BOOST_AUTO_TEST_CASE(decisions_round_trip_in_input_order) {
+  TempDir tmp;
+  Store store = open_store(tmp.file("audit.sqlite"));
+  auto run = store.begin_run(sample_ruleset(), sample_start());
+  BOOST_REQUIRE(run.ok());
+  std::vector<DecisionRecord> all;
+  for (uint64_t i = 0; i < 5; ++i) all.push_back(sample_decision(i));
+  all[2].detail_json = "";
+  all[3].findings.push_back({"S9", "ODD", "signal", "fired", 1.0 / 3});
+  all[4].case_key = "AVR \"quoted\" \\ é";
+  // Appended out of input order, in two batches (as threads may finish them).
+  BOOST_REQUIRE(store.append_decisions(*run, {all[3], all[1]}).ok());
+  BOOST_REQUIRE(store.append_decisions(*run, {all[4], all[0], all[2]}).ok());
+  auto back = store.decisions(*run);
+  BOOST_REQUIRE(back.ok());
+  BOOST_REQUIRE(back->size() == all.size());
+  for (size_t i = 0; i < all.size(); ++i) check_same((*back)[i], all[i]);
+  BOOST_TEST(store.already_decided(*run) == (std::vector<uint64_t>{0, 1, 2, 3, 4}));
+  check_intact(store);
+}
+
+BOOST_AUTO_TEST_CASE(runs_report_counts_inputs_rejects_and_head_hash) {
+  TempDir tmp;
+  FixedNow now("2026-11-23T14:35:51Z");
+  const std::string path = tmp.file("audit.sqlite");
+  Store store = open_store(path);
+  const int64_t first = complete_run(store, 4);
+  auto second = store.begin_run(sample_ruleset(), sample_start("fp-2"));
+  BOOST_REQUIRE(second.ok());
+  BOOST_REQUIRE(store.append_decisions(*second, {sample_decision(0), sample_decision(1)}).ok());
+
+  auto runs = store.runs();
+  BOOST_REQUIRE(runs.ok());
+  BOOST_REQUIRE(runs->size() == 2u);
+  const RunSummary& r = (*runs)[0];
+  BOOST_TEST(r.run_id == first);
+  BOOST_TEST(r.status == "complete");
+  BOOST_TEST(r.read == 5u);
+  BOOST_TEST(r.decided == 4u);
+  BOOST_TEST(r.rejected == 1u);
+  BOOST_REQUIRE(r.rejects.size() == 1u);
+  BOOST_TEST(r.rejects[0].line == 7u);
+  BOOST_TEST(r.rejects[0].column == "age");
+  BOOST_TEST(r.rejects[0].reason == "not a number: 'x'");
+  BOOST_TEST(r.started_at == "2026-11-23T14:35:51Z");
+  BOOST_TEST(r.finished_at == "2026-11-23T14:35:51Z");
+  BOOST_TEST(r.as_of == "2019-01-15");
+  BOOST_TEST(r.ruleset_sha256 == sample_ruleset().sha256);
+  BOOST_TEST(r.command == sample_start().command);
+  BOOST_REQUIRE(r.inputs.size() == 2u);
+  BOOST_TEST(r.inputs[1].role == "table:flows");
+  BOOST_TEST(r.inputs[1].path == "flows.csv");
+  BOOST_TEST(r.inputs[1].sha256 == sha256_hex("flows"));
+  {
+    // Head hash: the chain's last hash before the run_end (records 1..2+4 = #6).
+    Raw raw(path);
+    BOOST_TEST(r.head_hash == raw.text("SELECT hash FROM chain WHERE seq = 6"));
+  }
+  const RunSummary& open = (*runs)[1];
+  BOOST_TEST(open.status == "incomplete");
+  BOOST_TEST(open.decided == 2u);
+  BOOST_TEST(open.finished_at.empty());
+  BOOST_TEST(open.ruleset_id == r.ruleset_id);  // the same ruleset, stored once
+  Raw raw(path);
+  BOOST_TEST(raw.integer("SELECT count(*) FROM rulesets") == 1);
+}
+
+BOOST_AUTO_TEST_CASE(decision_of_the_latest_run_unless_one_is_given) {
+  TempDir tmp;
+  Store store = open_store(tmp.file("audit.sqlite"));
+  const int64_t r1 = complete_run(store, 3, "fp-1", "criterion E1 CONSENT: consent_signed\n");
+  const int64_t r2 = complete_run(store, 2, "fp-2", "criterion E1 CONSENT: consent_signed\n# v2\n");
+  auto latest = store.decision("AVR100001", std::nullopt);
+  BOOST_REQUIRE(latest.ok());
+  BOOST_TEST(latest->run.run_id == r2);
+  BOOST_TEST(latest->ruleset.source == "criterion E1 CONSENT: consent_signed\n# v2\n");
+  BOOST_TEST(latest->ruleset.sha256 == sha256_hex(latest->ruleset.source));
+  BOOST_TEST(latest->ruleset.path == "rules/sample.rules");
+  BOOST_TEST((latest->params == sample_start().params));
+  BOOST_TEST(latest->decision.case_key == "AVR100001");
+  BOOST_TEST(latest->decision.detail_json == sample_decision(1).detail_json);
+  BOOST_TEST(!latest->erased.has_value());
+  BOOST_TEST(latest->overrides.empty());
+
+  auto older = store.decision("AVR100001", r1);
+  BOOST_REQUIRE(older.ok());
+  BOOST_TEST(older->run.run_id == r1);
+  BOOST_TEST(older->ruleset.source == "criterion E1 CONSENT: consent_signed\n");
+  BOOST_TEST(older->seq != latest->seq);
+
+  // Only run 1 decided AVR100002.
+  BOOST_TEST(store.decision("AVR100002", std::nullopt)->run.run_id == r1);
+  auto none = store.decision("AVR100002", r2);
+  BOOST_REQUIRE(!none.ok());
+  BOOST_TEST(none.error().message ==
+             "no decision about case AVR100002 in the audit store for run 2");
+  BOOST_TEST(!store.decision("NOPE", std::nullopt).ok());
+  BOOST_TEST(!store.decisions(99).ok());
+}
+
+BOOST_AUTO_TEST_CASE(overrides_are_recorded_and_returned_in_order) {
+  TempDir tmp;
+  Store store = open_store(tmp.file("audit.sqlite"));
+  const int64_t r1 = complete_run(store, 3);
+  const int64_t r2 = complete_run(store, 3, "fp-2");
+  // AVR100000 is REFER_PROTECTION (index 0).
+  auto o1 =
+      store.add_override("AVR100000", std::nullopt, "ELIGIBLE", "A. Traoré", "documents checked");
+  BOOST_REQUIRE(o1.ok());
+  BOOST_TEST(o1->previous == "REFER_PROTECTION");
+  BOOST_TEST(o1->run_id == r2);
+  auto o2 = store.add_override("AVR100000", std::nullopt, "SUSPEND", "B. Diallo", "new report");
+  BOOST_REQUIRE(o2.ok());
+  BOOST_TEST(o2->previous == "ELIGIBLE");
+  BOOST_TEST(o2->decision_seq == o1->decision_seq);
+  auto o2b = store.add_override("AVR100000", std::nullopt, "REFER_PROTECTION", "A. Traoré",
+                                "suspension lifted");
+  BOOST_REQUIRE(o2b.ok());
+  BOOST_TEST(o2b->previous == "SUSPEND");  // the disposition in force, i.e. the last override's
+  // An override of the older run's decision stays with that decision.
+  auto o3 = store.add_override("AVR100000", r1, "ELIGIBLE", "C. Keita", "older run");
+  BOOST_REQUIRE(o3.ok());
+  BOOST_TEST(o3->run_id == r1);
+
+  auto d = store.decision("AVR100000", std::nullopt);
+  BOOST_REQUIRE(d.ok());
+  BOOST_REQUIRE(d->overrides.size() == 3u);
+  BOOST_TEST(d->overrides[0].disposition == "ELIGIBLE");
+  BOOST_TEST(d->overrides[0].by == "A. Traoré");
+  BOOST_TEST(d->overrides[0].reason == "documents checked");
+  BOOST_TEST(d->overrides[1].disposition == "SUSPEND");
+  BOOST_TEST(d->overrides[1].previous == "ELIGIBLE");
+  BOOST_TEST(d->overrides[1].decision_seq == d->seq);
+  BOOST_TEST(d->overrides[2].previous == "SUSPEND");
+  BOOST_TEST(d->decision.disposition == "REFER_PROTECTION");  // the decision itself is unchanged
+  BOOST_TEST(store.decision("AVR100000", r1)->overrides.size() == 1u);
+  check_intact(store);
+
+  BOOST_TEST(!store.add_override("NOPE", std::nullopt, "ELIGIBLE", "A", "r").ok());
+  BOOST_TEST(!store.add_override("AVR100000", std::nullopt, "ELIGIBLE", "", "r").ok());
+  BOOST_TEST(!store.add_override("AVR100000", std::nullopt, "ELIGIBLE", "A", "").ok());
+  BOOST_TEST(!store.add_override("AVR100000", std::nullopt, "", "A", "r").ok());
+}
+
+BOOST_AUTO_TEST_CASE(override_time_comes_from_crible_now) {
+  TempDir tmp;
+  Store store = open_store(tmp.file("audit.sqlite"));
+  complete_run(store, 1);
+  FixedNow now("2027-01-02T03:04:05Z");
+  auto o = store.add_override("AVR100000", std::nullopt, "ELIGIBLE", "A", "r");
+  BOOST_REQUIRE(o.ok());
+  BOOST_TEST(o->at == "2027-01-02T03:04:05Z");
+}
+
+BOOST_AUTO_TEST_CASE(erase_removes_the_detail_and_the_chain_still_verifies) {
+  TempDir tmp;
+  FixedNow now("2026-11-23T14:35:51Z");
+  const std::string path = tmp.file("audit.sqlite");
+  Store store = open_store(path);
+  complete_run(store, 3);
+  complete_run(store, 3, "fp-2");
+  auto n = store.erase("AVR100001", "D. Coulibaly", "retention period ended");
+  BOOST_REQUIRE(n.ok());
+  BOOST_TEST(*n == 2u);  // one decision in each run
+  check_intact(store);
+
+  auto d = store.decision("AVR100001", std::nullopt);
+  BOOST_REQUIRE(d.ok());
+  BOOST_TEST(d->decision.detail_json.empty());
+  BOOST_REQUIRE(d->erased.has_value());
+  BOOST_TEST(*d->erased == "on 2026-11-23T14:35:51Z by D. Coulibaly: retention period ended");
+  BOOST_TEST(d->decision.disposition == "ELIGIBLE");  // the chained decision stays
+  BOOST_TEST(store.decision("AVR100000", std::nullopt)->decision.detail_json ==
+             sample_decision(0).detail_json);
+  {
+    Raw raw(path);
+    BOOST_TEST(raw.integer("SELECT count(*) FROM decision_details x JOIN decisions d "
+                           "ON d.seq = x.seq WHERE d.case_key = 'AVR100001' "
+                           "AND x.detail IS NOT NULL") == 0);
+    BOOST_TEST(raw.integer("SELECT count(*) FROM decision_details WHERE detail LIKE "
+                           "'%00 00 1\"%'") == 0);
+  }
+  auto again = store.erase("AVR100001", "D. Coulibaly", "again");
+  BOOST_REQUIRE(again.ok());
+  BOOST_TEST(*again == 0u);
+  BOOST_TEST(!store.erase("NOPE", "D", "r").ok());
+  BOOST_TEST(!store.erase("AVR100000", "", "r").ok());
+  check_intact(store);
+}
+
+BOOST_AUTO_TEST_CASE(triggers_refuse_update_and_delete) {
+  TempDir tmp;
+  const std::string path = tmp.file("audit.sqlite");
+  {
+    Store store = open_store(path);
+    complete_run(store, 2);
+    BOOST_REQUIRE(store.add_override("AVR100000", std::nullopt, "ELIGIBLE", "A", "r").ok());
+    BOOST_REQUIRE(store.erase("AVR100001", "A", "r").ok());
+  }
+  Raw raw(path);
+  for (const char* table :
+       {"chain", "rulesets", "runs", "decisions", "run_ends", "overrides", "erasures"}) {
+    BOOST_TEST(contains(raw.fails(std::string("UPDATE ") + table + " SET seq = seq"),
+                        "audit store is append-only"),
+               table);
+    BOOST_TEST(contains(raw.fails(std::string("DELETE FROM ") + table), "append-only"), table);
+  }
+  BOOST_TEST(contains(raw.fails("UPDATE meta SET value = 'x'"), "append-only"));
+  BOOST_TEST(contains(raw.fails("DELETE FROM meta"), "append-only"));
+  BOOST_TEST(contains(raw.fails("DELETE FROM decision_details"), "append-only"));
+  BOOST_TEST(
+      contains(raw.fails("UPDATE decision_details SET detail = 'x' WHERE seq = 3"), "append-only"));
+  // Setting a detail to NULL needs an erasure record listing that decision.
+  BOOST_TEST(contains(raw.fails("UPDATE decision_details SET detail = NULL WHERE seq = 3"),
+                      "erasure record"));
+  BOOST_TEST(raw.integer("SELECT count(*) FROM decision_details WHERE detail IS NULL") == 1);
+}
+
+BOOST_AUTO_TEST_CASE(resume_an_incomplete_run_with_the_same_fingerprint) {
+  TempDir tmp;
+  Store store = open_store(tmp.file("audit.sqlite"));
+  auto run = store.begin_run(sample_ruleset(), sample_start("fp-same"));
+  BOOST_REQUIRE(run.ok());
+  BOOST_REQUIRE(store.append_decisions(*run, {sample_decision(0), sample_decision(2)}).ok());
+  // The same command again (after a crash): the same run, with what it already decided.
+  auto again = store.begin_run(sample_ruleset(), sample_start("fp-same"));
+  BOOST_REQUIRE(again.ok());
+  BOOST_TEST(*again == *run);
+  BOOST_TEST(store.already_decided(*again) == (std::vector<uint64_t>{0, 2}));
+  BOOST_REQUIRE(store.append_decisions(*again, {sample_decision(1), sample_decision(3)}).ok());
+  // Another fingerprint is another run.
+  auto other = store.begin_run(sample_ruleset(), sample_start("fp-other"));
+  BOOST_REQUIRE(other.ok());
+  BOOST_TEST(*other != *run);
+  BOOST_REQUIRE(store.finish_run(*run, 4, 4, {}).ok());
+  // Once complete, the same command starts a new run.
+  auto next = store.begin_run(sample_ruleset(), sample_start("fp-same"));
+  BOOST_REQUIRE(next.ok());
+  BOOST_TEST(*next != *run);
+  BOOST_TEST(*next != *other);
+  BOOST_TEST(store.already_decided(*next).empty());
+  // No fingerprint: never resumed.
+  auto a = store.begin_run(sample_ruleset(), sample_start(""));
+  auto b = store.begin_run(sample_ruleset(), sample_start(""));
+  BOOST_TEST(*a != *b);
+  check_intact(store);
+}
+
+BOOST_AUTO_TEST_CASE(a_duplicate_decision_rolls_back_the_whole_batch) {
+  TempDir tmp;
+  Store store = open_store(tmp.file("audit.sqlite"));
+  auto run = store.begin_run(sample_ruleset(), sample_start());
+  BOOST_REQUIRE(store.append_decisions(*run, {sample_decision(0)}).ok());
+  auto s = store.append_decisions(*run, {sample_decision(1), sample_decision(0)});
+  BOOST_REQUIRE(!s.ok());
+  BOOST_TEST(s.error().message == "run 1 already has a decision for input 0");
+  BOOST_TEST(store.already_decided(*run) == (std::vector<uint64_t>{0}));
+  check_intact(store);
+}
+
+BOOST_AUTO_TEST_CASE(finish_checks_the_count_and_closes_the_run) {
+  TempDir tmp;
+  Store store = open_store(tmp.file("audit.sqlite"));
+  auto run = store.begin_run(sample_ruleset(), sample_start());
+  BOOST_REQUIRE(store.append_decisions(*run, {sample_decision(0), sample_decision(1)}).ok());
+  auto wrong = store.finish_run(*run, 2, 3, {});
+  BOOST_REQUIRE(!wrong.ok());
+  BOOST_TEST(wrong.error().message == "run 1 has 2 decisions stored but 3 were reported decided");
+  BOOST_REQUIRE(store.finish_run(*run, 2, 2, {}).ok());
+  BOOST_TEST(!store.finish_run(*run, 2, 2, {}).ok());
+  auto late = store.append_decisions(*run, {sample_decision(2)});
+  BOOST_REQUIRE(!late.ok());
+  BOOST_TEST(late.error().message == "run 1 is finished; it takes no more decisions");
+  BOOST_TEST(!store.append_decisions(42, {sample_decision(0)}).ok());
+  check_intact(store);
+}
+
+BOOST_AUTO_TEST_CASE(a_ruleset_hash_that_is_not_its_source_is_refused) {
+  TempDir tmp;
+  Store store = open_store(tmp.file("audit.sqlite"));
+  RulesetVersion rs = sample_ruleset();
+  rs.sha256 = sha256_hex("something else");
+  BOOST_TEST(!store.begin_run(rs, sample_start()).ok());
+}
+
+BOOST_AUTO_TEST_CASE(a_second_writer_waits_then_fails_cleanly) {
+  TempDir tmp;
+  const std::string path = tmp.file("audit.sqlite");
+  OpenOptions quick;
+  quick.busy_timeout_ms = 300;
+  Store store = open_store(path, quick);
+  auto run = store.begin_run(sample_ruleset(), sample_start());
+  BOOST_REQUIRE(run.ok());
+  Raw other(path);
+  other.exec("BEGIN IMMEDIATE");  // another process holds the write lock
+  const auto t0 = std::chrono::steady_clock::now();
+  auto s = store.append_decisions(*run, {sample_decision(0)});
+  const auto waited = std::chrono::steady_clock::now() - t0;
+  BOOST_REQUIRE(!s.ok());
+  BOOST_TEST(contains(s.error().message, "is being written by another crible process"),
+             s.error().message);
+  BOOST_TEST(waited >= std::chrono::milliseconds(250));
+  // Readers are not blocked by the writer.
+  BOOST_TEST(store.runs().ok());
+  other.exec("COMMIT");
+  BOOST_REQUIRE(store.append_decisions(*run, {sample_decision(0)}).ok());
+  check_intact(store);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace
+}  // namespace crible::audit
