@@ -190,7 +190,11 @@ json explanation_json(const audit::StoredDecision& s) {
   j["effective_disposition"] = effective;
   j["disposition_rule"] = s.decision.disposition_rule;
   json scores = json::object();
-  for (const auto& [k, v] : s.decision.scores) scores[k] = v;
+  // The store keeps scores as the exact text of the CSV output; JSON readers want numbers.
+  for (const auto& [k, v] : s.decision.scores) {
+    json number = json::parse(v, nullptr, false);
+    scores[k] = number.is_number() ? number : json(v);
+  }
   j["scores"] = scores;
   j["fired"] = s.decision.fired;
   j["run"] = {{"id", s.run.run_id}, {"started_at", s.run.started_at}, {"finished_at", s.run.finished_at},
@@ -336,10 +340,13 @@ int run_audit_runs(const AuditOptions& o) {
   if (!store) return store_error(store.error());
   auto runs = store->runs();
   if (!runs) return store_error(runs.error());
-  std::cout << "run,status,started_at,finished_at,as_of,read,decided,rejected,ruleset_sha256\n";
+  // head_sha256: the chain head when the run finished, to note down outside the store (a
+  // later `audit verify` shows whether the chain still ends there or continues from it).
+  std::cout << "run,status,started_at,finished_at,as_of,read,decided,rejected,ruleset_sha256,head_sha256\n";
   for (const auto& r : runs.value())
-    std::cout << fmt::format("{},{},{},{},{},{},{},{},{}\n", r.run_id, r.status, r.started_at,
-                             r.finished_at, r.as_of, r.read, r.decided, r.rejected, r.ruleset_sha256);
+    std::cout << fmt::format("{},{},{},{},{},{},{},{},{},{}\n", r.run_id, r.status, r.started_at,
+                             r.finished_at, r.as_of, r.read, r.decided, r.rejected, r.ruleset_sha256,
+                             r.head_hash);
   return kExitOk;
 }
 

@@ -79,6 +79,18 @@ RunSummary summarise(const check::TypedRuleset& rules, const Loaded& loaded,
   j["read"] = loaded.cases.read;
   j["decided"] = d.cases;
   j["rejected"] = rejected;
+  // Table rows that were rejected change what the aggregates saw: say so beside the case count
+  // (cases still add up on their own: read = decided + rejected).
+  nlohmann::ordered_json tables = nlohmann::ordered_json::object();
+  for (size_t t = 0; t < loaded.tables.size(); ++t) {
+    const data::Table& table = loaded.tables[t];
+    if (table.rejects.empty()) continue;
+    const std::string& name = t < loaded.table_paths.size() ? loaded.table_paths[t].name : table.name;
+    s.plain += fmt::format("table {}: read {}, loaded {}, rejected {}\n", name, table.read, table.rows,
+                           table.rejects.size());
+    tables[name] = {{"read", table.read}, {"loaded", table.rows}, {"rejected", table.rejects.size()}};
+  }
+  if (!tables.empty()) j["tables"] = tables;
   nlohmann::ordered_json disp = nlohmann::ordered_json::object();
   std::string line = "dispositions:";
   for (size_t i = 0; i < per.size(); ++i) {

@@ -74,7 +74,7 @@ struct RunSummary {
   std::string ruleset_sha256;
   std::string started_at, finished_at;  // ISO 8601 UTC; finished_at empty if incomplete
   uint64_t read = 0, decided = 0, rejected = 0;
-  std::string head_hash;  // chain head when the run finished
+  std::string head_hash;  // hash of the run's closing record: the chain head it left; "" while incomplete
   std::string as_of;
   std::string status;     // "complete" or "incomplete"
   std::string command;

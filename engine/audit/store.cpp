@@ -369,7 +369,10 @@ Status read_decision(const StoreImpl& m, const Query& q, DecisionRecord& d) {
 
 constexpr const char* kRunColumns =
     "SELECT r.id, r.ruleset_id, s.sha256, r.started_at, r.as_of, r.command, r.inputs, "
-    "e.finished_at, e.read, e.rejected, e.head_hash, e.rejects, "
+    // The head shown for a run is the hash of its closing record: the chain as the run left
+    // it (run_ends.head_hash, inside that record, is the hash just before it).
+    "e.finished_at, e.read, e.rejected, (SELECT c.hash FROM chain c WHERE c.seq = e.seq), "
+    "e.rejects, "
     "CASE WHEN e.seq IS NULL THEN (SELECT count(*) FROM decisions d WHERE d.run_id = r.id) "
     "ELSE e.decided END "
     "FROM runs r LEFT JOIN rulesets s ON s.id = r.ruleset_id "
@@ -389,7 +392,7 @@ Status read_run(const StoreImpl& m, const Query& q, RunSummary& r) {
   r.finished_at = q.text(7);
   r.read = static_cast<uint64_t>(q.integer(8));
   r.rejected = static_cast<uint64_t>(q.integer(9));
-  r.head_hash = q.text(10);
+  r.head_hash = q.is_null(10) ? "" : q.text(10);
   r.rejects.clear();
   if (complete && !read_rejects(q.text(11), r.rejects))
     return damaged(m, "run " + std::to_string(r.run_id), "rejects");

@@ -1354,7 +1354,12 @@ class Checker {
           }
         }
         (void)before;
-        if (id >= 0) parts.push_back({name, id});
+        // A placeholder naming a parameter or a constant is evidence too: the reason shows the
+        // value it had in this run, not a `?`.
+        if (id >= 0) {
+          parts.push_back({name, id});
+          note_read(scope, name, id);
+        }
         i = close;
         continue;
       }

@@ -132,6 +132,12 @@ const char* outcome_word(eval::CriterionOutcome o) {
 }
 
 namespace {
+// Whole numbers print as integers (25, not 25.0), as in the CSV output.
+nlohmann::ordered_json json_number(double v) {
+  if (v == std::floor(v) && std::fabs(v) < 9e15) return static_cast<long long>(v);
+  return v;
+}
+
 nlohmann::ordered_json json_value(const Value& v, const Interner& interner) {
   switch (v.kind) {
     case ValueKind::Missing: return nullptr;
@@ -167,9 +173,7 @@ std::string decision_json(const check::TypedRuleset& rules, const data::Table& c
   }
   nlohmann::ordered_json scores = nlohmann::ordered_json::object();
   for (size_t i = 0; i < rules.scores.size(); ++i) {
-    double v = detail.scores[i];
-    if (v == std::floor(v) && std::fabs(v) < 9e15) scores[rules.scores[i].name] = static_cast<long long>(v);
-    else scores[rules.scores[i].name] = v;
+    scores[rules.scores[i].name] = json_number(detail.scores[i]);
   }
   j["scores"] = scores;
   // How each score was made: the points of fired signals, or the terms that held.
@@ -179,12 +183,12 @@ std::string decision_json(const check::TypedRuleset& rules, const data::Table& c
     auto parts = nlohmann::ordered_json::array();
     if (sc.form == check::Score::Form::SignalPoints) {
       for (size_t k = 0; k < rules.signals.size(); ++k)
-        if (detail.signals[k].fired) parts.push_back({{"signal", rules.signals[k].id}, {"points", rules.signals[k].points}});
+        if (detail.signals[k].fired) parts.push_back({{"signal", rules.signals[k].id}, {"points", json_number(rules.signals[k].points)}});
     } else if (sc.form == check::Score::Form::Terms) {
       for (size_t k = 0; k < sc.terms.size(); ++k) {
         Truth t = detail.score_terms[i][k].truth;
         if (t == Truth::False) continue;
-        parts.push_back({{"when", sc.terms[k].text}, {"points", t == Truth::True ? sc.terms[k].weight : 0.0},
+        parts.push_back({{"when", sc.terms[k].text}, {"points", json_number(t == Truth::True ? sc.terms[k].weight : 0.0)},
                          {"holds", t == Truth::True ? "true" : "unknown"}});
       }
     }
@@ -214,8 +218,7 @@ std::string decision_json(const check::TypedRuleset& rules, const data::Table& c
     nlohmann::ordered_json sj;
     sj["id"] = s.id;
     sj["name"] = s.name;
-    if (s.points == std::floor(s.points)) sj["points"] = static_cast<long long>(s.points);
-    else sj["points"] = s.points;
+    sj["points"] = json_number(s.points);
     sj["outcome"] = f.fired ? "fired" : "not_fired";
     sj["condition"] = s.fires_text;
     sj["evidence"] = evidence_json(f.evidence, interner);

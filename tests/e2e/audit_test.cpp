@@ -99,6 +99,14 @@ BOOST_AUTO_TEST_CASE(review_out_matches_eval_and_store_verifies) {
   ct::Run runs = ct::run_crible({"audit", "runs", store});
   BOOST_TEST(runs.out.find("\n1,complete,") != std::string::npos);
   BOOST_TEST(runs.out.find(",1500,1500,0,") != std::string::npos);
+  // The run records the chain head it ended on; with nothing appended since, verify ends there.
+  BOOST_TEST(runs.out.rfind("run,status,", 0) == 0);
+  BOOST_TEST(runs.out.find(",ruleset_sha256,head_sha256\n") != std::string::npos);
+  const std::string run_line = runs.out.substr(runs.out.find('\n') + 1);
+  const std::string run_head = run_line.substr(run_line.rfind(',') + 1, 64);
+  BOOST_TEST(run_head.size() == 64u);
+  ct::Run verified = ct::run_crible({"audit", "verify", store});
+  BOOST_TEST(verified.out.find("head " + run_head) != std::string::npos, verified.out << runs.out);
   // Data minimisation: the store never holds a column the rules do not read (centre, status).
   BOOST_TEST(scalar(store, "SELECT count(*) FROM decision_details WHERE detail LIKE '%\"centre\"%'") == 0);
   BOOST_TEST(scalar(store, "SELECT count(*) FROM decision_details WHERE detail LIKE '%\"status\"%'") == 0);

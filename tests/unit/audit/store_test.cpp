@@ -187,9 +187,11 @@ BOOST_AUTO_TEST_CASE(runs_report_counts_inputs_rejects_and_head_hash) {
   BOOST_TEST(r.inputs[1].path == "flows.csv");
   BOOST_TEST(r.inputs[1].sha256 == sha256_hex("flows"));
   {
-    // Head hash: the chain's last hash before the run_end (records 1..2+4 = #6).
+    // Head hash: the hash of the run's closing record (records 1..2+4 = #6, run_end = #7),
+    // i.e. the chain as the run left it.
     Raw raw(path);
-    BOOST_TEST(r.head_hash == raw.text("SELECT hash FROM chain WHERE seq = 6"));
+    BOOST_TEST(r.head_hash == raw.text("SELECT hash FROM chain WHERE seq = 7"));
+    BOOST_TEST(raw.text("SELECT kind FROM chain WHERE seq = 7") == "run_end");
   }
   const RunSummary& open = (*runs)[1];
   BOOST_TEST(open.status == "incomplete");
