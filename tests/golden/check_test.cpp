@@ -76,7 +76,8 @@ BOOST_AUTO_TEST_CASE(no_orphan_expected_files) {
 }
 
 BOOST_AUTO_TEST_CASE(json_format_matches_expected_files) {
-  for (const std::string name : {"duplicate_column", "syntax_missing_end", "reason_bad_field"}) {
+  for (const std::string name : {"duplicate_column", "syntax_missing_end", "reason_bad_field",
+                                 "lint_criterion_clauses"}) {
     const std::string input = (kGolden / "diagnostics" / (name + ".rules")).string();
     BOOST_TEST_CONTEXT("crible check --format json " << input) {
       const ct::Run run = ct::run_crible({"check", "--format", "json", input});
@@ -84,6 +85,22 @@ BOOST_AUTO_TEST_CASE(json_format_matches_expected_files) {
       const std::string summary = "exit: " + std::to_string(run.exit_code) + "\n" + run.out;
       BOOST_TEST(ct::compare_golden(ct::source_dir() / kGolden / "diagnostics_json" / (name + ".expected"),
                                     summary) == "");
+    }
+  }
+}
+
+// `--werror`: the same diagnostics, warnings counted as errors, exit code 1; without it the
+// same file exits 0.
+BOOST_AUTO_TEST_CASE(werror_turns_warnings_into_errors) {
+  for (const std::string name : {"lint_disposition_unreachable", "lint_unused"}) {
+    const std::string input = (kGolden / "diagnostics" / (name + ".rules")).string();
+    BOOST_TEST_CONTEXT("crible check --werror " << input) {
+      BOOST_TEST(ct::run_crible({"check", input}).exit_code == 0);
+      const ct::Run run = ct::run_crible({"check", "--werror", input});
+      BOOST_TEST(run.exit_code == 1);
+      BOOST_TEST(run.err.find("warning:") == std::string::npos);
+      BOOST_TEST(ct::compare_golden(ct::source_dir() / kGolden / "diagnostics_werror" / (name + ".expected"),
+                                    run.summary()) == "");
     }
   }
 }
@@ -123,6 +140,8 @@ BOOST_AUTO_TEST_CASE(shipped_rulesets_check_clean) {
       BOOST_TEST(run.exit_code == 0);
       BOOST_TEST(run.err == "");
       BOOST_TEST(run.out == "");
+      // Not a single lint either: the shipped rules are the example authors copy.
+      BOOST_TEST(ct::run_crible({"check", "--werror", rules}).exit_code == 0);
     }
   }
 }

@@ -33,7 +33,13 @@ Tv tv(bool b) { return b ? kTrue : kFalse; }
 
 // Past these, a question is left unanswered rather than slow down `crible check`.
 constexpr size_t kMaxWorlds = 100000;
+// And for all the questions of a file together, so that a huge generated ruleset still
+// checks in seconds: the questions past it are left unanswered.
+constexpr double kMaxTotalWorlds = 5e6;
 constexpr size_t kMaxLeaves = 16;
+// `any criterion fails` is worked out from each criterion's outcome when they have at most
+// this many combinations; past it, it is taken as a free yes/no.
+constexpr double kMaxRuleCombinations = 1024;
 
 bool logical(Op op) { return op == Op::And || op == Op::Or || op == Op::Not; }
 
@@ -144,10 +150,11 @@ struct Var {
   std::vector<double> points;
   std::vector<std::string> texts;  // Text: the values named (or the enum's), then "any other"
   bool other = true;
+  std::vector<uint8_t> outcomes;  // Criterion: 0 pass, 1 fail, 2 unknown; Signal: 0 not, 1 fires
   size_t size() const {
     switch (kind) {
-      case Bool: case Signal: return 2;
-      case Criterion: return 3;
+      case Bool: return 2;
+      case Criterion: case Signal: return outcomes.size();
       case Ordered: return points.size();
       case Text: return texts.size() + (other ? 1 : 0);
     }
@@ -156,7 +163,7 @@ struct Var {
 };
 
 struct Atom {
-  enum Form { Const, VarBool, Cmp, Range, Member, Missing, Outcome } form = Const;
+  enum Form { Const, VarBool, Cmp, Range, Member, Missing, Outcome, AnyOutcome } form = Const;
   Tv constant = kUnknown;
   int var = -1;
   Op op = Op::Eq;          // Cmp: the value OP x
@@ -166,6 +173,14 @@ struct Atom {
   bool negated = false;
   std::vector<int> leaves;  // Missing: the operand's leaves
   OutcomeVerb verb = OutcomeVerb::Passes;
+  std::vector<int> vars;  // AnyOutcome: one per criterion or signal
+  bool all = false;       // AnyOutcome: "all" rather than "any"
+};
+
+// The outcomes each criterion and signal can have (bit 1 << outcome code, as in Var), so that
+// a disposition line testing an outcome that cannot happen is seen as such.
+struct OutcomeDomains {
+  std::vector<uint8_t> criteria, signals;
 };
 
 Op flip(Op op) {
@@ -181,8 +196,8 @@ Op flip(Op op) {
 // One question: the atoms of some conditions, and the worlds over them.
 class Question {
  public:
-  Question(const TypedRuleset& r, Facts& facts)
-      : r_(r), facts_(facts) {}
+  Question(const TypedRuleset& r, Facts& facts, const OutcomeDomains* domains = nullptr)
+      : r_(r), facts_(facts), domains_(domains) {}
 
   void add(int32_t root) {
     const Node& n = r_.nodes[root];
@@ -200,7 +215,8 @@ class Question {
   // Fixes the values each variable ranges over; false when there are too many worlds.
   bool finish() {
     if (leaf_nodes_.size() > kMaxLeaves) return false;
-    double worlds = static_cast<double>(size_t{1} << leaf_nodes_.size());
+    double& worlds = worlds_;
+    worlds = static_cast<double>(size_t{1} << leaf_nodes_.size());
     for (auto& v : vars_) {
       if (v.kind == Var::Ordered) {
         std::vector<double> c(v.consts.begin(), v.consts.end());
@@ -265,6 +281,7 @@ class Question {
     mask_[id] |= v;
     return v;
   }
+  double worlds() const { return worlds_; }
   uint8_t mask(int32_t id) const {
     auto it = mask_.find(id);
     return it == mask_.end() ? 0 : it->second;
@@ -305,6 +322,14 @@ class Question {
     if (fresh) {
       Var v;
       v.kind = kind;
+      if (kind == Var::Criterion || kind == Var::Signal) {
+        const std::vector<uint8_t>* known = !domains_ ? nullptr : kind == Var::Criterion ? &domains_->criteria
+                                                                                         : &domains_->signals;
+        uint8_t mask = known && key < static_cast<int>(known->size()) ? (*known)[key] : 0;
+        if (mask == 0) mask = kind == Var::Criterion ? 7 : 3;
+        for (uint8_t o = 0; o < 3; ++o)
+          if (mask & (1 << o)) v.outcomes.push_back(o);
+      }
       if (node_for_leaves >= 0) {
         v.leaves = local_leaves(node_for_leaves);
         const Type& t = r_.nodes[node_for_leaves].type;
@@ -416,12 +441,41 @@ class Question {
         return a;
       case Op::Outcome:
         a.form = Atom::Outcome;
-        a.var = n.b == 1 ? var_for(100, n.index, Var::Signal, -1) : var_for(101, n.index, Var::Criterion, -1);
+        a.var = outcome_var(n.b == 1, n.index);
         a.verb = static_cast<OutcomeVerb>(n.aux);
         return a;
+      case Op::AnyOutcome: {
+        // Exact over the rules' own outcomes when they are few, else a free yes/no.
+        const bool signals = n.b == 1;
+        const size_t count = signals ? r_.signals.size() : r_.criteria.size();
+        double combinations = 1;
+        for (size_t i = 0; i < count; ++i) {
+          const std::vector<uint8_t>* known = !domains_ ? nullptr : signals ? &domains_->signals : &domains_->criteria;
+          uint8_t mask = known && i < known->size() ? (*known)[i] : 0;
+          combinations *= mask ? __builtin_popcount(mask) : signals ? 2 : 3;
+        }
+        if (combinations > kMaxRuleCombinations) return opaque(id);
+        a.form = Atom::AnyOutcome;
+        for (size_t i = 0; i < count; ++i) a.vars.push_back(outcome_var(signals, static_cast<int32_t>(i)));
+        a.all = n.index == 1;
+        a.verb = static_cast<OutcomeVerb>(n.aux);
+        return a;
+      }
       default:
         return opaque(id);
     }
+  }
+
+  int outcome_var(bool signal, int32_t index) {
+    return signal ? var_for(100, index, Var::Signal, -1) : var_for(101, index, Var::Criterion, -1);
+  }
+
+  bool outcome_is(int var, OutcomeVerb verb) const {
+    const Var& v = vars_[var];
+    uint8_t o = v.outcomes[choice_[var]];
+    if (v.kind == Var::Signal) return o == 1;
+    return (verb == OutcomeVerb::Passes && o == 0) || (verb == OutcomeVerb::Fails && o == 1) ||
+           (verb == OutcomeVerb::IsUnknown && o == 2);
   }
 
   bool var_missing(int var) const {
@@ -469,11 +523,15 @@ class Question {
         for (int l : a.leaves) missing = missing || missing_[l];
         return tv(a.negated ? !missing : missing);
       }
-      case Atom::Outcome: {
-        uint32_t c = choice_[a.var];
-        if (vars_[a.var].kind == Var::Signal) return tv(c == 1);
-        return tv((a.verb == OutcomeVerb::Passes && c == 0) || (a.verb == OutcomeVerb::Fails && c == 1) ||
-                  (a.verb == OutcomeVerb::IsUnknown && c == 2));
+      case Atom::Outcome: return tv(outcome_is(a.var, a.verb));
+      case Atom::AnyOutcome: {
+        bool any = false, all = true;  // as the evaluator: "all" of no rules is true
+        for (int v : a.vars) {
+          bool hit = outcome_is(v, a.verb);
+          any = any || hit;
+          all = all && hit;
+        }
+        return tv(a.all ? all : any);
       }
     }
     return kUnknown;
@@ -481,6 +539,8 @@ class Question {
 
   const TypedRuleset& r_;
   Facts& facts_;
+  const OutcomeDomains* domains_;
+  double worlds_ = 0;
   std::unordered_map<int32_t, int> atom_of_;
   std::vector<Atom> atoms_;
   std::vector<Var> vars_;
@@ -507,6 +567,7 @@ class Linter {
         constant_condition(s.fires, fmt::format("signal {} fires for every case", s.id),
                            fmt::format("signal {} never fires", s.id));
     }
+    outcome_domains();
     for (const auto& s : r_.scores)
       for (const auto& t : s.terms)
         constant_condition(t.condition, fmt::format("this weight is added to {} for every case", s.name),
@@ -515,11 +576,17 @@ class Linter {
   }
 
  private:
+  bool affordable(Question& q) {
+    if (!q.finish() || spent_ + q.worlds() > kMaxTotalWorlds) return false;
+    spent_ += q.worlds();
+    return true;
+  }
+
   // W0501/W0502: a condition (or a part of one) whose truth does not depend on the case.
   void constant_condition(int32_t root, const std::string& always, const std::string& never) {
-    Question q(r_, facts_);
+    Question q(r_, facts_, &domains_);
     q.add(root);
-    if (!q.finish()) return;
+    if (!affordable(q)) return;
     q.each_world([&] { q.eval(root); });
     report_constant(q, root, always, never);
   }
@@ -542,6 +609,28 @@ class Linter {
           hint = fmt::format("column '{}' is required: a case without it is rejected, not decided", name);
         else
           hint = "it is computed from values that are never missing";
+      } else if (n.op == Op::Outcome) {
+        const bool signal = n.b == 1;
+        const std::string rule = signal ? r_.signals[n.index].id : r_.criteria[n.index].id;
+        const auto verb = static_cast<OutcomeVerb>(n.aux);
+        const char* base = verb == OutcomeVerb::Passes ? "pass" : verb == OutcomeVerb::Fails ? "fail"
+                         : verb == OutcomeVerb::IsUnknown ? "be unknown" : "fire";
+        const char* third = verb == OutcomeVerb::Passes ? "passes" : verb == OutcomeVerb::Fails ? "fails"
+                          : verb == OutcomeVerb::IsUnknown ? "is unknown" : "fires";
+        message = is_true ? fmt::format("{} {} always {}, so this test is always true",
+                                        signal ? "signal" : "criterion", rule, third)
+                          : fmt::format("{} {} can never {}, so this test is always false",
+                                        signal ? "signal" : "criterion", rule, base);
+        hint = fmt::format("see the conditions of {}", rule);
+      } else if (n.op == Op::AnyOutcome) {
+        const bool signals = n.b == 1;
+        const size_t count = signals ? r_.signals.size() : r_.criteria.size();
+        message = fmt::format("this test is always {}: {}", is_true ? "true" : "false",
+                              count == 0 ? (signals ? "the ruleset has no signals" : "the ruleset has no criteria")
+                                         : (signals ? "given what each signal can do" : "given what each criterion can decide"));
+        hint = count == 0 ? "remove this test, or write the rules it is about"
+               : signals  ? "see the conditions of the signals"
+                          : "see the conditions of the criteria";
       } else if (n.op == Op::Literal) {
         message = fmt::format("this condition is always {}", is_true ? "true" : "false");
         hint = "it compares constants only";
@@ -559,6 +648,44 @@ class Linter {
     }
     if (logical(n.op))
       for_children(r_, n, [&](int32_t c) { report_constant(q, c, {}, {}); });
+  }
+
+  // Which outcomes each criterion and signal can have (0 = not worked out: any).
+  void outcome_domains() {
+    for (const auto& c : r_.criteria) {
+      uint8_t mask = 0;
+      Question q(r_, facts_);
+      for (const auto& cl : c.clauses) q.add(cl.condition);
+      if (!c.clauses.empty() && affordable(q)) {
+        q.each_world([&] {
+          std::vector<Tv> t;
+          for (const auto& cl : c.clauses) t.push_back(q.eval(cl.condition));
+          uint8_t o = 2;  // unknown when no clause holds
+          if (c.clauses.size() == 1) {
+            const ClauseKind kind = c.clauses[0].kind;
+            if (kind == ClauseKind::Unknown) o = t[0] == kTrue ? 2 : 0;
+            else if (t[0] != kUnknown) o = (t[0] == kTrue) == (kind == ClauseKind::Pass) ? 0 : 1;
+          } else {
+            for (size_t j = 0; j < t.size(); ++j) {
+              if (t[j] != kTrue) continue;
+              o = c.clauses[j].kind == ClauseKind::Pass ? 0 : c.clauses[j].kind == ClauseKind::Fail ? 1 : 2;
+              break;
+            }
+          }
+          mask |= static_cast<uint8_t>(1 << o);
+        });
+      }
+      domains_.criteria.push_back(mask);
+    }
+    for (const auto& s : r_.signals) {
+      uint8_t mask = 0;
+      Question q(r_, facts_);
+      if (s.fires >= 0) {
+        q.add(s.fires);
+        if (affordable(q)) q.each_world([&] { mask |= static_cast<uint8_t>(q.eval(s.fires) == kTrue ? 2 : 1); });
+      }
+      domains_.signals.push_back(mask);
+    }
   }
 
   // W1002: a clause an earlier clause always pre-empts; W1003: a criterion that falls through
@@ -584,7 +711,7 @@ class Linter {
     if (k < 2) return;
     Question q(r_, facts_);
     for (const auto& cl : c.clauses) q.add(cl.condition);
-    if (!q.finish()) return;
+    if (!affordable(q)) return;
     std::vector<bool> alone(k, false), decided(k, false);
     std::vector<std::set<size_t>> first_of(k);
     bool falls_through = false;
@@ -656,9 +783,9 @@ class Linter {
                          "this line never decides a case");
     }
     if (lines.empty()) return;
-    Question q(r_, facts_);
+    Question q(r_, facts_, &domains_);
     for (size_t i : lines) q.add(r_.disposition[i].condition);
-    if (!q.finish()) return;
+    if (!affordable(q)) return;
     const size_t k = lines.size();
     std::vector<bool> alone(k, false), decided(k, false);
     std::vector<std::set<size_t>> first_of(k);
@@ -700,6 +827,8 @@ class Linter {
   const std::function<std::string(Span)>& text_of_;
   Diagnostics& diags_;
   Facts facts_;
+  OutcomeDomains domains_;
+  double spent_ = 0;  // worlds gone through so far, for kMaxTotalWorlds
 };
 
 }  // namespace
