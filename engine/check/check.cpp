@@ -6,11 +6,14 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <climits>
+#include <cmath>
 #include <map>
 #include <set>
 #include <unordered_map>
 
 #include "base/date.h"
+#include "check/detail/lint.h"
 
 namespace crible::check {
 namespace {
@@ -46,10 +49,40 @@ class Checker {
     scores();
     disposition();
     mark_fields_read();
+    // Lints only on a file without errors: an unresolved name would make its target look
+    // unused, and a broken condition says nothing about which cases it decides.
+    if (!diags_.has_errors()) {
+      unused();
+      detail::lint_conditions(r_, [this](Span s) { return source_text(s); }, diags_);
+    }
     Staged<TypedRuleset> out;
     if (!diags_.has_errors()) out.value = std::move(r_);
     out.diagnostics = diags_.take_sorted();
+    cap(out.diagnostics);
     return out;
+  }
+
+  // Past this many, more diagnostics help no one (the author fixes the first ones and checks
+  // again), and printing a hundred thousand of them, each with its source line, takes minutes.
+  static constexpr size_t kMaxDiagnostics = 100;
+  static void cap(std::vector<Diagnostic>& list) {
+    if (list.size() <= kMaxDiagnostics) return;
+    size_t errors = 0, warnings = 0;
+    for (size_t i = kMaxDiagnostics; i < list.size(); ++i)
+      (list[i].severity == Severity::Error ? errors : warnings)++;
+    Span at = list[kMaxDiagnostics].span;
+    at.end = at.begin;
+    list.resize(kMaxDiagnostics);
+    std::string more = errors && warnings ? fmt::format("{} more errors and {} more warnings", errors, warnings)
+                       : errors          ? fmt::format("{} more error{}", errors, errors == 1 ? "" : "s")
+                                         : fmt::format("{} more warning{}", warnings, warnings == 1 ? "" : "s");
+    Diagnostic d;
+    d.severity = errors ? Severity::Error : Severity::Warning;
+    d.code = "C0001";
+    d.span = at;
+    d.message = fmt::format("too many problems: {} not shown", more);
+    d.hint = "fix the ones above and check again";
+    list.push_back(std::move(d));
   }
 
  private:
@@ -233,8 +266,9 @@ class Checker {
       }
     }
     if (!have_cases) {
-      diags_.error("C0112", {rules_.file, 0, 0}, "no case schema",
-                   "declare the input columns in a `cases ... end` block");
+      diags_.error("C0112", {rules_.file, 0, 0}, "the ruleset has no case schema",
+                   "declare the columns of the case file in a `cases ... end` block, one of them "
+                   "marked `key`");
       r_.cases.name = "cases";
     }
     r_.case_fields_read.assign(r_.cases.columns.size(), false);
@@ -327,7 +361,8 @@ class Checker {
         auto v = constant_value(*p.default_value, vt);
         if (v && t && !(vt == *t) && !(t->is_numeric() && vt.is_numeric())) {
           diags_.error("C0204", p.default_value->span,
-                       fmt::format("the default is {} but the parameter is {}", type_name(vt), type_name(*t)));
+                       fmt::format("the default is {}, but the parameter is {}", type_name(vt), type_name(*t)),
+                       "give a default of the parameter's type, or change its type");
         } else if (v) {
           if (t && t->kind == TypeKind::Number && v->kind == TypeKind::Integer) {
             v->kind = TypeKind::Number;
@@ -365,14 +400,22 @@ class Checker {
         diag.notes.push_back({prev->second, "first defined here"});
         continue;
       }
-      if (param_index_.count(d.name) || constant_index_.count(d.name)) {
-        diags_.error("C0302", d.span,
-                     fmt::format("'{}' is already a parameter or a constant", d.name));
+      if (auto p = param_index_.find(d.name); p != param_index_.end()) {
+        auto& diag = diags_.error("C0302", d.span, fmt::format("'{}' is already a parameter", d.name),
+                                  "choose another name for the definition");
+        diag.notes.push_back({r_.parameters[p->second].span, "declared here"});
         continue;
       }
-      if (r_.cases.find(d.name) >= 0) {
-        diags_.error("C0303", d.span, fmt::format("'{}' is already a case field", d.name),
-                     "choose another name for the definition");
+      if (auto k = constant_index_.find(d.name); k != constant_index_.end()) {
+        auto& diag = diags_.error("C0302", d.span, fmt::format("'{}' is already a constant", d.name),
+                                  "choose another name for the definition");
+        diag.notes.push_back({r_.constants[k->second].span, "declared here"});
+        continue;
+      }
+      if (int col = r_.cases.find(d.name); col >= 0) {
+        auto& diag = diags_.error("C0303", d.span, fmt::format("'{}' is already a case field", d.name),
+                                  "choose another name for the definition");
+        diag.notes.push_back({r_.cases.columns[col].span, "declared here"});
         continue;
       }
       seen[d.name] = d.span;
@@ -390,21 +433,32 @@ class Checker {
     if (d.is_function) {
       if (def_state_[i] == DefState::NotYet) {
         def_state_[i] = DefState::Done;
+        context_.push_back({Entity::Definition, i});
         check_function_body(d);
+        context_.pop_back();
       }
       return -1;
     }
     if (def_state_[i] == DefState::Done) return def_slot_[i];
     if (def_state_[i] == DefState::InProgress) {
-      diags_.error("C0304", d.span, fmt::format("'{}' is defined in terms of itself", d.name),
+      // Name the whole loop: "a -> b -> c -> a".
+      std::string path;
+      auto from = std::find(def_stack_.begin(), def_stack_.end(), i);
+      for (auto it = from; it != def_stack_.end(); ++it) path += rules_.definitions[*it].name + " -> ";
+      path += d.name;
+      diags_.error("C0304", d.span, fmt::format("'{}' is defined in terms of itself: {}", d.name, path),
                    "a definition cannot depend on itself, directly or through others");
       return -1;
     }
     def_state_[i] = DefState::InProgress;
+    def_stack_.push_back(i);
+    context_.push_back({Entity::Definition, i});
     Scope scope;
     std::vector<std::pair<std::string, int32_t>> reads;
     scope.evidence = &reads;
     int32_t root = d.body ? expr(*d.body, scope) : error_node(d.span);
+    context_.pop_back();
+    def_stack_.pop_back();
     def_state_[i] = DefState::Done;
     Definition def{d.name, root, d.span};
     def_slot_[i] = static_cast<int32_t>(r_.definitions.size());
@@ -426,6 +480,14 @@ class Checker {
       n.index = static_cast<int32_t>(r_.literals.size() - 1);
       if (params.count(p.name))
         diags_.error("C0305", p.span, fmt::format("parameter '{}' is listed twice", p.name));
+      else if (auto q = param_index_.find(p.name); q != param_index_.end())
+        shadow_warning(p.span, fmt::format("'{}' of {}(...) hides the ruleset's parameter '{}' inside the function",
+                                           p.name, d.name, p.name),
+                       r_.parameters[q->second].span, "rename the function's parameter");
+      else if (auto k = constant_index_.find(p.name); k != constant_index_.end())
+        shadow_warning(p.span, fmt::format("'{}' of {}(...) hides the constant '{}' inside the function",
+                                           p.name, d.name, p.name),
+                       r_.constants[k->second].span, "rename the function's parameter");
       params[p.name] = add(n);
     }
     Scope scope;
@@ -477,6 +539,7 @@ class Checker {
   }
 
   int32_t definition_ref(int32_t def_index, Span span, Scope& scope, const std::string& name) {
+    use(Entity::Definition, def_index);
     int32_t slot = definition(def_index);
     if (slot < 0) return error_node(span);
     const Node& root = node(r_.definitions[slot].root);
@@ -515,6 +578,7 @@ class Checker {
 
   std::optional<int32_t> resolve_free(const std::string& name, Span span, Scope& scope) {
     if (auto it = param_index_.find(name); it != param_index_.end()) {
+      use(Entity::Parameter, it->second);
       const Parameter& p = r_.parameters[it->second];
       Node n;
       n.op = Op::Param;
@@ -527,6 +591,7 @@ class Checker {
       return id;
     }
     if (auto it = constant_index_.find(name); it != constant_index_.end()) {
+      use(Entity::Constant, it->second);
       const Constant& k = r_.constants[it->second];
       return literal_node(k.value, k.type, span);
     }
@@ -551,6 +616,16 @@ class Checker {
         n.span = e.span;
         if (scope.row_source == -1) r_.row_fields_read[col] = true;
         else r_.table_fields_read[scope.row_source][col] = true;
+        const std::string what = param_index_.count(name) ? "parameter" : constant_index_.count(name) ? "constant" : "";
+        if (!what.empty()) {
+          Span decl = what == "parameter" ? r_.parameters[param_index_[name]].span
+                                          : r_.constants[constant_index_[name]].span;
+          shadow_warning(e.span, fmt::format("'{}' here is the column of {}, not the {} '{}'", name,
+                                             scope.row_source == -1 ? "the cases counted" : "table " + t.name,
+                                             what, name),
+                         decl, fmt::format("inside an aggregate a bare name is a column of the rows "
+                                           "counted: rename the {} to tell them apart", what));
+        }
         return add(n);
       }
     }
@@ -601,22 +676,31 @@ class Checker {
       for (const auto& s : rules_.scores) {
         if (s.name == name) {
           diags_.error("C0404", e.span,
-                       fmt::format("score '{}' can be used only in later scores and the disposition", name));
+                       fmt::format("score '{}' can be used only in later scores and the disposition", name),
+                       "scores add up the findings of criteria and signals, so these cannot depend on them");
           return error_node(e.span);
         }
       }
     }
     std::string near = closest_name(name, visible_names(scope));
-    std::string hint;
-    if (!near.empty()) {
-      hint = fmt::format("did you mean '{}'?", near);
-    } else if (scope.row_source >= -1) {
+    if (scope.row_source >= -1 && !scope.in_function) {
+      // Inside an aggregate: most likely a column of the rows counted.
       const TableSchema& t = scope.row_source == -1 ? r_.cases : r_.tables[scope.row_source];
       std::vector<std::string> cols;
       for (const auto& c : t.columns) cols.push_back(c.name);
-      hint = fmt::format("columns of {}: {}", t.name, fmt::join(cols, ", "));
+      diags_.error("C0405", e.span,
+                   fmt::format("unknown name '{}': {} has no such column", name,
+                               scope.row_source == -1 ? "the case schema" : "table " + t.name),
+                   !near.empty() ? fmt::format("did you mean '{}'?", near)
+                                 : fmt::format("columns of {}: {}", t.name, fmt::join(cols, ", ")));
+      return error_node(e.span);
     }
-    diags_.error("C0405", e.span, fmt::format("unknown name '{}'", name), hint);
+    diags_.error("C0405", e.span, fmt::format("unknown name '{}'", name),
+                 !near.empty() ? fmt::format("did you mean '{}'?", near)
+                 : scope.in_function
+                     ? "a function sees its parameters and the ruleset's parameters and constants"
+                     : "a name is a case field, a definition, a parameter or a constant declared in "
+                       "this file");
     return error_node(e.span);
   }
 
@@ -648,6 +732,28 @@ class Checker {
 
   std::string tn(int32_t i) const { return type_name(node(i).type); }
 
+  // `7` where `7 days` was meant, a date where a number of years was: the usual slips when
+  // dates meet numbers, with the author's own number in the hint when there is one.
+  std::string mismatch_hint(int32_t a, int32_t b) const {
+    auto K = [&](int32_t i) { return node(i).type.kind; };
+    auto number_text = [&](int32_t i) {
+      const Node& n = node(i);
+      if (n.op == Op::Literal && n.type.kind == TypeKind::Integer)
+        return std::to_string(r_.literals[n.index].i);
+      return std::string("N");
+    };
+    for (auto [x, y] : {std::pair{a, b}, std::pair{b, a}}) {
+      const std::string days = number_text(y) + (number_text(y) == "1" ? " day" : " days");
+      if (K(x) == TypeKind::Duration && node(y).type.is_numeric())
+        return fmt::format("give the number its unit: `{}`", days);
+      if (K(x) == TypeKind::Date && node(y).type.is_numeric())
+        return fmt::format("a date goes with a date or a duration: write `{}` for a length of "
+                           "time, or years_between(...) for an age in years",
+                           days);
+    }
+    return {};
+  }
+
   // A text literal compared with an enum must be one of its values.
   void check_enum_literal(int32_t enum_side, int32_t literal_side) {
     const Node& e = node(enum_side);
@@ -675,7 +781,131 @@ class Checker {
     return a.kind == b.kind && a.kind != TypeKind::Set;
   }
 
-  int32_t expr(const syntax::Expr& e, Scope& scope) {
+  // Every expression is folded as soon as it is built: an operation whose operands are all
+  // literals becomes a literal (`730 days`, `2 * 7`, `"a" in {"a", "b"}`), so that the
+  // evaluator does not recompute it per case and the lints see plain constants.
+  int32_t expr(const syntax::Expr& e, Scope& scope) { return fold(build(e, scope)); }
+
+  const Literal* literal_of(int32_t id) const {
+    const Node& n = node(id);
+    if (n.op != Op::Literal || r_.literals[n.index].kind == TypeKind::Error) return nullptr;
+    return &r_.literals[n.index];
+  }
+
+  // Computes a node whose operands are literals exactly as the evaluator would, and turns it
+  // into a literal in place. Left alone: what would be missing (division by zero), integer
+  // overflow, and operations whose operands are not all literals.
+  int32_t fold(int32_t id) {
+    const Node n = node(id);
+    switch (n.op) {
+      case Op::Literal: case Op::CaseField: case Op::RowField: case Op::Param: case Op::Definition:
+      case Op::Let: case Op::Aggregate: case Op::Score: case Op::Outcome: case Op::AnyOutcome:
+      case Op::SetOf:
+        return id;
+      default:
+        break;
+    }
+    const Literal* a = n.a >= 0 ? literal_of(n.a) : nullptr;
+    const Literal* b = n.b >= 0 ? literal_of(n.b) : nullptr;
+    const Literal* c = n.c >= 0 ? literal_of(n.c) : nullptr;
+    if ((n.a >= 0 && !a) || (n.b >= 0 && !b) || (n.c >= 0 && !c) || !a) return id;
+    auto as_double = [](const Literal& l) { return l.kind == TypeKind::Number ? l.d : static_cast<double>(l.i); };
+    // As the evaluator compares: numbers as doubles when one side is a number, texts by value,
+    // everything else by its integer (bool, integer, date, duration).
+    auto compare = [&](const Literal& x, const Literal& y) -> int {
+      if (x.kind == TypeKind::Number || y.kind == TypeKind::Number) {
+        double p = as_double(x), q = as_double(y);
+        return p < q ? -1 : p > q ? 1 : 0;
+      }
+      if (x.kind == TypeKind::Text) return x.text < y.text ? -1 : x.text > y.text ? 1 : 0;
+      return x.i < y.i ? -1 : x.i > y.i ? 1 : 0;
+    };
+    Literal out;
+    out.kind = n.type.kind;
+    auto boolean = [&](bool v) {
+      out.kind = TypeKind::Bool;
+      out.i = v ? 1 : 0;
+    };
+    switch (n.op) {
+      case Op::Neg:
+        if (a->kind == TypeKind::Number) out.d = -a->d;
+        else if (a->i == INT64_MIN) return id;
+        else out.i = -a->i;
+        break;
+      case Op::Not: boolean(a->i == 0); break;
+      case Op::And: boolean(a->i != 0 && b->i != 0); break;
+      case Op::Or: boolean(a->i != 0 || b->i != 0); break;
+      case Op::Add: case Op::Sub: case Op::Mul:
+        if (n.type.kind == TypeKind::Number) {
+          double x = as_double(*a), y = as_double(*b);
+          out.d = n.op == Op::Add ? x + y : n.op == Op::Sub ? x - y : x * y;
+        } else {
+          int64_t r = 0;
+          bool overflow = n.op == Op::Add ? __builtin_add_overflow(a->i, b->i, &r)
+                        : n.op == Op::Sub ? __builtin_sub_overflow(a->i, b->i, &r)
+                                          : __builtin_mul_overflow(a->i, b->i, &r);
+          if (overflow) return id;
+          out.i = r;
+        }
+        break;
+      case Op::Div:
+        if (as_double(*b) == 0) return id;  // unknown at run time; the evaluator says so
+        out.d = as_double(*a) / as_double(*b);
+        break;
+      case Op::Eq: case Op::Ne: case Op::Lt: case Op::Le: case Op::Gt: case Op::Ge: {
+        int k = compare(*a, *b);
+        boolean(n.op == Op::Eq ? k == 0 : n.op == Op::Ne ? k != 0 : n.op == Op::Lt ? k < 0
+              : n.op == Op::Le ? k <= 0 : n.op == Op::Gt ? k > 0 : k >= 0);
+        break;
+      }
+      case Op::In: {
+        bool in = std::binary_search(b->set.begin(), b->set.end(), a->text);
+        boolean(n.aux ? !in : in);
+        break;
+      }
+      case Op::Intersects: {
+        bool any = false;
+        for (const auto& x : a->set) any = any || std::binary_search(b->set.begin(), b->set.end(), x);
+        boolean(any);
+        break;
+      }
+      case Op::Between: {
+        bool in = compare(*a, *b) >= 0 && compare(*a, *c) <= 0;
+        boolean(n.aux ? !in : in);
+        break;
+      }
+      case Op::IsMissing: boolean(false); break;
+      case Op::IsPresent: boolean(true); break;
+      case Op::ToDuration:
+        if (__builtin_mul_overflow(a->i, static_cast<int64_t>(n.aux), &out.i)) return id;
+        break;
+      case Op::YearsBetween: out.i = whole_years(a->i, b->i); break;
+      case Op::DaysBetween:
+        if (__builtin_sub_overflow(b->i, a->i, &out.i)) return id;
+        break;
+      case Op::Weekday: out.i = iso_weekday(a->i); break;
+      case Op::Size: out.i = static_cast<int64_t>(a->set.size()); break;
+      case Op::Abs:
+        if (a->kind == TypeKind::Number) out.d = std::fabs(a->d);
+        else if (a->i == INT64_MIN) return id;
+        else out.i = a->i < 0 ? -a->i : a->i;
+        break;
+      case Op::Coalesce: out = *a; break;
+      default:
+        return id;
+    }
+    r_.literals.push_back(std::move(out));
+    Node& folded = r_.nodes[id];
+    folded.op = Op::Literal;
+    folded.index = static_cast<int32_t>(r_.literals.size() - 1);
+    folded.a = folded.b = folded.c = -1;
+    folded.aux = 0;
+    folded.nullable = false;
+    folded.scope = 0;
+    return id;
+  }
+
+  int32_t build(const syntax::Expr& e, Scope& scope) {
     switch (e.kind) {
       case ExprKind::Bool:
         return literal_node({TypeKind::Bool, e.bool_value ? 1 : 0, 0, {}, {}}, Type::of(TypeKind::Bool), e.span);
@@ -720,7 +950,9 @@ class Checker {
         if (failed(a)) return a;
         const Type& t = node(a).type;
         if (!t.is_numeric() && t.kind != TypeKind::Duration) {
-          type_error(e.span, fmt::format("cannot negate {}", tn(a)), "expected a number or a duration");
+          type_error(e.span, fmt::format("cannot negate {}", tn(a)),
+                     t.kind == TypeKind::Bool ? "write `not` to negate a condition"
+                                              : "only numbers and durations take a minus sign");
           return error_node(e.span);
         }
         return unary_node(Op::Neg, a, t, e.span);
@@ -771,7 +1003,12 @@ class Checker {
         if (failed(a) || failed(lo) || failed(hi)) return error_node(e.span);
         if (!comparable(node(a).type, node(lo).type) || !comparable(node(a).type, node(hi).type) ||
             node(a).type.kind == TypeKind::Bool) {
-          type_error(e.span, fmt::format("cannot compare {} with {} and {}", tn(a), tn(lo), tn(hi)));
+          int32_t bad = !comparable(node(a).type, node(lo).type) ? lo : hi;
+          type_error(e.span,
+                     node(a).type.kind == TypeKind::Bool
+                         ? "true and false have no order: `between` cannot apply"
+                         : fmt::format("cannot compare {} with {}", tn(a), tn(bad)),
+                     mismatch_hint(a, bad));
           return error_node(e.span);
         }
         Node n;
@@ -868,13 +1105,17 @@ class Checker {
       }
       case B::Eq: case B::Ne: case B::Lt: case B::Le: case B::Gt: case B::Ge: {
         bool ordered = e.op != B::Eq && e.op != B::Ne;
-        if (!comparable(ta, tb) || (ordered && (K(ta) == TypeKind::Bool || K(ta) == TypeKind::Text))) {
-          std::string hint;
-          if (K(ta) == TypeKind::Date && tb.is_numeric())
-            hint = "to compare a length of time, write a duration such as `730 days`";
-          else if (K(ta) == TypeKind::Duration && tb.is_numeric())
-            hint = "add the unit: e.g. `730 days`";
-          type_error(e.span, fmt::format("cannot compare {} with {}", tn(a), tn(b)), hint);
+        if (comparable(ta, tb) && ordered && (K(ta) == TypeKind::Bool || K(ta) == TypeKind::Text)) {
+          type_error(e.name_span.end > e.name_span.begin ? e.name_span : e.span,
+                     K(ta) == TypeKind::Text ? "texts have no order: they can only be equal or not"
+                                             : "true and false have no order",
+                     K(ta) == TypeKind::Text ? "use `=` or `!=`, or `in` with a set of texts"
+                                             : "use `=` or `!=`");
+          return error_node(e.span);
+        }
+        if (!comparable(ta, tb)) {
+          type_error(e.span, fmt::format("cannot compare {} with {}", tn(a), tn(b)),
+                     mismatch_hint(a, b));
           return error_node(e.span);
         }
         if (K(ta) == TypeKind::Text) {
@@ -899,9 +1140,8 @@ class Checker {
         } else if (K(ta) == TypeKind::Duration && K(tb) == TypeKind::Duration) {
           result = Type::of(TypeKind::Duration);
         } else {
-          std::string hint;
-          if (K(ta) == TypeKind::Date && tb.is_numeric()) hint = "add a duration: e.g. `date + 7 days`";
-          type_error(e.span, fmt::format("cannot {} {} and {}", e.op == B::Add ? "add" : "subtract", tn(a), tn(b)), hint);
+          type_error(e.span, fmt::format("cannot {} {} and {}", e.op == B::Add ? "add" : "subtract", tn(a), tn(b)),
+                     mismatch_hint(a, b));
           return error_node(e.span);
         }
         return binary_node(e.op == B::Add ? Op::Add : Op::Sub, a, b, result, e.span);
@@ -923,14 +1163,23 @@ class Checker {
   }
 
   int32_t call(const syntax::Expr& e, Scope& scope) {
-    struct Builtin { const char* name; Op op; std::vector<TypeKind> args; TypeKind result; };
+    struct Builtin {
+      const char* name;
+      Op op;
+      std::vector<TypeKind> args;
+      TypeKind result;
+      const char* usage;
+    };
     static const std::vector<Builtin> kBuiltins = {
-        {"years_between", Op::YearsBetween, {TypeKind::Date, TypeKind::Date}, TypeKind::Integer},
-        {"days_between", Op::DaysBetween, {TypeKind::Date, TypeKind::Date}, TypeKind::Integer},
-        {"weekday", Op::Weekday, {TypeKind::Date}, TypeKind::Integer},
-        {"size", Op::Size, {TypeKind::Set}, TypeKind::Integer},
-        {"abs", Op::Abs, {TypeKind::Number}, TypeKind::Number},
-        {"coalesce", Op::Coalesce, {TypeKind::Error, TypeKind::Error}, TypeKind::Error},
+        {"years_between", Op::YearsBetween, {TypeKind::Date, TypeKind::Date}, TypeKind::Integer,
+         "years_between(FROM_DATE, TO_DATE)"},
+        {"days_between", Op::DaysBetween, {TypeKind::Date, TypeKind::Date}, TypeKind::Integer,
+         "days_between(FROM_DATE, TO_DATE)"},
+        {"weekday", Op::Weekday, {TypeKind::Date}, TypeKind::Integer, "weekday(DATE)"},
+        {"size", Op::Size, {TypeKind::Set}, TypeKind::Integer, "size(SET)"},
+        {"abs", Op::Abs, {TypeKind::Number}, TypeKind::Number, "abs(NUMBER)"},
+        {"coalesce", Op::Coalesce, {TypeKind::Error, TypeKind::Error}, TypeKind::Error,
+         "coalesce(VALUE, VALUE_IF_MISSING)"},
     };
     std::vector<int32_t> args;
     for (const auto& x : e.args) args.push_back(expr(*x, scope));
@@ -938,12 +1187,17 @@ class Checker {
       if (failed(a)) return error_node(e.span);
 
     if (auto it = function_index_.find(e.name); it != function_index_.end()) {
+      use(Entity::Definition, it->second);
       const auto& fn = rules_.definitions[it->second];
       definition(it->second);  // reports errors in the body once
       if (args.size() != fn.params.size()) {
-        diags_.error("C0601", e.span,
-                     fmt::format("{} takes {} argument{}, found {}", e.name, fn.params.size(),
-                                 fn.params.size() == 1 ? "" : "s", args.size()));
+        std::vector<std::string> params;
+        for (const auto& p : fn.params) params.push_back(p.name + ": " + source_text(p.type.span));
+        auto& d = diags_.error("C0601", e.span,
+                               fmt::format("{} takes {} argument{}, found {}", e.name, fn.params.size(),
+                                           fn.params.size() == 1 ? "" : "s", args.size()),
+                               fmt::format("it is defined as {}({})", e.name, fmt::join(params, ", ")));
+        d.notes.push_back({fn.span, fmt::format("{} is defined here", e.name)});
         return error_node(e.span);
       }
       std::map<std::string, int32_t> bound;
@@ -973,7 +1227,8 @@ class Checker {
       if (e.name != b.name) continue;
       if (args.size() != b.args.size()) {
         diags_.error("C0601", e.span, fmt::format("{} takes {} argument{}, found {}", e.name,
-                                                  b.args.size(), b.args.size() == 1 ? "" : "s", args.size()));
+                                                  b.args.size(), b.args.size() == 1 ? "" : "s", args.size()),
+                     fmt::format("write {}", b.usage));
         return error_node(e.span);
       }
       Type result = Type::of(b.result);
@@ -1005,7 +1260,8 @@ class Checker {
         n.scope |= node(a).scope;
         n.nullable = n.nullable || node(a).nullable;
       }
-      if (b.op == Op::Coalesce) n.nullable = node(args[1]).nullable;
+      // Missing only when both are.
+      if (b.op == Op::Coalesce) n.nullable = node(args[0]).nullable && node(args[1]).nullable;
       n.span = e.span;
       return add(n);
     }
@@ -1037,9 +1293,14 @@ class Checker {
     if (t.quantifier != syntax::Quantifier::None) {
       bool signals = t.about_signals;
       if (signals != (verb == OutcomeVerb::Fires)) {
+        const char* quant = t.quantifier == syntax::Quantifier::All ? "all" : "any";
         diags_.error("C0702", e.span,
-                     signals ? "signals fire; they do not pass, fail or stay unknown"
-                             : "criteria pass, fail or are unknown; they do not fire");
+                     signals ? "signals fire or not; they do not pass, fail or stay unknown"
+                             : "criteria pass, fail or are unknown; they do not fire",
+                     signals ? fmt::format("write `{} signal fires`, or `{} criterion {}`", quant, quant,
+                                           verb == OutcomeVerb::Passes ? "passes"
+                                           : verb == OutcomeVerb::Fails ? "fails" : "is unknown")
+                             : fmt::format("write `{} signal fires`", quant));
         return error_node(e.span);
       }
       n.op = Op::AnyOutcome;
@@ -1050,7 +1311,8 @@ class Checker {
     for (size_t i = 0; i < r_.criteria.size(); ++i) {
       if (r_.criteria[i].id == t.id || r_.criteria[i].name == t.id) {
         if (verb == OutcomeVerb::Fires) {
-          diags_.error("C0702", e.span, fmt::format("{} is a criterion: it passes, fails or is unknown", t.id));
+          diags_.error("C0702", e.span, fmt::format("{} is a criterion: it passes, fails or is unknown", t.id),
+                       fmt::format("write `{} fails`, `{} passes` or `{} is unknown`", t.id, t.id, t.id));
           return error_node(e.span);
         }
         n.op = Op::Outcome;
@@ -1062,7 +1324,8 @@ class Checker {
     for (size_t i = 0; i < r_.signals.size(); ++i) {
       if (r_.signals[i].id == t.id || r_.signals[i].name == t.id) {
         if (verb != OutcomeVerb::Fires) {
-          diags_.error("C0702", e.span, fmt::format("{} is a signal: it fires or not", t.id));
+          diags_.error("C0702", e.span, fmt::format("{} is a signal: it fires or not", t.id),
+                       fmt::format("write `{} fires`, or `not {} fires`", t.id, t.id));
           return error_node(e.span);
         }
         n.op = Op::Outcome;
@@ -1106,6 +1369,7 @@ class Checker {
                                   : fmt::format("did you mean '{}'?", near));
         return error_node(e.span);
       }
+      use(Entity::Table, source);
     }
     Scope row = scope;
     row.row_source = source;
@@ -1176,7 +1440,8 @@ class Checker {
         break;
       case AggregateFn::Sum:
         if (!node(agg.value).type.is_numeric()) {
-          type_error(a.value->span, fmt::format("cannot sum {}", tn(agg.value)));
+          type_error(a.value->span, fmt::format("cannot add up {}: `sum` needs numbers", tn(agg.value)),
+                     "to count different values, write `count distinct ... in ...`");
           return error_node(e.span);
         }
         agg.type = node(agg.value).type;
@@ -1202,13 +1467,25 @@ class Checker {
 
     bool nullable = agg.fn == AggregateFn::Min || agg.fn == AggregateFn::Max;
     for (int32_t c : conds) classify(c, agg, nullable);
-    if (!agg.residual.empty() || (source == -1 && agg.keys.empty() && !agg.range)) {
-      Span s = agg.residual.empty() ? e.span : node(agg.residual[0]).span;
-      diags_.warning("W0801", s,
-                     source == -1
-                         ? "this aggregate compares every case with every other case: about n² "
-                           "steps (10¹² for a million cases)"
-                         : "this aggregate scans the whole table for every case",
+    // Conditions on the row alone (`status = "pending"`) filter the rows once, and conditions
+    // on the case alone are decided once per case: with no residual the aggregate is computed
+    // once (per group of keys) and shared, so only a residual costs a comparison per pair.
+    const bool indexed = !agg.keys.empty() || agg.range.has_value();
+    if (!agg.residual.empty()) {
+      std::string message =
+          source == -1
+              ? indexed ? "this condition cannot use an index: it is tested for every case against "
+                          "every case the indexed conditions select, up to n² steps (10¹² for a "
+                          "million cases) when many cases share those values"
+                        : "this aggregate compares every case with every other case: about n² "
+                          "steps (10¹² for a million cases)"
+          : indexed ? fmt::format("this condition cannot use an index: it is tested for every case "
+                                  "against every row of {} the indexed conditions select",
+                                  src.name)
+                    : fmt::format("this aggregate reads the whole table {} for every case: cases "
+                                  "× rows steps",
+                                  src.name);
+      diags_.warning("W0801", node(agg.residual[0]).span, message,
                      "compare a column with this.FIELD using `=` or `between` so that it can be indexed");
     }
     Node n;
@@ -1319,11 +1596,13 @@ class Checker {
       }
       if (c == '{') {
         uint32_t close = i + 1;
-        while (close < e && src[close] != '}') ++close;
-        if (close >= e) {
+        while (close < e && src[close] != '}' && src[close] != '{') ++close;
+        if (close >= e || src[close] == '{') {
+          // Unclosed: report it and read on as text, so that later placeholders still count.
           diags_.error("C0901", {t.span.file, i, i + 1}, "this `{` is not closed in the reason",
                        "write {name} to show a value, or \\{ for a brace");
-          break;
+          lit += c;
+          continue;
         }
         std::string name = src.substr(i + 1, close - i - 1);
         Span s{t.span.file, i, close + 1};
@@ -1373,7 +1652,15 @@ class Checker {
     if (!e) return error_node(where);
     int32_t id = expr(*e, scope);
     if (!failed(id) && node(id).type.kind != TypeKind::Bool) {
-      type_error(e->span, fmt::format("a condition must be true or false; this is {}", tn(id)));
+      const std::string text = source_text(e->span);
+      const Type& t = node(id).type;
+      std::string hint;
+      if (text.size() <= 40) {
+        if (t.is_numeric()) hint = fmt::format("compare it with something, e.g. `{} > 0`", text);
+        else if (t.kind == TypeKind::Set) hint = fmt::format("test a value in it, e.g. `\"x\" in {}`", text);
+        else if (t.kind == TypeKind::Text) hint = fmt::format("compare it with something, e.g. `{} = \"x\"`", text);
+      }
+      type_error(e->span, fmt::format("a condition must be true or false; this is {}", tn(id)), hint);
       return error_node(e->span);
     }
     return id;
@@ -1395,7 +1682,8 @@ class Checker {
       }
       ids[id] = span;
       if (auto prev = names.find(name); prev != names.end()) {
-        auto& d = diags_.error("C1002", span, fmt::format("rule name '{}' is used twice", name));
+        auto& d = diags_.error("C1002", span, fmt::format("rule name '{}' is used twice", name),
+                               "every criterion and signal needs its own name");
         d.notes.push_back({prev->second, "first used here"});
       }
       names[name] = span;
@@ -1444,10 +1732,28 @@ class Checker {
       scope.evidence = &reads;
       scope.lets = &lets;
       for (const auto& l : s.lets) {
-        if (lets.count(l.name) || r_.cases.find(l.name) >= 0 || definition_index_.count(l.name)) {
-          diags_.error("C1006", l.span, fmt::format("'{}' is already defined", l.name),
-                       "choose another name for this `let`");
-          continue;
+        // A clash is reported, but the `let` still takes the name within the signal, so that
+        // the lines using it are not reported as well.
+        if (auto it = lets.find(l.name); it != lets.end()) {
+          auto& d = diags_.error("C1006", l.span, fmt::format("'{}' is already a `let` of this signal", l.name),
+                                 "choose another name for this `let`");
+          d.notes.push_back({node(it->second).span, "first defined here"});
+        } else if (int col = r_.cases.find(l.name); col >= 0) {
+          auto& d = diags_.error("C1006", l.span, fmt::format("'{}' is already a case field", l.name),
+                                 "choose another name for this `let`");
+          d.notes.push_back({r_.cases.columns[col].span, "declared here"});
+        } else if (auto def = definition_index_.find(l.name); def != definition_index_.end()) {
+          auto& d = diags_.error("C1006", l.span, fmt::format("'{}' is already a definition", l.name),
+                                 "choose another name for this `let`");
+          d.notes.push_back({rules_.definitions[def->second].span, "defined here"});
+        } else if (auto p = param_index_.find(l.name); p != param_index_.end()) {
+          auto& d = diags_.error("C1006", l.span, fmt::format("'{}' is already a parameter", l.name),
+                                 "choose another name for this `let`");
+          d.notes.push_back({r_.parameters[p->second].span, "declared here"});
+        } else if (auto k = constant_index_.find(l.name); k != constant_index_.end()) {
+          auto& d = diags_.error("C1006", l.span, fmt::format("'{}' is already a constant", l.name),
+                                 "choose another name for this `let`");
+          d.notes.push_back({r_.constants[k->second].span, "declared here"});
         }
         int32_t v = l.value ? expr(*l.value, scope) : error_node(l.span);
         Node n;
@@ -1463,7 +1769,8 @@ class Checker {
         note_read(scope, l.name, let_node);
       }
       if (s.fires.empty()) {
-        diags_.error("C1007", s.span, fmt::format("signal {} has no `fires when` condition", s.id));
+        diags_.error("C1007", s.span, fmt::format("signal {} has no `fires when` condition", s.id),
+                     "add `fires when CONDITION`");
       } else {
         if (s.fires.size() > 1)
           diags_.error("C1008", s.fires_spans[1], fmt::format("signal {} has two `fires when` conditions", s.id),
@@ -1489,6 +1796,14 @@ class Checker {
       out.span = s.span;
       if (!seen.insert(s.name).second || r_.cases.find(s.name) >= 0 || definition_index_.count(s.name)) {
         diags_.error("C1101", s.span, fmt::format("'{}' is already defined", s.name));
+      } else if (auto p = param_index_.find(s.name); p != param_index_.end()) {
+        shadow_warning(s.span, fmt::format("score '{}' is hidden by the parameter '{}': later scores and "
+                                           "the disposition will read the parameter", s.name, s.name),
+                       r_.parameters[p->second].span, "rename the score or the parameter");
+      } else if (auto k = constant_index_.find(s.name); k != constant_index_.end()) {
+        shadow_warning(s.span, fmt::format("score '{}' is hidden by the constant '{}': later scores and "
+                                           "the disposition will read the constant", s.name, s.name),
+                       r_.constants[k->second].span, "rename the score or the constant");
       }
       Scope scope;
       scope.allow_outcomes = true;
@@ -1526,8 +1841,9 @@ class Checker {
 
   void disposition() {
     if (rules_.dispositions.empty()) {
-      diags_.error("C1201", {rules_.file, 0, 0}, "no disposition",
-                   "add a `disposition ... end` block ending with `APPROVE otherwise` or similar");
+      diags_.error("C1201", {rules_.file, 0, 0}, "the ruleset has no disposition",
+                   "add a `disposition ... end` block whose last line is a fallback such as "
+                   "`APPROVE otherwise`");
       return;
     }
     for (size_t i = 1; i < rules_.dispositions.size(); ++i)
@@ -1568,13 +1884,72 @@ class Checker {
     if (r_.case_key >= 0) r_.case_fields_read[r_.case_key] = true;
   }
 
+  // ---------------------------------------------------------------- lints: shadowing, unused
+  void shadow_warning(Span span, const std::string& message, Span hidden, const std::string& hint) {
+    auto& d = diags_.warning("W0401", span, message, hint);
+    d.notes.push_back({hidden, "declared here"});
+  }
+
+  // What a definition, parameter, constant or table is used by: a rule, score or the
+  // disposition (no context), or another definition (which may itself be unused).
+  enum class Entity : uint8_t { Definition, Parameter, Constant, Table };
+  using EntityRef = std::pair<Entity, int32_t>;
+  void use(Entity kind, int32_t index) {
+    EntityRef e{kind, index};
+    if (context_.empty()) root_uses_.insert(e);
+    else if (context_.back() != e) uses_[context_.back()].insert(e);
+  }
+
+  // W0301..W0304: declared but never read by anything that decides a case.
+  void unused() {
+    std::set<EntityRef> used = root_uses_;
+    std::vector<EntityRef> todo(used.begin(), used.end());
+    while (!todo.empty()) {
+      EntityRef e = todo.back();
+      todo.pop_back();
+      for (const EntityRef& u : uses_[e])
+        if (used.insert(u).second) todo.push_back(u);
+    }
+    const char* kWho = "any criterion, signal, score or the disposition";
+    for (size_t i = 0; i < rules_.definitions.size(); ++i) {
+      const auto& d = rules_.definitions[i];
+      const auto& index = d.is_function ? function_index_ : definition_index_;
+      auto it = index.find(d.name);
+      if (it == index.end() || it->second != static_cast<int32_t>(i)) continue;  // a duplicate
+      if (used.count({Entity::Definition, static_cast<int32_t>(i)})) continue;
+      diags_.warning("W0301", d.span,
+                     fmt::format("{} '{}' is not used by {}", d.is_function ? "function" : "definition",
+                                 d.name, kWho),
+                     "remove it, or use it in a rule");
+    }
+    for (size_t i = 0; i < r_.parameters.size(); ++i)
+      if (!used.count({Entity::Parameter, static_cast<int32_t>(i)}))
+        diags_.warning("W0302", r_.parameters[i].span,
+                       fmt::format("parameter '{}' is not used by {}", r_.parameters[i].name, kWho),
+                       "remove it, or use it in a rule: as it is, `--param` changes nothing");
+    for (size_t i = 0; i < r_.constants.size(); ++i)
+      if (!used.count({Entity::Constant, static_cast<int32_t>(i)}))
+        diags_.warning("W0303", r_.constants[i].span,
+                       fmt::format("constant '{}' is not used by {}", r_.constants[i].name, kWho),
+                       "remove it, or use it in a rule");
+    for (size_t i = 0; i < r_.tables.size(); ++i)
+      if (!used.count({Entity::Table, static_cast<int32_t>(i)}))
+        diags_.warning("W0304", r_.tables[i].span,
+                       fmt::format("table '{}' is not read by {}", r_.tables[i].name, kWho),
+                       "remove it, or read it with an aggregate such as `sum ... in TABLE where ...`");
+  }
+
   const syntax::Ruleset& rules_;
   const SourceSet& sources_;
   Diagnostics diags_;
+  std::vector<EntityRef> context_;  // the definition being checked; empty in rules and scores
+  std::set<EntityRef> root_uses_;
+  std::map<EntityRef, std::set<EntityRef>> uses_;
   TypedRuleset r_;
   std::unordered_map<std::string, int32_t> param_index_, constant_index_;
   std::map<std::string, int32_t> definition_index_, function_index_;
   std::vector<DefState> def_state_;
+  std::vector<int32_t> def_stack_;  // definitions being checked, outermost first
   std::vector<int32_t> def_slot_;
   std::vector<std::vector<std::pair<std::string, int32_t>>> def_fields_;
 };

@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <set>
 
 #include "syntax/syntax.h"
@@ -35,15 +36,13 @@ class OffsetMap {
   std::vector<uint32_t> byte_of_cp_;
 };
 
-// First invalid UTF-8 byte (or NUL), or npos. Overlongs and surrogates are invalid too.
-size_t first_bad_byte(const std::string& s, std::string& why) {
+// First byte that is not UTF-8 text, or npos. Overlongs and surrogates are invalid too;
+// `cut_by_end` says that the file ends in the middle of a character.
+size_t first_bad_byte(const std::string& s, bool& cut_by_end) {
+  cut_by_end = false;
   size_t i = 0, n = s.size();
   while (i < n) {
     unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c == 0) {
-      why = "a NUL byte";
-      return i;
-    }
     if (c < 0x80) {
       ++i;
       continue;
@@ -53,126 +52,413 @@ size_t first_bad_byte(const std::string& s, std::string& why) {
     if (c >= 0xC2 && c <= 0xDF) len = 2, cp = c & 0x1F;
     else if (c >= 0xE0 && c <= 0xEF) len = 3, cp = c & 0x0F;
     else if (c >= 0xF0 && c <= 0xF4) len = 4, cp = c & 0x07;
-    else {
-      why = fmt::format("byte 0x{:02X} is not valid UTF-8", c);
-      return i;
-    }
-    if (i + len > n) {
-      why = "a UTF-8 sequence is cut short";
-      return i;
-    }
+    else return i;
     for (int k = 1; k < len; ++k) {
-      unsigned char cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc & 0xC0) != 0x80) {
-        why = fmt::format("byte 0x{:02X} is not valid UTF-8", c);
+      if (i + k >= n) {
+        cut_by_end = true;
         return i;
       }
+      unsigned char cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xC0) != 0x80) return i;
       cp = (cp << 6) | (cc & 0x3F);
     }
     if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-        (cp >= 0xD800 && cp <= 0xDFFF)) {
-      why = fmt::format("byte 0x{:02X} starts an invalid UTF-8 sequence", c);
+        (cp >= 0xD800 && cp <= 0xDFFF))
       return i;
-    }
     i += len;
   }
   return std::string::npos;
 }
 
-std::string describe_token(const antlr4::dfa::Vocabulary& vocab, size_t type) {
-  if (type == antlr4::Token::EOF) return "the end of the file";
+// "8 MB", "64 KB", "100 bytes": file sizes in limits and messages.
+std::string human_size(size_t bytes) {
+  if (bytes >= (1u << 20) && bytes % (1u << 20) == 0) return fmt::format("{} MB", bytes >> 20);
+  if (bytes >= (1u << 20)) return fmt::format("{:.1f} MB", static_cast<double>(bytes) / (1u << 20));
+  if (bytes >= 1024 && bytes % 1024 == 0) return fmt::format("{} KB", bytes >> 10);
+  return fmt::format("{} bytes", bytes);
+}
+
+// --- Syntax errors in the author's words ---------------------------------------------------
+// ANTLR reports "mismatched input X expecting {A, B, C, ...}". We say instead what was
+// expected in a few words ("a value", "a clause", "`end`"), name the block an `end` is
+// missing from, and point at a stray or unclosed bracket.
+
+// Tokens that end any expression: a bracket still open when one arrives was never closed.
+bool ends_expressions(size_t type);
+
+bool is_declaration_keyword(size_t type) {
   switch (type) {
+    case CribleLexer::CASES: case CribleLexer::TABLE: case CribleLexer::PARAMETER:
+    case CribleLexer::CONSTANT: case CribleLexer::DEFINE: case CribleLexer::CRITERION:
+    case CribleLexer::SIGNAL: case CribleLexer::SCORE: case CribleLexer::DISPOSITION:
+    case CribleLexer::RULESET:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool ends_expressions(size_t type) {
+  switch (type) {
+    case antlr4::Token::EOF: case CribleLexer::END: case CribleLexer::WHEN:
+    case CribleLexer::REASON: case CribleLexer::LET: case CribleLexer::OTHERWISE:
+    case CribleLexer::POINTS:
+      return true;
+    default:
+      return is_declaration_keyword(type);
+  }
+}
+
+// The literal of a keyword or punctuation token as ANTLR spells it ("'end'", "'('"), or its
+// symbolic name ("IDENT").
+std::string token_key(const antlr4::dfa::Vocabulary& vocab, size_t type) {
+  std::string lit = vocab.getLiteralName(type);
+  return lit.empty() ? vocab.getSymbolicName(type) : lit;
+}
+
+std::string token_word(const antlr4::dfa::Vocabulary& vocab, size_t type) {
+  switch (type) {
+    case antlr4::Token::EOF: return "the end of the file";
     case CribleLexer::IDENT: return "a name";
     case CribleLexer::STRING: return "a text in quotes";
     case CribleLexer::INT: return "a whole number";
     case CribleLexer::DECIMAL: return "a number";
     case CribleLexer::DATE: return "a date";
-    default: return vocab.getDisplayName(type);
+    default: break;
   }
+  std::string key = token_key(vocab, type);
+  if (key.size() >= 2 && key.front() == '\'') return "`" + key.substr(1, key.size() - 2) + "`";
+  return key;
 }
 
-std::string token_text_for_message(const antlr4::Token* t) {
+// The token as the author wrote it, for "found 'x'".
+std::string quoted_token(const antlr4::Token* t) {
   if (!t || t->getType() == antlr4::Token::EOF) return "the end of the file";
   std::string s = t->getText();
-  if (s.size() > 40) s = s.substr(0, 37) + "...";
+  if (s.size() > 40) {
+    size_t cut = 37;
+    while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
+    s = s.substr(0, cut) + "...";
+  }
   return "'" + s + "'";
 }
 
+// Groups of tokens that ANTLR lists one by one, said in a few words. A group is used when
+// at least `min_present` of its tokens are expected.
+struct TokenGroup {
+  std::vector<std::string> keys;
+  size_t min_present;
+  const char* words;
+};
+
+const std::vector<TokenGroup>& token_groups() {
+  static const std::vector<TokenGroup> kGroups = {
+      {{"'cases'", "'table'", "'parameter'", "'constant'", "'define'", "'criterion'",
+        "'signal'", "'score'", "'disposition'", "'ruleset'"},
+       5, "a declaration (`cases`, `table`, `define`, `criterion`, `signal`, ...)"},
+      {{"'('", "'{'", "'-'", "'this'", "'true'", "'false'", "DATE", "DECIMAL", "INT", "IDENT",
+        "STRING", "'not'", "'count'", "'sum'", "'min'", "'max'", "'collect'", "'any'", "'all'"},
+       5, "a value"},
+      {{"'pass'", "'fail'", "'unknown'", "'reason'"}, 3,
+       "a clause (`pass when`, `fail when`, `unknown when` or `reason`)"},
+      {{"'let'", "'fires'", "'reason'"}, 3, "a line `let`, `fires when` or `reason`"},
+      {{"'='", "'!='", "'<'", "'<='", "'>'", "'>='", "'+'", "'-'", "'*'", "'/'", "'and'", "'or'",
+        "'in'", "'not'", "'between'", "'is'", "'intersects'", "'days'", "'day'", "'weeks'"},
+       4, "an operator"},
+      {{"'passes'", "'pass'", "'fails'", "'fail'", "'is'", "'fires'", "'fire'"}, 4,
+       "`passes`, `fails`, `is unknown` or `fires`"},
+      {{"'one'", "'set'", "IDENT"}, 3, "a type (`text`, `integer`, `date`, `one of {...}`, ...)"},
+  };
+  return kGroups;
+}
+
+std::string join_or(const std::vector<std::string>& items) {
+  if (items.empty()) return {};
+  std::string out = items[0];
+  for (size_t i = 1; i < items.size(); ++i) out += (i + 1 == items.size() ? " or " : ", ") + items[i];
+  return out;
+}
+
+std::vector<std::string> readable_expected(const antlr4::dfa::Vocabulary& vocab,
+                                           const std::vector<size_t>& types) {
+  std::vector<size_t> left;
+  for (size_t t : types)
+    if (t != CribleLexer::UNTERMINATED_STRING && t != CribleLexer::BAD_CHAR) left.push_back(t);
+  std::vector<std::string> out;
+  for (const auto& g : token_groups()) {
+    size_t present = 0;
+    for (size_t t : left)
+      if (std::find(g.keys.begin(), g.keys.end(), token_key(vocab, t)) != g.keys.end()) ++present;
+    if (present < g.min_present) continue;
+    out.push_back(g.words);
+    std::erase_if(left, [&](size_t t) {
+      return std::find(g.keys.begin(), g.keys.end(), token_key(vocab, t)) != g.keys.end();
+    });
+  }
+  for (size_t t : left) out.push_back(token_word(vocab, t));
+  return out;
+}
+
+// The block an `end` closes, in words ("criterion E1"), with the token that opened it.
+struct Block {
+  std::string what;
+  antlr4::Token* start = nullptr;
+};
+
+std::optional<Block> enclosing_block(antlr4::ParserRuleContext* ctx) {
+  for (auto* c = ctx; c; c = dynamic_cast<antlr4::ParserRuleContext*>(c->parent)) {
+    auto word = [](antlr4::Token* t) { return t ? " " + t->getText() : std::string(); };
+    if (auto* x = dynamic_cast<P::CriterionDeclContext*>(c)) return Block{"criterion" + word(x->id), x->getStart()};
+    if (auto* x = dynamic_cast<P::SignalDeclContext*>(c)) return Block{"signal" + word(x->id), x->getStart()};
+    if (auto* x = dynamic_cast<P::TermsScoreContext*>(c)) return Block{"score" + word(x->name), x->getStart()};
+    if (auto* x = dynamic_cast<P::TableDeclContext*>(c)) return Block{"table" + word(x->name), x->getStart()};
+    if (dynamic_cast<P::CasesDeclContext*>(c)) return Block{"the case schema", c->getStart()};
+    if (dynamic_cast<P::DispositionDeclContext*>(c)) return Block{"the disposition", c->getStart()};
+  }
+  return std::nullopt;
+}
+
+// How a declaration is written, for errors in its own words (not inside an expression).
+std::string shape_hint(antlr4::ParserRuleContext* ctx) {
+  if (!ctx) return {};
+  if (dynamic_cast<P::ColumnDeclContext*>(ctx) || dynamic_cast<P::ColumnOptionContext*>(ctx))
+    return "a column reads `NAME: TYPE`, then options such as `, required` or `, key`";
+  if (dynamic_cast<P::TypeExprContext*>(ctx))
+    return "types are text, integer, number, bool, date, one of {\"a\", \"b\"}, set of text";
+  if (dynamic_cast<P::ParameterDeclContext*>(ctx))
+    return "a parameter reads `parameter NAME: TYPE = DEFAULT`";
+  if (dynamic_cast<P::ConstantDeclContext*>(ctx)) return "a constant reads `constant NAME = VALUE`";
+  if (dynamic_cast<P::DefineDeclContext*>(ctx) || dynamic_cast<P::ParamContext*>(ctx))
+    return "a definition reads `define NAME = VALUE` or `define NAME(PARAMETER: TYPE) = VALUE`";
+  if (dynamic_cast<P::CriterionDeclContext*>(ctx) || dynamic_cast<P::CriterionClauseContext*>(ctx))
+    return "a criterion reads `criterion ID NAME \"description\"`, then lines `pass when ...`, "
+           "`fail when ...`, `unknown when ...`, `reason \"...\"`, then `end`";
+  if (dynamic_cast<P::SignalDeclContext*>(ctx) || dynamic_cast<P::SignalClauseContext*>(ctx))
+    return "a signal reads `signal ID NAME \"description\" points N`, then lines `let NAME = ...`, "
+           "`fires when ...`, `reason \"...\"`, then `end`";
+  if (dynamic_cast<P::ScoreDeclContext*>(ctx) || dynamic_cast<P::ScoreTermContext*>(ctx))
+    return "a score reads `score NAME = points of fired signals`, `score NAME = VALUE`, or "
+           "`score NAME` with lines `WEIGHT when CONDITION` and `end`";
+  if (dynamic_cast<P::DispositionDeclContext*>(ctx) || dynamic_cast<P::DispositionLineContext*>(ctx))
+    return "each line of the disposition reads `OUTCOME when CONDITION` or `OUTCOME otherwise`";
+  return {};
+}
+
+// What the token scan found before parsing: tokens already reported and brackets that do not
+// pair up, for the syntax error listener to say things better.
+struct TokenFacts {
+  std::vector<size_t> reported;          // token indexes of bad characters, open texts
+  std::set<size_t> unmatched_closers;    // ')' or '}' that close nothing
+  std::vector<antlr4::Token*> unclosed;  // '(' or '{' never closed, in order
+  int reported_count = 0;                // errors the scan reported
+  std::set<std::string> hints_given;     // each hint once per file: then the author has read it
+};
+
 class SyntaxErrors : public antlr4::BaseErrorListener {
  public:
-  SyntaxErrors(Diagnostics& diags, uint32_t file, const OffsetMap& offsets, int limit)
-      : diags_(diags), file_(file), offsets_(offsets), limit_(limit) {}
+  SyntaxErrors(Diagnostics& diags, uint32_t file, const OffsetMap& offsets, TokenFacts& facts,
+               int limit)
+      : diags_(diags), file_(file), offsets_(offsets), facts_(facts), limit_(limit),
+        reported_(facts.reported_count) {}
 
   void syntaxError(antlr4::Recognizer* recognizer, antlr4::Token* offending, size_t, size_t,
                    const std::string& antlr_message, std::exception_ptr) override {
-    ++count_;
-    if (count_ > limit_) return;
-    Span span{file_, 0, 0};
-    if (offending) {
-      if (offending->getType() == CribleLexer::BAD_CHAR ||
-          offending->getType() == CribleLexer::UNTERMINATED_STRING)
-        return;  // already reported by the token scan, in better words
-      span.begin = offsets_.byte(offending->getStartIndex());
-      span.end = offending->getType() == antlr4::Token::EOF
-                     ? span.begin
-                     : offsets_.byte(offending->getStopIndex() + 1);
-      if (offending->getType() == antlr4::Token::EOF) {
-        span.begin = span.end = offsets_.byte(offending->getStartIndex());
-      }
-    }
-    std::string hint;
+    ++raw_;
+    if (stopped_) return;
     auto* parser = dynamic_cast<antlr4::Parser*>(recognizer);
-    if (parser) {
-      antlr4::misc::IntervalSet expected;
-      try {
-        expected = parser->getExpectedTokens();
-      } catch (...) {
-      }
-      std::vector<std::string> names;
-      for (size_t t : expected.toList()) {
-        if (t == CribleLexer::UNTERMINATED_STRING || t == CribleLexer::BAD_CHAR) continue;
-        names.push_back(describe_token(parser->getVocabulary(), t));
-      }
-      if (!names.empty() && names.size() <= 12) {
-        hint = "expected " + (names.size() == 1 ? names[0] : "one of " + fmt::format("{}", fmt::join(names, ", ")));
-      }
+    if (!parser || !offending) {
+      report(Span{file_, 0, 0}, "the rule file cannot be read", "", {});
+      return;
     }
-    std::string message;
-    if (antlr_message.rfind("missing ", 0) == 0) {
-      message = "something is missing before " + token_text_for_message(offending);
-    } else {
-      message = "unexpected " + token_text_for_message(offending);
+    const size_t index = offending->getTokenIndex();
+    bool fresh = is_fresh(parser, offending);
+    last_error_ = std::max(last_error_, static_cast<long>(index));
+    // Past this many errors, recovery is lost in garbage: stop rather than spend the time.
+    if (raw_ > 20 * limit_) {
+      stop(offending);
+      return;
     }
-    diags_.error("P0001", span, message, hint);
+    if (!fresh) return;
+    if (offending->getType() == CribleLexer::BAD_CHAR ||
+        offending->getType() == CribleLexer::UNTERMINATED_STRING)
+      return;  // already reported by the token scan, in better words
+    if (reported_ >= limit_) {
+      stop(offending);
+      return;
+    }
+    explain(parser, offending, antlr_message);
   }
 
-  int count() const { return count_; }
+  bool stopped() const { return stopped_; }
+  Span stop_span() const { return stop_span_; }
 
  private:
+  Span token_span(const antlr4::Token* t) const {
+    if (t->getType() == antlr4::Token::EOF) {
+      uint32_t b = offsets_.byte(t->getStartIndex());
+      return {file_, b, b};
+    }
+    return {file_, offsets_.byte(t->getStartIndex()), offsets_.byte(t->getStopIndex() + 1)};
+  }
+  // The place just after the token before `t`: where a missing word goes.
+  Span after_previous(antlr4::Parser* parser, const antlr4::Token* t) const {
+    antlr4::Token* prev = previous(parser, t);
+    if (!prev) return token_span(t);
+    uint32_t e = offsets_.byte(prev->getStopIndex() + 1);
+    return {file_, e, e};
+  }
+  static antlr4::Token* previous(antlr4::Parser* parser, const antlr4::Token* t) {
+    size_t i = t->getTokenIndex();
+    if (i == 0 || i == static_cast<size_t>(-1)) return nullptr;
+    return parser->getTokenStream()->get(i - 1);
+  }
+  static bool starts_line(antlr4::Parser* parser, const antlr4::Token* t) {
+    antlr4::Token* prev = previous(parser, t);
+    return !prev || prev->getLine() != t->getLine();
+  }
+
+  // One error per stretch of confusion: after an error, the next one is reported only in a
+  // declaration that begins on a fresh line after it. Recovery often resumes inside what it
+  // takes for a new declaration (the `cases` of `count cases`), and what follows is noise.
+  bool is_fresh(antlr4::Parser* parser, const antlr4::Token* offending) const {
+    const long index = static_cast<long>(offending->getTokenIndex());
+    long last = last_error_;
+    for (size_t r : facts_.reported)
+      if (static_cast<long>(r) <= index) last = std::max(last, static_cast<long>(r));
+    if (last < 0) return true;
+    const antlr4::Token* start = offending;
+    for (auto* c = parser->getContext(); c; c = dynamic_cast<antlr4::ParserRuleContext*>(c->parent)) {
+      if (dynamic_cast<P::DeclarationContext*>(c)) {
+        start = c->getStart();
+        break;
+      }
+    }
+    if (!start || start->getType() == antlr4::Token::EOF) return false;
+    return static_cast<long>(start->getTokenIndex()) > last && starts_line(parser, start);
+  }
+
+  void stop(const antlr4::Token* at) {
+    stopped_ = true;
+    stop_span_ = token_span(at);
+  }
+
+  void report(Span span, std::string message, std::string hint, std::vector<DiagnosticNote> notes) {
+    ++reported_;
+    if (!facts_.hints_given.insert(hint).second) hint.clear();
+    auto& d = diags_.error("P0001", span, std::move(message), std::move(hint));
+    d.notes = std::move(notes);
+  }
+
+  void explain(antlr4::Parser* parser, antlr4::Token* offending, const std::string& antlr_message) {
+    std::vector<size_t> expected;
+    try {
+      for (auto t : parser->getExpectedTokens().toList())
+        if (t >= 0) expected.push_back(static_cast<size_t>(t));
+    } catch (...) {
+    }
+    auto expects = [&](size_t type) {
+      return std::find(expected.begin(), expected.end(), type) != expected.end();
+    };
+    auto expects_text = [&](const char* literal) {
+      for (size_t t : expected)
+        if (token_key(parser->getVocabulary(), t) == literal) return true;
+      return false;
+    };
+    const size_t type = offending->getType();
+    const bool eof = type == antlr4::Token::EOF;
+    const std::string found = quoted_token(offending);
+    const std::string text = eof ? "" : offending->getText();
+    const size_t index = offending->getTokenIndex();
+    auto* ctx = parser->getContext();
+
+    // A block left open: the next declaration (or the end of the file) arrives instead of `end`.
+    if (auto block = enclosing_block(ctx);
+        block && expects(CribleLexer::END) && (eof || is_declaration_keyword(type))) {
+      report(after_previous(parser, offending), fmt::format("missing `end` to close {}", block->what),
+             "every block (cases, table, criterion, signal, score, disposition) ends with `end`",
+             {{token_span(block->start), fmt::format("{} starts here", block->what)}});
+      return;
+    }
+    // Brackets that do not pair up, found by the token scan.
+    if (facts_.unmatched_closers.count(index)) {
+      const char* open = text == ")" ? "(" : "{";
+      report(token_span(offending), fmt::format("this '{}' has no matching '{}'", text, open),
+             fmt::format("remove it, or add the '{}' it should close", open), {});
+      return;
+    }
+    for (auto it = facts_.unclosed.rbegin(); it != facts_.unclosed.rend(); ++it) {
+      if ((*it)->getTokenIndex() >= index) continue;
+      const std::string open = (*it)->getText();
+      const char* close = open == "(" ? ")" : "}";
+      if (!expects_text(open == "(" ? "')'" : "'}'") && !ends_expressions(type)) break;
+      report(after_previous(parser, offending), fmt::format("missing '{}'", close), "",
+             {{token_span(*it), fmt::format("to close this '{}'", open)}});
+      return;
+    }
+    if (type == CribleLexer::END && !enclosing_block(ctx)) {
+      report(token_span(offending), "this `end` closes nothing",
+             "remove it, or look above for a block closed twice", {});
+      return;
+    }
+
+    std::vector<std::string> words = readable_expected(parser->getVocabulary(), expected);
+    std::string wanted = join_or(words);
+    std::string hint = shape_hint(ctx);
+    std::string message;
+    if (antlr_message.rfind("missing ", 0) == 0 && !wanted.empty()) {
+      message = fmt::format("missing {} before {}", wanted, found);
+    } else if (text == "," && !expects_text("','")) {
+      message = "unexpected ','";
+      hint = "to join two conditions write `and` or `or`; commas separate only the values of a "
+             "set, the arguments of a function and the columns after `with same`";
+    } else if (words.size() == 1 && words[0] == "a value") {
+      antlr4::Token* prev = previous(parser, offending);
+      message = prev ? fmt::format("expected a value after '{}', found {}", prev->getText(), found)
+                     : fmt::format("expected a value, found {}", found);
+      if (hint.empty())
+        hint = "a value is a name, a number, a date, a text in quotes, or an expression in parentheses";
+    } else if (eof) {
+      message = wanted.empty() ? "the file ends too early"
+                               : fmt::format("the file ends too early: expected {}", wanted);
+    } else {
+      message = wanted.empty() ? fmt::format("unexpected {}", found)
+                               : fmt::format("expected {}, found {}", wanted, found);
+    }
+    report(eof ? after_previous(parser, offending) : token_span(offending), message, hint, {});
+  }
+
   Diagnostics& diags_;
   uint32_t file_;
   const OffsetMap& offsets_;
+  TokenFacts& facts_;
   int limit_;
-  int count_ = 0;
+  int reported_;
+  int raw_ = 0;
+  long last_error_ = -1;
+  bool stopped_ = false;
+  Span stop_span_;
 };
 
-// Stops parsing after too many errors: past that point recovery only produces noise, and on
-// garbage input it is where the time goes.
+// Stops parsing once the listener has stopped: past that point recovery only produces noise,
+// and on garbage input it is where the time goes.
 class CappedRecovery : public antlr4::DefaultErrorStrategy {
  public:
-  CappedRecovery(const SyntaxErrors& errors, int limit) : errors_(errors), limit_(limit) {}
+  explicit CappedRecovery(const SyntaxErrors& errors) : errors_(errors) {}
   void recover(antlr4::Parser* recognizer, std::exception_ptr e) override {
-    if (errors_.count() > limit_) throw antlr4::ParseCancellationException("too many errors");
+    if (errors_.stopped()) throw antlr4::ParseCancellationException("too many errors");
     DefaultErrorStrategy::recover(recognizer, e);
   }
   antlr4::Token* recoverInline(antlr4::Parser* recognizer) override {
-    if (errors_.count() > limit_) throw antlr4::ParseCancellationException("too many errors");
+    if (errors_.stopped()) throw antlr4::ParseCancellationException("too many errors");
     return DefaultErrorStrategy::recoverInline(recognizer);
+  }
+  void sync(antlr4::Parser* recognizer) override {
+    if (errors_.stopped()) throw antlr4::ParseCancellationException("too many errors");
+    DefaultErrorStrategy::sync(recognizer);
   }
 
  private:
   const SyntaxErrors& errors_;
-  int limit_;
 };
 
 class Builder {
@@ -210,7 +496,8 @@ class Builder {
   Span join(Span a, Span b) const { return {file_, std::min(a.begin, b.begin), std::max(a.end, b.end)}; }
   static std::string name(antlr4::Token* t) { return t ? t->getText() : std::string(); }
 
-  // Unescapes a quoted text token: \" \\ \n \t; anything else after a backslash is an error.
+  // Unescapes a quoted text token: \" \\ \n \t \{ \}; anything else after a backslash is an
+  // error. (Reason templates read their braces from the source, where `\{` is still escaped.)
   TextSyntax text(antlr4::Token* t) {
     TextSyntax out;
     out.span = span(t);
@@ -229,13 +516,18 @@ class Builder {
         case '\\': out.text += '\\'; break;
         case 'n': out.text += '\n'; break;
         case 't': out.text += '\t'; break;
-        case '{': out.text += "\\{"; break;  // kept escaped: reason templates read it
-        case '}': out.text += "\\}"; break;
+        case '{': out.text += '{'; break;
+        case '}': out.text += '}'; break;
         default: {
-          Span s{file_, out.span.begin + 1 + static_cast<uint32_t>(i) - 1,
-                 out.span.begin + 1 + static_cast<uint32_t>(i) + 1};
-          diags_.error("P0003", s, fmt::format("unknown escape '\\{}' in text", n),
-                       "use \\\" for a quote, \\\\ for a backslash, \\n for a new line");
+          // The whole character after the backslash, even if it takes several bytes.
+          size_t len = 1;
+          while (i + len < raw.size() && (static_cast<unsigned char>(raw[i + len]) & 0xC0) == 0x80) ++len;
+          Span s{file_, out.span.begin + static_cast<uint32_t>(i),
+                 out.span.begin + 1 + static_cast<uint32_t>(i + len)};
+          diags_.error("P0003", s, fmt::format("unknown escape '\\{}' in text", raw.substr(i, len)),
+                       "use \\\" for a quote, \\\\ for a backslash, \\n for a new line, \\t for a tab, "
+                       "and \\{ or \\} for a brace in a reason");
+          i += len - 1;
         }
       }
     }
@@ -440,33 +732,63 @@ class Builder {
     return n->getStart()->getText() == "-" ? -v : v;
   }
 
-  // --- expressions. Depth is counted so that a chain of 100,000 `or`s is an error here
-  // rather than a stack overflow in every later stage that walks the tree.
+  // --- expressions. Depth is the AST's, which every later stage walks recursively: a name
+  // alone is 1 level, `not a` is 2, and a chain of n terms joined by `or` is n levels, since it
+  // nests left-deep. Parentheses add nothing here; the token scan limits them, before ANTLR's
+  // own recursion could go too deep.
   ExprPtr make(ExprKind kind, Span s) {
     auto e = std::make_unique<Expr>();
     e->kind = kind;
     e->span = s;
     return e;
   }
-  ExprPtr error_expr(Span s) {
-    auto e = make(ExprKind::Bool, s);
-    return e;
+  ExprPtr error_expr(Span s) { return make(ExprKind::Bool, s); }
+
+  void report_depth(Span s, std::string message) {
+    if (reported_depth_) return;  // once: the rest would repeat it
+    reported_depth_ = true;
+    diags_.error("P0005", s, std::move(message), "split it into named definitions with `define`");
   }
-  struct DepthGuard {
-    Builder& b;
-    explicit DepthGuard(Builder& builder) : b(builder) { ++b.depth_; }
-    ~DepthGuard() { --b.depth_; }
-  };
-  bool too_deep(Span s) {
-    if (depth_ <= limits_.max_expression_depth) return false;
-    if (!reported_depth_) {
-      diags_.error("P0005", s,
-                   fmt::format("expression nests more than {} levels deep",
-                               limits_.max_expression_depth),
-                   "split it into named definitions with `define`");
-      reported_depth_ = true;
+
+  // Builds a child `levels` below the node being built; an error expression if too deep.
+  template <typename F>
+  ExprPtr below(int levels, Span s, F&& build) {
+    depth_ += levels;
+    ExprPtr out;
+    if (depth_ >= limits_.max_expression_depth) {
+      report_depth(s, fmt::format("this expression nests more than {} levels deep",
+                                  limits_.max_expression_depth));
+      out = error_expr(s);
+    } else {
+      out = build();
     }
-    return true;
+    depth_ -= levels;
+    return out;
+  }
+
+  // A left-deep chain `a op b op c`: the first term sits n-1 levels down, term i (i >= 1)
+  // n-i levels down.
+  template <typename Ctx, typename Build, typename Op>
+  ExprPtr chain(const std::vector<Ctx*>& parts, Span whole, const char* joined_by, Build&& build,
+                Op&& op_of) {
+    const size_t n = parts.size();
+    if (n == 0) return error_expr(whole);
+    if (n > static_cast<size_t>(limits_.max_expression_depth)) {
+      report_depth(whole, fmt::format("this expression is too long: more than {} terms joined by {}",
+                                      limits_.max_expression_depth, joined_by));
+      return error_expr(whole);
+    }
+    if (n == 1) return build(parts[0]);
+    ExprPtr acc = below(static_cast<int>(n - 1), whole, [&] { return build(parts[0]); });
+    for (size_t i = 1; i < n; ++i) {
+      ExprPtr rhs = below(static_cast<int>(n - i), whole, [&] { return build(parts[i]); });
+      auto b = make(ExprKind::Binary, join(acc->span, rhs->span));
+      op_of(i - 1, *b);
+      b->args.push_back(std::move(acc));
+      b->args.push_back(std::move(rhs));
+      acc = std::move(b);
+    }
+    return acc;
   }
 
   ExprPtr expr(P::ExprContext* e) {
@@ -477,19 +799,18 @@ class Builder {
   }
 
   ExprPtr aggregate(P::AggregateContext* a) {
-    DepthGuard g(*this);
     auto e = make(ExprKind::Aggregate, span(a));
-    if (too_deep(e->span)) return e;
     auto agg = std::make_unique<AggregateSyntax>();
     P::SourceContext* src = nullptr;
     P::FilterContext* filter = nullptr;
+    P::AdditiveContext* value = nullptr;
     if (auto* c = dynamic_cast<P::CountRowsContext*>(a)) {
       agg->fn = AggregateFn::Count;
       src = c->source();
       filter = c->filter();
     } else if (auto* d = dynamic_cast<P::CountDistinctContext*>(a)) {
       agg->fn = AggregateFn::CountDistinct;
-      agg->value = additive(d->additive());
+      value = d->additive();
       src = d->source();
       filter = d->filter();
     } else if (auto* f = dynamic_cast<P::FoldValuesContext*>(a)) {
@@ -499,72 +820,53 @@ class Builder {
         case CribleLexer::MAX: agg->fn = AggregateFn::Max; break;
         default: agg->fn = AggregateFn::Collect; break;
       }
-      agg->value = additive(f->additive());
+      value = f->additive();
       src = f->source();
       filter = f->filter();
     }
+    if (value) agg->value = below(1, e->span, [&] { return additive(value); });
     if (src) {
       agg->source = src->getText();
       agg->source_span = span(src);
     }
+    P::OrExprContext* where = nullptr;
     if (auto* same = dynamic_cast<P::SameFilterContext*>(filter)) {
       for (auto* id : same->IDENT()) agg->same.push_back({id->getText(), span(id->getSymbol())});
-      if (same->orExpr()) agg->where = or_expr(same->orExpr());
-    } else if (auto* where = dynamic_cast<P::WhereFilterContext*>(filter)) {
-      if (where->orExpr()) agg->where = or_expr(where->orExpr());
+      where = same->orExpr();
+    } else if (auto* w = dynamic_cast<P::WhereFilterContext*>(filter)) {
+      where = w->orExpr();
     }
+    if (where) agg->where = below(1, e->span, [&] { return or_expr(where); });
     e->aggregate = std::move(agg);
     return e;
   }
 
-  ExprPtr binary_chain(BinaryOp op, std::vector<ExprPtr> parts) {
-    if (parts.empty()) return error_expr({file_, 0, 0});
-    ExprPtr acc = std::move(parts[0]);
-    for (size_t i = 1; i < parts.size(); ++i) {
-      auto b = make(ExprKind::Binary, join(acc->span, parts[i]->span));
-      b->op = op;
-      b->args.push_back(std::move(acc));
-      b->args.push_back(std::move(parts[i]));
-      acc = std::move(b);
-    }
-    return acc;
-  }
-
   ExprPtr or_expr(P::OrExprContext* o) {
     if (!o) return error_expr({file_, 0, 0});
-    DepthGuard g(*this);
-    auto parts_ctx = o->andExpr();
-    depth_ += static_cast<int>(parts_ctx.size()) - 1;  // the chain nests left-deep
-    bool deep = too_deep(span(o));
-    depth_ -= static_cast<int>(parts_ctx.size()) - 1;
-    if (deep) return error_expr(span(o));
-    std::vector<ExprPtr> parts;
-    for (auto* a : parts_ctx) parts.push_back(and_expr(a));
-    return binary_chain(BinaryOp::Or, std::move(parts));
+    return chain(o->andExpr(), span(o), "`or`", [&](P::AndExprContext* a) { return and_expr(a); },
+                 [](size_t, Expr& b) { b.op = BinaryOp::Or; });
   }
 
   ExprPtr and_expr(P::AndExprContext* a) {
-    DepthGuard g(*this);
-    auto parts_ctx = a->notExpr();
-    depth_ += static_cast<int>(parts_ctx.size()) - 1;
-    bool deep = too_deep(span(a));
-    depth_ -= static_cast<int>(parts_ctx.size()) - 1;
-    if (deep) return error_expr(span(a));
-    std::vector<ExprPtr> parts;
-    for (auto* n : parts_ctx) parts.push_back(not_expr(n));
-    return binary_chain(BinaryOp::And, std::move(parts));
+    if (!a) return error_expr({file_, 0, 0});
+    return chain(a->notExpr(), span(a), "`and`", [&](P::NotExprContext* n) { return not_expr(n); },
+                 [](size_t, Expr& b) { b.op = BinaryOp::And; });
   }
 
   ExprPtr not_expr(P::NotExprContext* n) {
-    DepthGuard g(*this);
-    if (too_deep(span(n))) return error_expr(span(n));
+    if (!n) return error_expr({file_, 0, 0});
     if (auto* op = dynamic_cast<P::NotOpContext*>(n)) {
       auto e = make(ExprKind::Not, span(n));
-      e->args.push_back(not_expr(op->notExpr()));
+      e->args.push_back(below(1, e->span, [&] { return not_expr(op->notExpr()); }));
       return e;
     }
     auto* base = dynamic_cast<P::NotBaseContext*>(n);
     return comparison(base ? base->comparison() : nullptr);
+  }
+
+  // The operands of a comparison-like node, one level below it.
+  void operands(Expr& e, const std::vector<P::AdditiveContext*>& parts) {
+    for (auto* p : parts) e.args.push_back(below(1, e.span, [&] { return additive(p); }));
   }
 
   ExprPtr comparison(P::ComparisonContext* c) {
@@ -575,34 +877,31 @@ class Builder {
       e->op = op == "=" ? BinaryOp::Eq : op == "!=" ? BinaryOp::Ne : op == "<" ? BinaryOp::Lt
             : op == "<=" ? BinaryOp::Le : op == ">" ? BinaryOp::Gt : BinaryOp::Ge;
       e->name_span = span(cmp->op);
-      e->args.push_back(additive(cmp->additive(0)));
-      e->args.push_back(additive(cmp->additive(1)));
+      operands(*e, cmp->additive());
       return e;
     }
     if (auto* m = dynamic_cast<P::MembershipContext*>(c)) {
       auto e = make(ExprKind::In, span(c));
       e->negated = m->NOT() != nullptr;
       e->name_span = span(m->IN()->getSymbol());
-      e->args.push_back(additive(m->additive(0)));
-      e->args.push_back(additive(m->additive(1)));
+      operands(*e, m->additive());
       return e;
     }
     if (auto* x = dynamic_cast<P::IntersectsContext*>(c)) {
       auto e = make(ExprKind::Intersects, span(c));
       e->name_span = span(x->INTERSECTS()->getSymbol());
-      e->args.push_back(additive(x->additive(0)));
-      e->args.push_back(additive(x->additive(1)));
+      operands(*e, x->additive());
       return e;
     }
     if (auto* b = dynamic_cast<P::BetweenContext*>(c)) {
       auto e = make(ExprKind::Between, span(c));
       e->negated = b->NOT() != nullptr;
-      for (int i = 0; i < 3; ++i) e->args.push_back(additive(b->additive(i)));
+      operands(*e, b->additive());
       return e;
     }
     if (auto* p = dynamic_cast<P::PresenceContext*>(c)) {
       auto e = make(p->MISSING() ? ExprKind::IsMissing : ExprKind::IsPresent, span(c));
-      e->args.push_back(additive(p->additive()));
+      operands(*e, {p->additive()});
       return e;
     }
     if (auto* o = dynamic_cast<P::OutcomeContext*>(c)) return outcome(o->outcomeTest());
@@ -637,53 +936,28 @@ class Builder {
 
   ExprPtr additive(P::AdditiveContext* a) {
     if (!a) return error_expr({file_, 0, 0});
-    DepthGuard g(*this);
-    auto parts = a->multiplicative();
-    depth_ += static_cast<int>(parts.size()) - 1;
-    bool deep = too_deep(span(a));
-    depth_ -= static_cast<int>(parts.size()) - 1;
-    if (deep || parts.empty()) return error_expr(span(a));
-    ExprPtr acc = multiplicative(parts[0]);
-    for (size_t i = 1; i < parts.size(); ++i) {
-      auto b = make(ExprKind::Binary, {});
-      b->op = i - 1 < a->op.size() && a->op[i - 1]->getText() == "-" ? BinaryOp::Sub : BinaryOp::Add;
-      if (i - 1 < a->op.size()) b->name_span = span(a->op[i - 1]);
-      ExprPtr rhs = multiplicative(parts[i]);
-      b->span = join(acc->span, rhs->span);
-      b->args.push_back(std::move(acc));
-      b->args.push_back(std::move(rhs));
-      acc = std::move(b);
-    }
-    return acc;
+    return chain(a->multiplicative(), span(a), "`+` or `-`",
+                 [&](P::MultiplicativeContext* m) { return multiplicative(m); },
+                 [&](size_t i, Expr& b) {
+                   b.op = i < a->op.size() && a->op[i]->getText() == "-" ? BinaryOp::Sub : BinaryOp::Add;
+                   if (i < a->op.size()) b.name_span = span(a->op[i]);
+                 });
   }
 
   ExprPtr multiplicative(P::MultiplicativeContext* m) {
-    DepthGuard g(*this);
-    auto parts = m->unary();
-    depth_ += static_cast<int>(parts.size()) - 1;
-    bool deep = too_deep(span(m));
-    depth_ -= static_cast<int>(parts.size()) - 1;
-    if (deep || parts.empty()) return error_expr(span(m));
-    ExprPtr acc = unary(parts[0]);
-    for (size_t i = 1; i < parts.size(); ++i) {
-      auto b = make(ExprKind::Binary, {});
-      b->op = i - 1 < m->op.size() && m->op[i - 1]->getText() == "/" ? BinaryOp::Div : BinaryOp::Mul;
-      if (i - 1 < m->op.size()) b->name_span = span(m->op[i - 1]);
-      ExprPtr rhs = unary(parts[i]);
-      b->span = join(acc->span, rhs->span);
-      b->args.push_back(std::move(acc));
-      b->args.push_back(std::move(rhs));
-      acc = std::move(b);
-    }
-    return acc;
+    if (!m) return error_expr({file_, 0, 0});
+    return chain(m->unary(), span(m), "`*` or `/`", [&](P::UnaryContext* u) { return unary(u); },
+                 [&](size_t i, Expr& b) {
+                   b.op = i < m->op.size() && m->op[i]->getText() == "/" ? BinaryOp::Div : BinaryOp::Mul;
+                   if (i < m->op.size()) b.name_span = span(m->op[i]);
+                 });
   }
 
   ExprPtr unary(P::UnaryContext* u) {
-    DepthGuard g(*this);
-    if (too_deep(span(u))) return error_expr(span(u));
+    if (!u) return error_expr({file_, 0, 0});
     if (auto* n = dynamic_cast<P::NegateContext*>(u)) {
       auto e = make(ExprKind::Negate, span(u));
-      e->args.push_back(unary(n->unary()));
+      e->args.push_back(below(1, e->span, [&] { return unary(n->unary()); }));
       return e;
     }
     auto* b = dynamic_cast<P::UnaryBaseContext*>(u);
@@ -692,19 +966,16 @@ class Builder {
 
   ExprPtr postfix(P::PostfixContext* p) {
     if (!p) return error_expr({file_, 0, 0});
-    ExprPtr base = primary(p->primary());
-    if (!p->unit) return base;
+    if (!p->unit) return primary(p->primary());
     auto e = make(ExprKind::Duration, span(p));
     e->name = p->unit->getType() == CribleLexer::WEEKS ? "weeks" : "days";
     e->name_span = span(p->unit);
-    e->args.push_back(std::move(base));
+    e->args.push_back(below(1, e->span, [&] { return primary(p->primary()); }));
     return e;
   }
 
   ExprPtr primary(P::PrimaryContext* p) {
     if (!p) return error_expr({file_, 0, 0});
-    DepthGuard g(*this);
-    if (too_deep(span(p))) return error_expr(span(p));
     Span s = span(p);
     if (auto* par = dynamic_cast<P::ParensContext*>(p)) {
       ExprPtr inner = expr(par->expr());
@@ -713,14 +984,14 @@ class Builder {
     }
     if (auto* set = dynamic_cast<P::SetLiteralContext*>(p)) {
       auto e = make(ExprKind::SetLiteral, s);
-      for (auto* x : set->expr()) e->args.push_back(expr(x));
+      for (auto* x : set->expr()) e->args.push_back(below(1, s, [&] { return expr(x); }));
       return e;
     }
     if (auto* call = dynamic_cast<P::CallContext*>(p)) {
       auto e = make(ExprKind::Call, s);
       e->name = name(call->fn);
       e->name_span = span(call->fn);
-      for (auto* x : call->expr()) e->args.push_back(expr(x));
+      for (auto* x : call->expr()) e->args.push_back(below(1, s, [&] { return expr(x); }));
       return e;
     }
     if (auto* t = dynamic_cast<P::ThisRefContext*>(p)) {
@@ -778,45 +1049,187 @@ class Builder {
   bool reported_depth_ = false;
 };
 
-// Checks, before parsing, what would make ANTLR's recursive descent go too deep, and reports
-// bad characters and unterminated texts in the author's words. True when parsing is safe.
-bool scan_tokens(antlr4::CommonTokenStream& tokens, Diagnostics& diags, uint32_t file,
-                 const OffsetMap& offsets, const Limits& limits) {
-  bool safe = true;
-  int depth = 0, prefix_run = 0;
+// A better hint than "unexpected character" for what authors coming from other tools type.
+std::string bad_char_hint(const std::string& c) {
+  if (c == "&" || c == "&&") return "join conditions with `and`";
+  if (c == "|" || c == "||") return "join conditions with `or`";
+  if (c == "!") return "write `not` to negate a condition, `!=` for \"is not equal to\"";
+  if (c == "'") return "texts go in double quotes: \"like this\"";
+  if (c == ";") return "lines need no `;` at their end";
+  if (c == "[" || c == "]") return "sets are written in braces: {\"a\", \"b\"}";
+  if (static_cast<unsigned char>(c[0]) >= 0x80)
+    return "names use the letters a to z, digits and '_'; other letters may appear only in "
+           "texts in quotes and comments";
+  return "names use letters, digits and '_'; texts go in double quotes";
+}
+
+// Runs of binary operators in one expression, per bracket level, for the safety net below.
+struct Chains {
+  int or_ = 0, and_ = 0, add = 0, mul = 0;
+  bool between = false;  // the next `and` is the one of `between ... and ...`
+};
+
+// Reads the tokens before parsing: reports bad characters and unterminated texts in the
+// author's words, pairs up brackets for the syntax errors, and stops what would make ANTLR's
+// recursive descent go too deep (nesting) or slow (chains of 100,000 `or`s build a parse tree
+// of millions of nodes before the AST builder can object). Returns false to skip parsing.
+bool scan_tokens(antlr4::CommonTokenStream& tokens, const std::string& src, Diagnostics& diags,
+                 uint32_t file, const OffsetMap& offsets, const Limits& limits, TokenFacts& facts) {
+  int prefix_run = 0;
   std::vector<antlr4::Token*> open;
-  for (auto* t : tokens.getTokens()) {
-    size_t type = t->getType();
+  std::vector<Chains> chains(1);
+  const auto& all = tokens.getTokens();
+  auto span_of = [&](const antlr4::Token* t) {
+    return Span{file, offsets.byte(t->getStartIndex()), offsets.byte(t->getStopIndex() + 1)};
+  };
+  auto once = [&](std::string hint) { return facts.hints_given.insert(hint).second ? hint : ""; };
+  auto too_many = [&](const antlr4::Token* t) {
+    if (facts.reported_count < limits.max_syntax_errors) return false;
+    diags.error("P0009", span_of(t),
+                fmt::format("too many syntax errors: stopped after {}", limits.max_syntax_errors),
+                "fix these and check again");
+    return true;
+  };
+  for (size_t i = 0; i < all.size(); ++i) {
+    antlr4::Token* t = all[i];
+    const size_t type = t->getType();
     if (type == antlr4::Token::EOF) break;
-    Span s{file, offsets.byte(t->getStartIndex()), offsets.byte(t->getStopIndex() + 1)};
+    Span s = span_of(t);
+    if (type == CribleLexer::BAD_CHAR && t->getText() == "'") {
+      // 'F': a text in single quotes, one message for both quotes.
+      size_t k = i + 1;
+      while (k < all.size() && all[k]->getType() != antlr4::Token::EOF &&
+             all[k]->getLine() == t->getLine() && all[k]->getText() != "'")
+        ++k;
+      if (k < all.size() && all[k]->getType() == CribleLexer::BAD_CHAR && all[k]->getText() == "'") {
+        if (too_many(t)) return false;
+        for (size_t r = i; r <= k; ++r) facts.reported.push_back(r);
+        s.end = offsets.byte(all[k]->getStopIndex() + 1);
+        std::string inner = src.substr(s.begin + 1, s.end - s.begin - 2);
+        diags.error("P0002", s, "texts go in double quotes, not single quotes",
+                    inner.size() <= 40 ? fmt::format("write \"{}\"", inner) : "");
+        ++facts.reported_count;
+        i = k;
+        continue;
+      }
+    }
     if (type == CribleLexer::BAD_CHAR) {
-      diags.error("P0002", s, fmt::format("unexpected character '{}'", t->getText()),
-                  "names use letters, digits and '_'; texts go in double quotes");
+      // One message for a run of adjacent bad characters ("&&").
+      size_t j = i;
+      while (j + 1 < all.size() && all[j + 1]->getType() == CribleLexer::BAD_CHAR &&
+             all[j + 1]->getStartIndex() == all[j]->getStopIndex() + 1)
+        facts.reported.push_back(j++);
+      facts.reported.push_back(j);
+      if (too_many(t)) return false;
+      s.end = offsets.byte(all[j]->getStopIndex() + 1);
+      std::string chars = tokens.getText(t, all[j]);
+      if (chars.size() > 40) chars = chars.substr(0, 40) + "...";
+      const char* quote = chars.find('\'') == std::string::npos ? "'" : "\"";
+      diags.error("P0002", s,
+                  fmt::format("unexpected character{} {}{}{}", j > i ? "s" : "", quote, chars, quote),
+                  once(bad_char_hint(chars)));
+      ++facts.reported_count;
+      i = j;
       continue;
     }
     if (type == CribleLexer::UNTERMINATED_STRING) {
+      facts.reported.push_back(i);
+      if (too_many(t)) return false;
       diags.error("P0006", s, "this text has no closing quote",
-                  "add '\"' before the end of the line");
+                  once("end it with '\"' on the same line: a text cannot run over several lines"));
+      ++facts.reported_count;
       continue;
     }
-    std::string text = t->getText();
+    const std::string text = t->getText();
+    // Brackets. None spans a keyword that ends expressions: such a bracket was never closed.
+    if (ends_expressions(type) && !open.empty()) {
+      facts.unclosed.insert(facts.unclosed.end(), open.begin(), open.end());
+      open.clear();
+      chains.resize(1);
+    }
     if (text == "(" || text == "{") {
       open.push_back(t);
-      ++depth;
-    } else if ((text == ")" || text == "}") && depth > 0) {
-      open.pop_back();
-      --depth;
+      chains.emplace_back();
+    } else if (text == ")" || text == "}") {
+      if (open.empty() || (open.back()->getText() == "(") != (text == ")")) {
+        facts.unmatched_closers.insert(i);
+      } else {
+        open.pop_back();
+        chains.pop_back();
+      }
     }
     if (type == CribleLexer::NOT || text == "-") ++prefix_run;
     else prefix_run = 0;
-    if (depth + prefix_run > limits.max_nesting) {
+    if (static_cast<int>(open.size()) + prefix_run > limits.max_nesting) {
       diags.error("P0005", s,
-                  fmt::format("expression nests more than {} levels deep", limits.max_nesting),
+                  fmt::format("this expression nests more than {} levels deep: each parenthesis, "
+                              "brace, `not` and `-` adds one",
+                              limits.max_nesting),
+                  "split it into named definitions with `define`");
+      return false;
+    }
+    // Chains: count the operators of each precedence level in a row. Any other keyword ends
+    // the expression, so a count can only fall short, never exceed the chain the AST builder
+    // will see: an error here is one the builder would report too, only sooner.
+    Chains& c = chains.back();
+    const antlr4::Token* prev = i > 0 ? all[i - 1] : nullptr;
+    const size_t pt = prev ? prev->getType() : 0;
+    const bool after_value = prev && (pt == CribleLexer::IDENT || pt == CribleLexer::INT ||
+                                      pt == CribleLexer::DECIMAL || pt == CribleLexer::DATE ||
+                                      pt == CribleLexer::STRING || pt == CribleLexer::TRUE ||
+                                      pt == CribleLexer::FALSE || pt == CribleLexer::DAYS ||
+                                      pt == CribleLexer::DAY || pt == CribleLexer::WEEKS ||
+                                      prev->getText() == ")" || prev->getText() == "}");
+    int* counter = nullptr;
+    const char* joined_by = "";
+    switch (type) {
+      case CribleLexer::IDENT: case CribleLexer::INT: case CribleLexer::DECIMAL:
+      case CribleLexer::DATE: case CribleLexer::STRING: case CribleLexer::TRUE:
+      case CribleLexer::FALSE: case CribleLexer::THIS: case CribleLexer::DAYS:
+      case CribleLexer::DAY: case CribleLexer::WEEKS:
+        break;
+      case CribleLexer::OR:
+        counter = &c.or_, joined_by = "`or`";
+        c.and_ = c.add = c.mul = 0;
+        c.between = false;
+        break;
+      case CribleLexer::AND:
+        if (c.between) c.between = false;
+        else counter = &c.and_, joined_by = "`and`";
+        c.add = c.mul = 0;
+        break;
+      case CribleLexer::BETWEEN:
+        c.between = true;
+        c.add = c.mul = 0;
+        break;
+      default:
+        if (text == ".") break;
+        if (text == "*" || text == "/") {
+          counter = &c.mul, joined_by = "`*` or `/`";
+        } else if ((text == "+" || text == "-") && after_value) {
+          counter = &c.add, joined_by = "`+` or `-`";
+          c.mul = 0;
+        } else if (text == "-" || text == "(" || text == ")" || text == "{" || text == "}") {
+          // a sign, or a bracket: the level's counts live in `chains`
+        } else if (text == "=" || text == "!=" || text == "<" || text == "<=" || text == ">" ||
+                   text == ">=" || type == CribleLexer::IN || type == CribleLexer::NOT ||
+                   type == CribleLexer::IS || type == CribleLexer::MISSING ||
+                   type == CribleLexer::PRESENT || type == CribleLexer::INTERSECTS) {
+          c.add = c.mul = 0;
+        } else {
+          c = Chains{};
+        }
+    }
+    if (counter && ++*counter >= limits.max_expression_depth) {
+      diags.error("P0005", s,
+                  fmt::format("this expression is too long: more than {} terms joined by {}",
+                              limits.max_expression_depth, joined_by),
                   "split it into named definitions with `define`");
       return false;
     }
   }
-  return safe;
+  for (auto* t : open) facts.unclosed.push_back(t);
+  return true;
 }
 
 }  // namespace
@@ -825,21 +1238,31 @@ Staged<Ruleset> parse(const SourceSet& sources, uint32_t file, const Limits& lim
   Staged<Ruleset> out;
   Diagnostics diags;
   const std::string& text = sources.file(file).text;
+  // The whole file is at fault in these two: the empty span at 0 says so.
   if (text.size() > limits.max_file_bytes) {
     diags.error("P0007", {file, 0, 0},
-                fmt::format("rule file is {:.1f} MB; the limit is {} MB",
-                            static_cast<double>(text.size()) / (1 << 20), limits.max_file_bytes >> 20),
+                fmt::format("the file is {}; a rule file may hold at most {}", human_size(text.size()),
+                            human_size(limits.max_file_bytes)),
                 "a ruleset is a few kilobytes: is this the right file?");
     out.diagnostics = diags.take_sorted();
     return out;
   }
-  std::string why;
-  size_t bad = first_bad_byte(text, why);
-  if (bad != std::string::npos) {
+  // Byte offsets count from 0, as hex editors do.
+  if (size_t nul = text.find('\0'); nul != std::string::npos) {
+    uint32_t b = static_cast<uint32_t>(nul);
+    diags.error("P0008", {file, b, b + 1}, fmt::format("the file holds a NUL byte at offset {}", nul),
+                "a rule file is plain text: is this the right file?");
+    out.diagnostics = diags.take_sorted();
+    return out;
+  }
+  bool cut_by_end = false;
+  if (size_t bad = first_bad_byte(text, cut_by_end); bad != std::string::npos) {
     uint32_t b = static_cast<uint32_t>(bad);
+    const unsigned byte = static_cast<unsigned char>(text[bad]);
     diags.error("P0008", {file, b, b + 1},
-                fmt::format("rule file is not valid UTF-8 text at byte {}: {}", bad, why),
-                "save the file as UTF-8");
+                cut_by_end ? fmt::format("the file ends in the middle of a character (byte 0x{:02X} at offset {})", byte, bad)
+                           : fmt::format("the file is not UTF-8 text (byte 0x{:02X} at offset {})", byte, bad),
+                "save the file as UTF-8: it may have been saved as Latin-1 or Windows-1252");
     out.diagnostics = diags.take_sorted();
     return out;
   }
@@ -851,22 +1274,26 @@ Staged<Ruleset> parse(const SourceSet& sources, uint32_t file, const Limits& lim
     lexer.removeErrorListeners();  // BAD_CHAR catches everything the lexer could reject
     antlr4::CommonTokenStream tokens(&lexer);
     tokens.fill();
-    if (!scan_tokens(tokens, diags, file, offsets, limits)) {
+    TokenFacts facts;
+    if (!scan_tokens(tokens, text, diags, file, offsets, limits, facts)) {
       out.diagnostics = diags.take_sorted();
       return out;
     }
     crible_gen::CribleParser parser(&tokens);
-    SyntaxErrors errors(diags, file, offsets, limits.max_syntax_errors);
+    SyntaxErrors errors(diags, file, offsets, facts, limits.max_syntax_errors);
     parser.removeErrorListeners();
     parser.addErrorListener(&errors);
-    parser.setErrorHandler(std::make_shared<CappedRecovery>(errors, limits.max_syntax_errors));
+    parser.setErrorHandler(std::make_shared<CappedRecovery>(errors));
     P::RulesetContext* tree = nullptr;
     try {
       tree = parser.ruleset();
     } catch (const antlr4::ParseCancellationException&) {
-      diags.error("P0009", {file, static_cast<uint32_t>(text.size()), static_cast<uint32_t>(text.size())},
-                  fmt::format("too many syntax errors; stopped after {}", limits.max_syntax_errors),
-                  "fix the first ones and check again");
+      tree = nullptr;
+    }
+    if (errors.stopped()) {
+      diags.error("P0009", errors.stop_span(),
+                  fmt::format("too many syntax errors: stopped after {}", limits.max_syntax_errors),
+                  "fix these and check again");
     }
     if (tree && !diags.has_errors()) {
       Builder builder(diags, file, offsets, limits);
