@@ -48,6 +48,7 @@ struct Unit {
   size_t pad_token = kNone;  // this token starts at column pad_col (alignment in blocks)
   int pad_col = 0;
   bool opens_block = false;  // the first line after a block's head
+  bool separate = false;     // a head after or of a block: always a blank line before it
 };
 
 bool is(const Token& t, std::string_view text) {
@@ -224,7 +225,9 @@ class Formatter {
             (i > 0 && d.lines[i] <= d.lines[i - 1]))
           return "a line of a block is out of place";
       const size_t head_end = d.lines.empty() ? close : d.lines[0];
-      units_.push_back(unit(UnitKind::Head, d.keyword, head_end, 0));
+      Unit head = unit(UnitKind::Head, d.keyword, head_end, 0);
+      head.separate = d.block || (k > 0 && decls[k - 1].block);
+      units_.push_back(head);
       for (size_t i = 0; i < d.lines.size(); ++i) {
         Unit u = unit(UnitKind::Element, d.lines[i],
                       i + 1 < d.lines.size() ? d.lines[i + 1] : close, kBlockIndent);
@@ -339,7 +342,10 @@ class Formatter {
     if (out_.empty()) return false;
     switch (u.kind) {
       case UnitKind::Head:
-        return first || author_blank;  // declarations are one blank line apart
+        // Blocks stand one blank line apart from everything; one-line declarations (a
+        // parameter, a constant, a definition) may stay grouped as the author grouped them,
+        // like the two aggregates under one comment in rules/mali-2019.rules.
+        return (first && u.separate) || author_blank;
       case UnitKind::Element:
         return author_blank && !(first && u.opens_block);
       case UnitKind::End:

@@ -10,7 +10,10 @@
 namespace crible::format {
 
 // The layout:
-// - Declarations start in column 0, one blank line apart. Blocks indent their lines (columns,
+// - Declarations start in column 0. A block (schema, criterion, signal, score with terms,
+//   disposition) has one blank line before and after it; between one-line declarations
+//   (ruleset title, parameter, constant, definition, score formula) the author's grouping is
+//   kept: no blank line or one (several become one). Blocks indent their lines (columns,
 //   clauses, lets, score terms, disposition lines) by two spaces and close with `end` in
 //   column 0. No blank line opens or closes a block; other blank lines inside a block, and
 //   between a declaration's comments, are kept (several become one).

@@ -140,8 +140,7 @@ BOOST_AUTO_TEST_CASE(spacing_indentation_and_alignment) {
       "  age:     integer\n"
       "end\n"
       "\n"
-      "define f(d: date) = d - (weekday(d) - 1) days\n"
-      "\n"
+      "define f(d: date) = d - (weekday(d) - 1) days\n"  // grouped as written
       "constant C = {\"a\", \"b\"}\n"
       "\n"
       "criterion E1 AGE \"adult\"\n"
@@ -252,6 +251,41 @@ BOOST_AUTO_TEST_CASE(declaration_heads_are_joined_unless_a_comment_breaks_them) 
   const std::string commented = "criterion E1 X  # c\n  \"desc\"\n  pass when a\nend\n";
   BOOST_TEST(fmt_text(commented) == "criterion E1 X  # c\n    \"desc\"\n  pass when a\nend\n");
   check_properties(commented, "comment in a head");
+}
+
+// One-line declarations keep the author's grouping (no blank line, or one); a block always
+// stands apart, with its comments.
+BOOST_AUTO_TEST_CASE(blank_lines_between_declarations) {
+  const std::string in =
+      "parameter a: integer = 1\n"
+      "parameter b: integer = 2\n"
+      "\n\n\n"
+      "# c and d\n"
+      "define c = a\n"
+      "define d = b\n"
+      "criterion E1 X\n"
+      "  pass when c > d\n"
+      "end\n"
+      "# after a block\n"
+      "define e = c\n"
+      "define f = d\n";
+  const std::string expected =
+      "parameter a: integer = 1\n"
+      "parameter b: integer = 2\n"
+      "\n"
+      "# c and d\n"
+      "define c = a\n"
+      "define d = b\n"
+      "\n"
+      "criterion E1 X\n"
+      "  pass when c > d\n"
+      "end\n"
+      "\n"
+      "# after a block\n"
+      "define e = c\n"
+      "define f = d\n";
+  BOOST_TEST(fmt_text(in) == expected);
+  check_properties(in, "grouping input");
 }
 
 BOOST_AUTO_TEST_CASE(one_line_blocks_are_opened_up) {
