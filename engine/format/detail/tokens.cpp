@@ -1,6 +1,6 @@
 // A hand-written copy of Crible.g4's lexical rules (keywords, DATE, DECIMAL, INT, IDENT,
 // STRING, COMMENT, punctuation). If the grammar's lexer changes, this file changes with it;
-// tests/unit/format checks both agree on every rule file in the tree.
+// tests/unit/format checks it against the grammar's literals and on every rule file in the tree.
 #include "format/detail/tokens.h"
 
 #include <algorithm>

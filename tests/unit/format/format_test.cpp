@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <set>
+#include <cctype>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -337,6 +339,61 @@ BOOST_AUTO_TEST_CASE(every_rule_file_in_the_tree) {
   }
   // rules/mali-2019.rules, the diff variants and the fmt inputs at least.
   BOOST_TEST(formatted >= 6u);
+}
+
+// The formatter's lexer is a hand copy of the grammar's: every keyword and punctuation
+// literal of grammar/Crible.g4 lexes as one token of the right kind, no word it treats as a
+// keyword is missing from the grammar, and a file the parser accepts has no bad token.
+BOOST_AUTO_TEST_CASE(the_lexer_agrees_with_the_grammar) {
+  const std::string grammar = read(source_dir() / "grammar/Crible.g4");
+  BOOST_TEST_REQUIRE(!grammar.empty());
+  std::set<std::string> keywords, punctuation;
+  std::istringstream lines(grammar);
+  for (std::string line; std::getline(lines, line);) {
+    // Keyword rules: `RULESET : 'ruleset' ;`.
+    const size_t colon = line.find(" : '");
+    if (colon != std::string::npos && !line.empty() && line[0] >= 'A' && line[0] <= 'Z') {
+      const size_t end = line.find('\'', colon + 4);
+      const std::string word = line.substr(colon + 4, end - colon - 4);
+      if (!word.empty() && std::isalpha(static_cast<unsigned char>(word[0]))) {
+        keywords.insert(word);
+        continue;
+      }
+    }
+    // Punctuation literals in parser rules: `'='`, `'!='`, `'('`, ...
+    if (line.find(" : ") != std::string::npos && line[0] >= 'A' && line[0] <= 'Z') continue;
+    for (size_t i = line.find('\''); i != std::string::npos; i = line.find('\'', i + 1)) {
+      const size_t end = line.find('\'', i + 1);
+      if (end == std::string::npos) break;
+      const std::string literal = line.substr(i + 1, end - i - 1);
+      if (!literal.empty() && !std::isalpha(static_cast<unsigned char>(literal[0])))
+        punctuation.insert(literal);
+      i = end;
+    }
+  }
+  BOOST_TEST(keywords.size() >= 50u);
+  BOOST_TEST(punctuation.count("!=") == 1u);
+  for (const auto& k : keywords) {
+    BOOST_TEST(format::detail::is_keyword(k), k);
+    const auto t = format::detail::lex(k);
+    BOOST_TEST((t.size() == 1 && t[0].kind == TokenKind::Keyword), k);
+  }
+  for (const auto& p : punctuation) {
+    const auto t = format::detail::lex(p);
+    BOOST_TEST((t.size() == 1 && t[0].kind == TokenKind::Punct), p);
+  }
+  size_t files = 0;
+  for (const auto& path : rule_files()) {
+    const std::string text = read(path);
+    if (!parse_text(text).rules) continue;
+    ++files;
+    for (const auto& t : format::detail::lex(text)) {
+      BOOST_TEST((t.kind != TokenKind::Bad), path.string() << ": " << t.text);
+      if (t.kind == TokenKind::Keyword)
+        BOOST_TEST(keywords.count(std::string(t.text)) == 1u, path.string() << ": " << t.text);
+    }
+  }
+  BOOST_TEST(files >= 6u);
 }
 
 // Every file again with its whitespace scrambled: spaces, tabs and line breaks anywhere
