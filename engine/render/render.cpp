@@ -5,7 +5,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <nlohmann/json.hpp>
+#include <iterator>
+#include <string_view>
 
 #include "base/date.h"
 
@@ -132,109 +133,276 @@ const char* outcome_word(eval::CriterionOutcome o) {
 }
 
 namespace {
-// Whole numbers print as integers (25, not 25.0), as in the CSV output.
-nlohmann::ordered_json json_number(double v) {
-  if (v == std::floor(v) && std::fabs(v) < 9e15) return static_cast<long long>(v);
-  return v;
-}
 
-nlohmann::ordered_json json_value(const Value& v, const Interner& interner) {
-  switch (v.kind) {
-    case ValueKind::Missing: return nullptr;
-    case ValueKind::Bool: return v.i != 0;
-    case ValueKind::Int: return v.i;
-    case ValueKind::Num: return v.d;
-    case ValueKind::Text: return interner.text(static_cast<uint32_t>(v.i));
-    case ValueKind::Date: return format_date(v.i);
-    case ValueKind::Duration: return fmt::format("{} days", v.i);
-    case ValueKind::Set: return set_texts(v, interner);
+// The JSON of one decision is written straight into a string: `crible review` renders one per
+// case, and building a JSON tree for each (nlohmann) cost more than evaluating and storing it.
+// The bytes are those nlohmann's compact dump gives (tests compare them); texts are valid
+// UTF-8 already (the loader and the parser reject anything else), so only escaping is needed.
+class JsonWriter {
+ public:
+  std::string out;
+
+  void text(std::string_view s) {
+    out += '"';
+    size_t plain = 0;
+    for (size_t i = 0; i < s.size(); ++i) {
+      const unsigned char c = static_cast<unsigned char>(s[i]);
+      if (c >= 0x20 && c != '"' && c != '\\') continue;
+      out.append(s.data() + plain, i - plain);
+      plain = i + 1;
+      switch (c) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\b': out += "\\b"; break;
+        case '\f': out += "\\f"; break;
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        case '\t': out += "\\t"; break;
+        default: out += fmt::format("\\u{:04x}", c); break;
+      }
+    }
+    out.append(s.data() + plain, s.size() - plain);
+    out += '"';
   }
-  return nullptr;
+  // Whole numbers print as integers (25, not 25.0), as in the CSV output.
+  void number(double v) {
+    if (v == std::floor(v) && std::fabs(v) < 9e15) {
+      integer(static_cast<long long>(v));
+    } else if (!std::isfinite(v)) {
+      out += "null";
+    } else {
+      fmt::format_to(std::back_inserter(out), "{}", v);
+    }
+  }
+  void integer(long long v) { fmt::format_to(std::back_inserter(out), "{}", v); }
+  void boolean(bool b) { out += b ? "true" : "false"; }
+  void null() { out += "null"; }
+  // Members and elements: `key` opens a member (with its comma), `item` an array element.
+  void key(std::string_view k) {
+    comma();
+    text(k);
+    out += ':';
+  }
+  void item() { comma(); }
+  void open(char c) {
+    out += c;
+    first_ = true;
+  }
+  void close(char c) {
+    out += c;
+    first_ = false;
+  }
+
+  void value(const Value& v, const Interner& interner) {
+    switch (v.kind) {
+      case ValueKind::Missing: null(); return;
+      case ValueKind::Bool: boolean(v.i != 0); return;
+      case ValueKind::Int: integer(v.i); return;
+      case ValueKind::Num:
+        // nlohmann prints a double as a double (25.0): keep those bytes.
+        if (v.d == std::floor(v.d) && std::fabs(v.d) < 1e15) {
+          fmt::format_to(std::back_inserter(out), "{}.0", static_cast<long long>(v.d));
+        } else {
+          number(v.d);
+        }
+        return;
+      case ValueKind::Text: text(interner.text(static_cast<uint32_t>(v.i))); return;
+      case ValueKind::Date: text(format_date(v.i)); return;
+      case ValueKind::Duration: text(fmt::format("{} days", v.i)); return;
+      case ValueKind::Set: {
+        open('[');
+        for (const auto& t : set_texts(v, interner)) {
+          item();
+          text(t);
+        }
+        close(']');
+        return;
+      }
+    }
+    null();
+  }
+
+ private:
+  // Whether a separator is due: after an open bracket, the first member needs none.
+  void comma() {
+    if (!first_) out += ',';
+    first_ = false;
+  }
+  bool first_ = true;
+};
+
+void evidence_json(JsonWriter& w, const std::vector<eval::EvidenceItem>& ev, const Interner& interner) {
+  w.open('{');
+  // nlohmann's object keeps the first position of a repeated key and the last value.
+  for (size_t i = 0; i < ev.size(); ++i) {
+    bool seen = false;
+    for (size_t k = 0; k < i && !seen; ++k) seen = ev[k].name == ev[i].name;
+    if (seen) continue;
+    size_t last = i;
+    for (size_t k = i + 1; k < ev.size(); ++k)
+      if (ev[k].name == ev[i].name) last = k;
+    w.key(ev[i].name);
+    w.value(ev[last].value, interner);
+  }
+  w.close('}');
 }
 
-nlohmann::ordered_json evidence_json(const std::vector<eval::EvidenceItem>& ev, const Interner& interner) {
-  nlohmann::ordered_json j = nlohmann::ordered_json::object();
-  for (const auto& e : ev) j[e.name] = json_value(e.value, interner);
-  return j;
+void string_array(JsonWriter& w, const std::vector<std::string>& items) {
+  w.open('[');
+  for (const auto& s : items) {
+    w.item();
+    w.text(s);
+  }
+  w.close(']');
 }
+
 }  // namespace
 
 std::string decision_json(const check::TypedRuleset& rules, const data::Table& cases,
                           const Interner& interner, const eval::CaseDetail& detail, bool with_fields) {
-  nlohmann::ordered_json j;
-  j["case_id"] = case_key(rules, cases, interner, detail.row);
+  JsonWriter w;
+  w.out.reserve(4096);
+  w.open('{');
+  w.key("case_id");
+  w.text(case_key(rules, cases, interner, detail.row));
   const auto& line = rules.disposition[detail.disposition];
-  j["disposition"] = line.outcome;
-  j["disposition_rule"] = {{"line", detail.disposition + 1}, {"rule", line.text}};
+  w.key("disposition");
+  w.text(line.outcome);
+  w.key("disposition_rule");
+  w.open('{');
+  w.key("line");
+  w.integer(detail.disposition + 1);
+  w.key("rule");
+  w.text(line.text);
   if (!detail.skipped_unknown.empty()) {
-    auto skipped = nlohmann::ordered_json::array();
-    for (int32_t i : detail.skipped_unknown) skipped.push_back(rules.disposition[i].text);
-    j["disposition_rule"]["skipped_as_unknown"] = skipped;
+    w.key("skipped_as_unknown");
+    w.open('[');
+    for (int32_t i : detail.skipped_unknown) {
+      w.item();
+      w.text(rules.disposition[i].text);
+    }
+    w.close(']');
   }
-  nlohmann::ordered_json scores = nlohmann::ordered_json::object();
+  w.close('}');
+  w.key("scores");
+  w.open('{');
   for (size_t i = 0; i < rules.scores.size(); ++i) {
-    scores[rules.scores[i].name] = json_number(detail.scores[i]);
+    w.key(rules.scores[i].name);
+    w.number(detail.scores[i]);
   }
-  j["scores"] = scores;
+  w.close('}');
   // How each score was made: the points of fired signals, or the terms that held.
-  nlohmann::ordered_json breakdown = nlohmann::ordered_json::object();
+  w.key("score_breakdown");
+  w.open('{');
   for (size_t i = 0; i < rules.scores.size(); ++i) {
     const auto& sc = rules.scores[i];
-    auto parts = nlohmann::ordered_json::array();
+    w.key(sc.name);
+    w.open('[');
     if (sc.form == check::Score::Form::SignalPoints) {
-      for (size_t k = 0; k < rules.signals.size(); ++k)
-        if (detail.signals[k].fired) parts.push_back({{"signal", rules.signals[k].id}, {"points", json_number(rules.signals[k].points)}});
+      for (size_t k = 0; k < rules.signals.size(); ++k) {
+        if (!detail.signals[k].fired) continue;
+        w.item();
+        w.open('{');
+        w.key("signal");
+        w.text(rules.signals[k].id);
+        w.key("points");
+        w.number(rules.signals[k].points);
+        w.close('}');
+      }
     } else if (sc.form == check::Score::Form::Terms) {
       for (size_t k = 0; k < sc.terms.size(); ++k) {
         Truth t = detail.score_terms[i][k].truth;
         if (t == Truth::False) continue;
-        parts.push_back({{"when", sc.terms[k].text}, {"points", json_number(t == Truth::True ? sc.terms[k].weight : 0.0)},
-                         {"holds", t == Truth::True ? "true" : "unknown"}});
+        w.item();
+        w.open('{');
+        w.key("when");
+        w.text(sc.terms[k].text);
+        w.key("points");
+        w.number(t == Truth::True ? sc.terms[k].weight : 0.0);
+        w.key("holds");
+        w.text(t == Truth::True ? "true" : "unknown");
+        w.close('}');
       }
     }
-    breakdown[sc.name] = parts;
+    w.close(']');
   }
-  j["score_breakdown"] = breakdown;
-  auto criteria = nlohmann::ordered_json::array();
+  w.close('}');
+  w.key("criteria");
+  w.open('[');
   for (size_t i = 0; i < rules.criteria.size(); ++i) {
     const auto& c = rules.criteria[i];
     const auto& f = detail.criteria[i];
-    nlohmann::ordered_json cj;
-    cj["id"] = c.id;
-    cj["name"] = c.name;
-    cj["outcome"] = outcome_word(f.outcome);
-    if (f.decided_by >= 0) cj["decided_by"] = c.clauses[f.decided_by].text;
-    else cj["condition"] = c.clauses.empty() ? "" : c.clauses[0].text;
-    cj["evidence"] = evidence_json(f.evidence, interner);
-    if (!f.missing.empty()) cj["missing"] = f.missing;
-    if (!c.reason.empty()) cj["reason"] = reason_text(c.reason, f.evidence, interner);
-    criteria.push_back(cj);
+    w.item();
+    w.open('{');
+    w.key("id");
+    w.text(c.id);
+    w.key("name");
+    w.text(c.name);
+    w.key("outcome");
+    w.text(outcome_word(f.outcome));
+    if (f.decided_by >= 0) {
+      w.key("decided_by");
+      w.text(c.clauses[f.decided_by].text);
+    } else {
+      w.key("condition");
+      w.text(c.clauses.empty() ? "" : c.clauses[0].text);
+    }
+    w.key("evidence");
+    evidence_json(w, f.evidence, interner);
+    if (!f.missing.empty()) {
+      w.key("missing");
+      string_array(w, f.missing);
+    }
+    if (!c.reason.empty()) {
+      w.key("reason");
+      w.text(reason_text(c.reason, f.evidence, interner));
+    }
+    w.close('}');
   }
-  j["criteria"] = criteria;
-  auto signals = nlohmann::ordered_json::array();
+  w.close(']');
+  w.key("signals");
+  w.open('[');
   for (size_t i = 0; i < rules.signals.size(); ++i) {
     const auto& s = rules.signals[i];
     const auto& f = detail.signals[i];
-    nlohmann::ordered_json sj;
-    sj["id"] = s.id;
-    sj["name"] = s.name;
-    sj["points"] = json_number(s.points);
-    sj["outcome"] = f.fired ? "fired" : "not_fired";
-    sj["condition"] = s.fires_text;
-    sj["evidence"] = evidence_json(f.evidence, interner);
-    if (f.unknown) sj["missing"] = f.missing;
-    if (f.fired && !s.reason.empty()) sj["reason"] = reason_text(s.reason, f.evidence, interner);
-    if (f.fired && i < detail.linked.size() && !detail.linked[i].empty()) {
-      auto linked = nlohmann::ordered_json::array();
-      for (size_t r : detail.linked[i]) linked.push_back(case_key(rules, cases, interner, r));
-      sj["linked_cases"] = linked;
+    w.item();
+    w.open('{');
+    w.key("id");
+    w.text(s.id);
+    w.key("name");
+    w.text(s.name);
+    w.key("points");
+    w.number(s.points);
+    w.key("outcome");
+    w.text(f.fired ? "fired" : "not_fired");
+    w.key("condition");
+    w.text(s.fires_text);
+    w.key("evidence");
+    evidence_json(w, f.evidence, interner);
+    if (f.unknown) {
+      w.key("missing");
+      string_array(w, f.missing);
     }
-    signals.push_back(sj);
+    if (f.fired && !s.reason.empty()) {
+      w.key("reason");
+      w.text(reason_text(s.reason, f.evidence, interner));
+    }
+    if (f.fired && i < detail.linked.size() && !detail.linked[i].empty()) {
+      w.key("linked_cases");
+      w.open('[');
+      for (size_t r : detail.linked[i]) {
+        w.item();
+        w.text(case_key(rules, cases, interner, r));
+      }
+      w.close(']');
+    }
+    w.close('}');
   }
-  j["signals"] = signals;
+  w.close(']');
   if (with_fields) {
     // Only the fields the rules read: the audit trail holds no more than the decision needs.
-    nlohmann::ordered_json fields = nlohmann::ordered_json::object();
+    w.key("fields");
+    w.open('{');
     for (size_t c = 0; c < rules.cases.columns.size(); ++c) {
       if (!rules.case_fields_read[c] || static_cast<int32_t>(c) == rules.case_key) continue;
       const data::Column& col = cases.columns[c];
@@ -254,11 +422,13 @@ std::string decision_json(const check::TypedRuleset& rules, const data::Table& c
           default: break;
         }
       }
-      fields[rules.cases.columns[c].name] = json_value(v, interner);
+      w.key(rules.cases.columns[c].name);
+      w.value(v, interner);
     }
-    j["fields"] = fields;
+    w.close('}');
   }
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  w.close('}');
+  return std::move(w.out);
 }
 
 }  // namespace crible::render
