@@ -2,6 +2,7 @@
 // records; each row is first typed into a staging area and only written to the columns once
 // every declared field fits, so a rejected row leaves no trace in the table.
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -40,6 +41,10 @@ constexpr size_t kMaxSetPool = UINT32_MAX;
 // phones), since there it would only add work.
 class TextCache {
  public:
+  // Whether the cache still serves this column; when it does not, the loader hashes the
+  // column's texts itself and prefetches their interner slots (see Loader::prefetch_texts).
+  bool enabled() const { return enabled_; }
+
   uint32_t intern(std::string_view s, Interner& interner) {
     if (!enabled_) return interner.intern(s);
     const uint64_t h = hash(s);
@@ -122,6 +127,8 @@ struct Staged {
   int domain_index = -1;
   size_t elem_begin = 0, elem_end = 0;  // into Loader::elems_
   uint32_t id = Interner::kNone;        // Text already interned (key columns)
+  bool hashed = false;                  // `hash` holds Interner::hash(text), slot prefetched
+  uint32_t hash = 0;
 };
 
 int domain_index_of(const EnumDomain& domain, std::string_view s) {
@@ -158,17 +165,25 @@ std::string problem_text(const CsvRecord& r) {
   return why;
 }
 
+// Called as the scan moves on with the offset before which the text is no longer read, so
+// that a file mapped in memory can hand back the pages behind the reader.
+using ReleaseFn = void (*)(void* context, size_t before);
+
 class Loader {
  public:
   Loader(std::string_view text, const std::string& name, const TableSchema& schema,
-         Interner& interner, const LoadOptions& options, bool reject_duplicate_keys)
+         Interner& interner, const LoadOptions& options, bool reject_duplicate_keys,
+         ReleaseFn release = nullptr, void* release_context = nullptr)
       : text_(text),
         name_(name),
         schema_(schema),
         interner_(interner),
         options_(options),
         reject_duplicate_keys_(reject_duplicate_keys),
-        reader_(text) {}
+        reader_(text) {
+    release_ = release;
+    release_context_ = release_context;
+  }
 
   Result<Table> run() {
     if (auto status = check_schema(); !status.ok()) return status.error();
@@ -176,7 +191,13 @@ class Loader {
     prepare();
     while (reader_.next(record_)) {
       ++table_.read;
+      if (release_ && reader_.position() >= released_ + kReleaseStep) {
+        released_ = reader_.position();
+        release_(release_context_, released_);
+      }
       if (!accept_record()) continue;
+      if (table_.rows == kSampleRows) reserve_texts();
+      prefetch_texts();
       if (!key_is_new()) {
         if (fatal_) return std::move(*fatal_);
         continue;
@@ -270,11 +291,12 @@ class Loader {
     staged_.resize(plans_.size());
     for (const int k : schema_.key) key_columns_.push_back(static_cast<size_t>(k));
 
-    // Line ends bound the record count: reserve once instead of regrowing a million times.
-    size_t lines = 1;
-    for (const char* p = text_.data();
-         (p = static_cast<const char*>(std::memchr(p, '\n', text_.data() + text_.size() - p))); ++p)
-      ++lines;
+    // Reserve once for the likely record count instead of regrowing a million times. The
+    // count is estimated from the first MB rather than counted: counting would read the whole
+    // file before its first row, and a mapped file would then sit in memory whole. Capacity
+    // beyond the real count is never touched, so it costs address space, not memory.
+    const size_t lines = estimated_lines();
+    expected_rows_ = lines;
     table_.row_line.reserve(lines);
     for (size_t c = 0; c < plans_.size(); ++c) {
       if (!plans_[c].loaded) continue;
@@ -294,7 +316,49 @@ class Loader {
       }
     }
     single_text_key_ = key_columns_.size() == 1 && plans_[key_columns_[0]].kind == TypeKind::Text;
+    for (size_t c = 0; c < plans_.size(); ++c)
+      if (plans_[c].kind == TypeKind::Text && !plans_[c].domain && plans_[c].loaded)
+        text_columns_.push_back(c);
+    texts_at_start_ = interner_.size();
     if (!key_columns_.empty() && !single_text_key_) keys_.reserve(lines);
+  }
+
+  size_t estimated_lines() const {
+    constexpr size_t kSample = size_t{1} << 20;
+    const size_t sample = std::min(text_.size(), kSample);
+    size_t lines = 1;
+    for (const char* p = text_.data(); (p = static_cast<const char*>(
+                                            std::memchr(p, '\n', text_.data() + sample - p)));
+         ++p)
+      ++lines;
+    if (sample == text_.size()) return lines;
+    return static_cast<size_t>(static_cast<double>(lines) * 1.1 *
+                               (static_cast<double>(text_.size()) / static_cast<double>(sample))) +
+           64;
+  }
+
+  // After the first kSample rows the texts per row are known: room in the interner for the
+  // rest of the file at that rate, so that its table does not regrow (each regrowth rehashes
+  // every text and briefly holds two tables).
+  void reserve_texts() {
+    const size_t per_row_x1000 = (interner_.size() - texts_at_start_) * 1000 / kSampleRows;
+    const size_t rows = std::max(expected_rows_, kSampleRows);
+    interner_.reserve(interner_.size() + (rows - kSampleRows) * per_row_x1000 / 1000 * 11 / 10);
+  }
+
+  // Hashes the free texts of the staged row whose columns miss the small cache (case ids,
+  // phones, documents: mostly new texts) and prefetches their interner slots, so that the
+  // row's cache misses overlap instead of following each other.
+  void prefetch_texts() {
+    for (const size_t c : text_columns_) {
+      ColumnPlan& p = plans_[c];
+      Staged& st = staged_[c];
+      st.hashed = false;
+      if (!st.valid || st.domain_index >= 0 || p.cache.enabled()) continue;
+      st.hash = Interner::hash(st.text);
+      st.hashed = true;
+      interner_.prefetch(st.hash);
+    }
   }
 
   void reject(std::string column, std::string reason) {
@@ -471,6 +535,11 @@ class Loader {
     return p.cache.intern(text, interner_);
   }
 
+  uint32_t text_id(ColumnPlan& p, const Staged& s) {
+    if (s.hashed) return interner_.intern(s.text, s.hash);
+    return text_id(p, s.text, s.domain_index);
+  }
+
   std::string key_text() const {
     if (key_columns_.size() == 1) {
       const size_t c = key_columns_[0];
@@ -496,7 +565,7 @@ class Loader {
       Staged& s = staged_[c];
       int64_t v = s.i;
       if (plans_[c].kind == TypeKind::Text) {
-        s.id = text_id(plans_[c], s.text, s.domain_index);  // the key is always loaded
+        s.id = text_id(plans_[c], s);  // the key is always loaded
         v = s.id;
       } else if (plans_[c].kind == TypeKind::Number) {
         const double d = s.d == 0 ? 0.0 : s.d;  // -0 and 0 are one key
@@ -506,12 +575,17 @@ class Loader {
     }
     uint64_t first = 0;
     if (single_text_key_) {
-      // One text key (case_id): its interned id indexes the first line directly, which
-      // spares a second hash table as large as the file.
+      // One text key (case_id): its interned id indexes a bit per text, which spares a
+      // second hash table as large as the file. Lines are only needed to report a
+      // duplicate: they are looked up then, from the rows committed so far.
       const uint32_t id = staged_[key_columns_[0]].id;
-      if (id >= first_line_by_id_.size()) first_line_by_id_.resize(interner_.size(), 0);
-      first = first_line_by_id_[id];
-      if (first == 0) first_line_by_id_[id] = record_.line;
+      if (id / 64 >= key_seen_.size()) key_seen_.resize(interner_.size() / 64 + 1, 0);
+      const uint64_t bit = uint64_t{1} << (id % 64);
+      if (!(key_seen_[id / 64] & bit)) {
+        key_seen_[id / 64] |= bit;
+        return true;
+      }
+      first = first_line_of(id);
     } else {
       auto [it, inserted] = keys_.try_emplace(key_buf_, record_.line);
       if (!inserted) first = it->second;
@@ -525,6 +599,17 @@ class Loader {
                      std::to_string(first) + " and " + std::to_string(record_.line)};
     }
     return false;
+  }
+
+  // The line of the committed row whose single text key is `id`. The map catches up with the
+  // rows committed since the last duplicate, so many duplicates cost one pass, not one each.
+  uint64_t first_line_of(uint32_t id) {
+    const std::vector<int64_t>& keys = table_.columns[key_columns_[0]].ints;
+    for (; mapped_rows_ < table_.rows; ++mapped_rows_)
+      first_line_by_id_.emplace(static_cast<uint32_t>(keys[mapped_rows_]),
+                                table_.row_line[mapped_rows_]);
+    auto it = first_line_by_id_.find(id);
+    return it == first_line_by_id_.end() ? 0 : it->second;
   }
 
   void commit() {
@@ -541,7 +626,7 @@ class Loader {
         case TypeKind::Text:
           col.ints.push_back(!s.valid                  ? 0
                              : s.id != Interner::kNone ? s.id
-                                                       : text_id(p, s.text, s.domain_index));
+                                                       : text_id(p, s));
           break;
         case TypeKind::Set:
           commit_set(p, s, col);
@@ -587,16 +672,67 @@ class Loader {
   std::vector<size_t> key_columns_;
   std::string key_buf_;
   bool single_text_key_ = false;
-  std::vector<uint64_t> first_line_by_id_;          // single text key: id -> first line, or 0
+  std::vector<uint64_t> key_seen_;  // single text key: one bit per text id, set once a key
+  std::unordered_map<uint32_t, uint64_t> first_line_by_id_;  // built on the first duplicate
+  size_t mapped_rows_ = 0;                                   // rows entered in that map
   std::unordered_map<std::string, uint64_t> keys_;  // other keys: bytes -> first line
   std::optional<Error> fatal_;
   Table table_;
+  std::vector<size_t> text_columns_;  // loaded free-text columns (not enums), by schema index
+  static constexpr size_t kSampleRows = 4096;
+  size_t expected_rows_ = 0;
+  size_t texts_at_start_ = 0;
+  static constexpr size_t kReleaseStep = size_t{16} << 20;
+  ReleaseFn release_ = nullptr;
+  void* release_context_ = nullptr;
+  size_t released_ = 0;
 };
 
 // The whole file in one buffer, without zero-filling it first.
 struct FileBytes {
   std::unique_ptr<char[]> data;
   size_t size = 0;
+};
+
+// A regular file mapped read-only. Reading it costs no copy and no zeroed buffer, and the
+// loader hands back the pages behind its scan (release), so a large cases file never sits
+// in memory whole beside the columns built from it: it stays in the page cache, not in the
+// process. (Truncating the file while it loads would end the process with SIGBUS; a file
+// is not expected to change under a run.)
+class MappedFile {
+ public:
+  static std::unique_ptr<MappedFile> open(int fd, size_t size) {
+    void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (p == MAP_FAILED) return nullptr;
+    ::madvise(p, size, MADV_SEQUENTIAL);
+    auto m = std::unique_ptr<MappedFile>(new MappedFile);
+    m->data_ = static_cast<char*>(p);
+    m->size_ = size;
+    return m;
+  }
+  ~MappedFile() { ::munmap(data_, size_); }
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+
+  std::string_view text() const { return {data_, size_}; }
+
+  // Drops the pages wholly before `before` from the process (they are re-read from the file
+  // if touched again, so this is only a hint about memory, never about content).
+  static void release(void* self, size_t before) {
+    auto* m = static_cast<MappedFile*>(self);
+    const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+    const size_t end = before / page * page;
+    if (end > m->released_) {
+      ::madvise(m->data_ + m->released_, end - m->released_, MADV_DONTNEED);
+      m->released_ = end;
+    }
+  }
+
+ private:
+  MappedFile() = default;
+  char* data_ = nullptr;
+  size_t size_ = 0;
+  size_t released_ = 0;
 };
 
 Error io_error(const char* what, const std::string& path, int err) {
@@ -637,6 +773,21 @@ Result<FileBytes> read_file(const std::string& path) {
 
 Result<Table> load_csv(const std::string& path, const TableSchema& schema, Interner& interner,
                        const LoadOptions& options, bool reject_duplicate_keys) {
+  // Large regular files are mapped; small ones, pipes and anything mmap refuses are read.
+  constexpr size_t kMapAtLeast = size_t{1} << 20;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    struct stat st {};
+    std::unique_ptr<MappedFile> mapped;
+    if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+        static_cast<size_t>(st.st_size) >= kMapAtLeast)
+      mapped = MappedFile::open(fd, static_cast<size_t>(st.st_size));
+    ::close(fd);
+    if (mapped)
+      return Loader(mapped->text(), path, schema, interner, options, reject_duplicate_keys,
+                    &MappedFile::release, mapped.get())
+          .run();
+  }
   auto file = read_file(path);
   if (!file.ok()) return file.error();
   const std::string_view text(file->data.get(), file->size);
