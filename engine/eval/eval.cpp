@@ -9,6 +9,7 @@
 #include <bit>
 #include <cmath>
 #include <deque>
+#include <map>
 #include <thread>
 
 #include "base/date.h"
@@ -83,6 +84,7 @@ struct Evaluator::Impl {
   std::vector<uint32_t> batch_slot;
   size_t batch_slots = 0;
   std::vector<uint8_t> constant;  // per node: 2 when its value is the same for every case
+  std::vector<int32_t> canon;     // per node: the representative of the nodes equal to it
   static constexpr uint32_t kForever = 0xffffffffu;  // a stamp: a constant's buffer, once full
 
   Impl(const plan::Plan& p, const data::Table& c, std::vector<const data::Table*> t)
@@ -1032,7 +1034,57 @@ struct Evaluator::Impl {
     return true;
   }
 
+  // Shared sub-expressions: nodes that compute the same value from the same operands
+  // (`"uasc" in vulnerabilities` in a criterion and in a score, `consular_confirmed` read by
+  // three clauses, `as_of - prior_avrr_on` in E3 and S9) get one representative, whose
+  // buffer the batch computes once for all of them. Equal means: same operator, type and
+  // operands' representatives; literals by value. A node's value in a batch is final when
+  // first computed (see can_batch), so equal nodes may share it wherever they appear.
+  int32_t canonical(int32_t id, std::map<std::vector<int64_t>, int32_t>& seen,
+                    const std::vector<int32_t>& literal_rep) {
+    if (id < 0) return id;
+    if (canon[id] >= 0) return canon[id];
+    const Node& n = rules.nodes[id];
+    std::vector<int64_t> key = {static_cast<int64_t>(n.op), static_cast<int64_t>(n.type.kind),
+                                static_cast<int64_t>(n.type.elem), n.aux, n.index};
+    switch (n.op) {
+      case Op::Literal: key[4] = literal_rep[n.index]; [[fallthrough]];
+      case Op::CaseField: case Op::RowField: case Op::Param: case Op::Definition: case Op::Let:
+      case Op::Aggregate: case Op::Score: case Op::Outcome: case Op::AnyOutcome:
+        key.insert(key.end(), {n.a, n.b, n.c});  // no operands (b: a flag for outcomes)
+        break;
+      case Op::SetOf:
+        for (int32_t e : rules.lists[n.index]) key.push_back(canonical(e, seen, literal_rep));
+        key[4] = -1;
+        break;
+      default:
+        key.insert(key.end(), {canonical(n.a, seen, literal_rep), canonical(n.b, seen, literal_rep),
+                               canonical(n.c, seen, literal_rep)});
+    }
+    auto [it, inserted] = seen.emplace(std::move(key), id);
+    canon[id] = it->second;
+    return canon[id];
+  }
+
+  void share_subexpressions() {
+    std::vector<int32_t> literal_rep(plan.literals.size());
+    for (size_t i = 0; i < literal_rep.size(); ++i) {
+      literal_rep[i] = static_cast<int32_t>(i);
+      for (size_t j = 0; j < i; ++j) {
+        if (same_value(plan.literals[i], plan.literals[j])) {
+          literal_rep[i] = static_cast<int32_t>(j);
+          break;
+        }
+      }
+    }
+    canon.assign(rules.nodes.size(), -1);
+    std::map<std::vector<int64_t>, int32_t> seen;
+    for (size_t id = 0; id < rules.nodes.size(); ++id)
+      canonical(static_cast<int32_t>(id), seen, literal_rep);
+  }
+
   void assign_slots(int32_t id) {
+    if (id >= 0) id = canon[id];
     if (id < 0 || batch_slot[id] != kNoSlot) return;
     batch_slot[id] = static_cast<uint32_t>(batch_slots++);
     const Node& n = rules.nodes[id];
@@ -1081,6 +1133,7 @@ struct Evaluator::Impl {
   void plan_batches() {
     batchable = can_batch();
     if (!batchable) return;
+    share_subexpressions();
     constant.assign(rules.nodes.size(), 0);
     for (size_t id = 0; id < rules.nodes.size(); ++id)
       constant[id] = is_constant(static_cast<int32_t>(id));
@@ -1267,6 +1320,7 @@ struct Evaluator::Impl {
 
   // The values of node `id` for every case of the batch.
   const Value* bexec(int32_t id, Scratch& s) const {
+    id = canon[id];
     const Node& n = rules.nodes[id];
     if (n.op == Op::Definition) return bexec(rules.definitions[n.index].root, s);
     if (n.op == Op::Let)
