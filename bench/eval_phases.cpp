@@ -31,6 +31,20 @@ double cpu_now() {
   clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
+// Resident memory now, and the peak so far, in MB (from /proc/self/status).
+std::string rss() {
+  std::ifstream in("/proc/self/status");
+  std::string line, now = "?", peak = "?";
+  while (std::getline(in, line)) {
+    auto field = [&](const char* name) {
+      return std::to_string(std::atol(line.c_str() + std::string(name).size()) / 1024);
+    };
+    if (line.rfind("VmRSS:", 0) == 0) now = field("VmRSS:");
+    if (line.rfind("VmHWM:", 0) == 0) peak = field("VmHWM:");
+  }
+  return "rss " + now + " MB (peak " + peak + " MB)";
+}
+
 double wall_now() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
@@ -42,9 +56,10 @@ struct Phase {
   double done(size_t n = 0) const {
     const double w = wall_now() - wall0, c = cpu_now() - cpu0;
     if (n)
-      std::printf("%-14s wall %8.3f s  cpu %8.3f s  %12.0f cases/s (wall)\n", name, w, c, n / w);
+      std::printf("%-14s wall %8.3f s  cpu %8.3f s  %10.0f cases/s (wall)  %s\n", name, w, c, n / w,
+                  rss().c_str());
     else
-      std::printf("%-14s wall %8.3f s  cpu %8.3f s\n", name, w, c);
+      std::printf("%-14s wall %8.3f s  cpu %8.3f s  %s\n", name, w, c, rss().c_str());
     return w;
   }
 };
