@@ -348,3 +348,33 @@ BOOST_AUTO_TEST_CASE(bulk_decisions_match_the_per_case_walk) {
 
 }  // namespace
 }  // namespace crible::eval
+
+namespace crible::eval {
+namespace {
+
+// Decisions do not depend on the thread count, also across the 4,096-case chunks and the
+// 256-case batches that evaluate_all hands out, with aggregates over cases in play.
+BOOST_AUTO_TEST_CASE(decisions_identical_for_any_thread_count) {
+  std::string cases = "case_id,phone,doc\n";
+  for (int i = 0; i < 10000; ++i)
+    cases += "K" + std::to_string(i) + "," + (i % 11 ? "P" + std::to_string(i % 1777) : "") + ",D" +
+             std::to_string(i % 4999) + "\n";
+  std::string watch = "phone,weight\n";
+  for (int i = 0; i < 3000; i += 7) watch += "P" + std::to_string(i) + "," + std::to_string(i % 5) + "\n";
+  auto f = compile(kLinkedRules, cases, {watch}, 2);
+  const Decisions one = f->evaluator->evaluate_all(1);
+  size_t fired = 0;
+  for (uint8_t x : one.fired) fired += x;
+  BOOST_TEST(fired > 0u);
+  BOOST_TEST(fired < one.fired.size());
+  for (int threads : {2, 3, 8}) {
+    const Decisions d = f->evaluator->evaluate_all(threads);
+    BOOST_TEST(d.disposition == one.disposition, "threads " << threads);
+    BOOST_TEST(d.scores == one.scores, "threads " << threads);
+    BOOST_TEST(d.criteria == one.criteria, "threads " << threads);
+    BOOST_TEST(d.fired == one.fired, "threads " << threads);
+  }
+}
+
+}  // namespace
+}  // namespace crible::eval
