@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <memory>
 #include <optional>
@@ -332,9 +333,13 @@ class Loader {
          ++p)
       ++lines;
     if (sample == text_.size()) return lines;
-    return static_cast<size_t>(static_cast<double>(lines) * 1.1 *
-                               (static_cast<double>(text_.size()) / static_cast<double>(sample))) +
-           64;
+    const size_t estimate =
+        static_cast<size_t>(static_cast<double>(lines) * 1.1 *
+                            (static_cast<double>(text_.size()) / static_cast<double>(sample))) +
+        64;
+    // A first MB of short lines (blank lines, broken rows) must not reserve for billions:
+    // a record that fits has a byte per field at least (its commas and line end).
+    return std::min(estimate, text_.size() / std::max<size_t>(1, header_.size()) + 64);
   }
 
   // After the first kSample rows the texts per row are known: room in the interner for the
