@@ -112,6 +112,7 @@ int main(int argc, char** argv) {
     tables.push_back(std::move(r.value()));
   }
   data::LoadOptions o;
+  o.threads = threads;
   o.wanted.assign(rules.cases.columns.size(), false);
   for (size_t i = 0; i < o.wanted.size(); ++i) o.wanted[i] = rules.case_fields_read[i] || rules.row_fields_read[i];
   auto cases = data::load_csv(argv[2], rules.cases, interner, o, true);

@@ -46,6 +46,9 @@ std::string big_text() {
       t += id + ",+1,2019-02-30,1,fra\n";  // bad date
     } else if (i % 65537 == 3) {
       t += id + ",+1\n";  // short row
+    } else if (i % 1000 == 2) {  // quotes doubled inside a quoted field: unescaped values
+      t += id + ",\"+223 \"\"" + std::to_string(i % 89) + "\"\"\",2019-01-05," + std::to_string(i) +
+           ",\"x\"\"y;bam\"\n";
     } else if (i % 1000 == 1) {
       t += id + ",\"+223\n" + std::to_string(i % 97) + "\",2019-01-" + std::to_string(10 + i % 19) +
            "," + std::to_string(i) + ",\"bam;fra\"\n";
@@ -67,10 +70,18 @@ BOOST_AUTO_TEST_CASE(mapped_file_loads_like_text_in_memory) {
     out << text;
   }
   const TableSchema s = schema();
-  Interner a, b;
-  auto from_file = load_csv(path.string(), s, a);
+  Interner a, b, a1;
+  auto from_file = load_csv(path.string(), s, a);  // typed on a second thread where there are cores
+  LoadOptions one_thread;
+  one_thread.threads = 1;
+  auto from_file_1 = load_csv(path.string(), s, a1, one_thread);
   auto from_text = load_csv_text(text, path.string(), s, b);
   std::filesystem::remove(path);
+  BOOST_REQUIRE(from_file_1.ok());
+  BOOST_TEST(from_file_1->rows == from_text->rows);
+  BOOST_TEST(from_file_1->row_line == from_text->row_line, boost::test_tools::per_element());
+  BOOST_TEST(from_file_1->rejects.size() == from_text->rejects.size());
+  BOOST_TEST(from_file_1->columns[1].ints == from_text->columns[1].ints, boost::test_tools::per_element());
   BOOST_REQUIRE(from_file.ok());
   BOOST_REQUIRE(from_text.ok());
   const Table& f = from_file.value();
@@ -102,6 +113,44 @@ BOOST_AUTO_TEST_CASE(mapped_file_loads_like_text_in_memory) {
   // Ids are handed out in the same order, so the texts behind them agree too.
   for (uint32_t id = 0; id < a.size(); id += 997) BOOST_TEST(a.text(id) == b.text(id));
   BOOST_TEST(a.text(static_cast<uint32_t>(f.columns[0].ints.back())) == "LAST");
+  // The doubled quotes were unescaped (and outlived the reader's buffer).
+  size_t quoted = 0;
+  for (size_t r = 0; r < f.rows; ++r)
+    if (f.columns[1].valid[r] && a.text(static_cast<uint32_t>(f.columns[1].ints[r])).find('"') != std::string::npos)
+      ++quoted;
+  BOOST_TEST(quoted > 100u);
+}
+
+}  // namespace
+}  // namespace crible::data
+
+namespace crible::data {
+namespace {
+
+// A duplicate key in a large reference table stops the load with the same error as in
+// memory, while the second thread is still typing rows ahead (it is stopped, not leaked).
+BOOST_AUTO_TEST_CASE(mapped_table_duplicate_key_stops_the_load) {
+  std::string text = "case_id,phone,day,n,langs\n";
+  for (int i = 0; text.size() < (8u << 20); ++i)
+    text += "T" + std::to_string(i) + ",+1,2019-01-01," + std::to_string(i) + ",fra\n";
+  text += "T5,+1,2019-01-01,5,fra\n";  // repeats the sixth row's key, far from it
+  for (int i = 0; i < 200000; ++i) text += "U" + std::to_string(i) + ",+1,2019-01-01,1,fra\n";
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("crible-large-dup-" + std::to_string(::getpid()) + ".csv");
+  {
+    std::ofstream out(path, std::ios::binary);
+    out << text;
+  }
+  Interner a, b;
+  auto from_file = load_csv(path.string(), schema(), a, {}, false);
+  auto from_text = load_csv_text(text, path.string(), schema(), b, {}, false);
+  std::filesystem::remove(path);
+  BOOST_REQUIRE(!from_file.ok());
+  BOOST_REQUIRE(!from_text.ok());
+  BOOST_TEST(from_file.error().message == from_text.error().message);
+  BOOST_TEST(from_file.error().exit_code == 3);
+  BOOST_TEST(from_file.error().message.find("duplicate case_id 'T5'") != std::string::npos,
+             from_file.error().message);
 }
 
 }  // namespace
