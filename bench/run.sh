@@ -6,8 +6,13 @@
 #
 #   bench/run.sh [SIZE...]            default sizes: 10000 100000 1000000
 #
-# Environment: BUILD (default build-bench, a Release build made here), THREADS (default all
-# cores), SEED (default 7), AS_OF (default 2019-01-18).
+# Environment: BUILD (default build-bench, a Release build made here; with NO_BUILD=1 the
+# binaries already in BUILD are used as they are), THREADS (default all cores), SEED (default
+# 7), AS_OF (default 2019-01-18).
+#
+# Wall time is what the targets are stated in, but on a machine shared with other work it
+# says more about the neighbours than about crible: the table also gives CPU seconds
+# (user + sys, all threads), which a loaded machine disturbs far less.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sizes=("$@")
@@ -16,16 +21,22 @@ build=${BUILD:-build-bench}
 seed=${SEED:-7}
 as_of=${AS_OF:-2019-01-18}
 threads=${THREADS:-0}
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
-cmake --build "$build" -j2 --target crible audit_floor >/dev/null
+if [[ ${NO_BUILD:-0} != 1 ]]; then
+  cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
+  cmake --build "$build" -j2 --target crible audit_floor eval_phases >/dev/null
+fi
 bin=$build/crible
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-# GNU time: wall seconds and peak RSS (KB) of one command, appended to $work/time.
-timed() { /usr/bin/time -f "%e %M" -o "$work/time" "$@"; read -r wall rss <"$work/time"; }
+# GNU time: wall seconds, peak RSS (KB) and CPU seconds (user + sys) of one command.
+timed() {
+  /usr/bin/time -f "%e %M %U %S" -o "$work/time" "$@"
+  read -r wall rss user sys <"$work/time"
+  cpu=$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.2f", u + s }')
+}
 
-printf '%-9s %-14s %9s %12s %10s %8s\n' n what wall_s cases_per_s peak_MB ratio
+printf '%-9s %-14s %9s %8s %12s %10s %8s %8s\n' n what wall_s cpu_s cases_per_s peak_MB ratio cpu_ratio
 for n in "${sizes[@]}"; do
   data=bench/cache/seed$seed-$n
   if [[ ! -f $data/cases.csv ]]; then
@@ -37,28 +48,39 @@ for n in "${sizes[@]}"; do
           --table "languages=$data/languages.csv" --param "as_of=$as_of" --threads "$threads" --quiet)
 
   timed "$bin" eval "${common[@]}" --out "$work/crible.csv" --summary-json "$work/summary.json"
-  eval_wall=$wall eval_rss=$rss
+  eval_wall=$wall eval_rss=$rss eval_cpu=$cpu
   rm -f "$work/audit.sqlite"*
   timed "$bin" review "${common[@]}" --audit "$work/audit.sqlite"
-  review_wall=$wall review_rss=$rss
+  review_wall=$wall review_rss=$rss review_cpu=$cpu
   timed bench/sql_reference.sh "$data/cases.csv" "$data/flows.csv" "$data/languages.csv" "$as_of" "$work/sql.csv"
-  sql_wall=$wall sql_rss=$rss
-  timed "$build/audit_floor" "$n" "$work/floor.sqlite"
-  floor_wall=$wall floor_rss=$rss
+  sql_wall=$wall sql_rss=$rss sql_cpu=$cpu
+  timed "$build/audit_floor" "$n" "$work/floor.sqlite" >/dev/null
+  floor_wall=$wall floor_rss=$rss floor_cpu=$cpu
+  # Evaluation proper (after load): evaluate_all alone, best of 3, from bench/eval_phases.
+  proper=$("$build/eval_phases" rules/mali-2019.rules "$data/cases.csv" "flows=$data/flows.csv" \
+             "languages=$data/languages.csv" --threads "$threads" |
+           awk '/^evaluate_all/ { if (best == "" || $3 < best) { best = $3; cpu = $6 } }
+                END { print best, cpu }')
+  read -r proper_wall proper_cpu <<<"$proper"
 
   if ! cmp -s "$work/crible.csv" "$work/sql.csv"; then
     echo "MISMATCH at n=$n: crible and the SQL reference disagree:" >&2
     diff "$work/sql.csv" "$work/crible.csv" | head -20 >&2
     exit 1
   fi
-  row() {  # what wall rss ratio
-    awk -v n="$n" -v what="$1" -v w="$2" -v r="$3" -v ratio="$4" \
-      'BEGIN { printf "%-9d %-14s %9.2f %12.0f %10.0f %8s\n", n, what, w, (w > 0 ? n / w : 0), r / 1024, ratio }'
+  row() {  # what wall cpu rss ratio cpu_ratio
+    awk -v n="$n" -v what="$1" -v w="$2" -v c="$3" -v r="$4" -v ratio="$5" -v cratio="$6" \
+      'BEGIN { printf "%-9d %-14s %9.2f %8.2f %12.0f %10s %8s %8s\n", n, what, w, c, (w > 0 ? n / w : 0),
+               (r == "-" ? "-" : sprintf("%.0f", r / 1024)), ratio, cratio }'
   }
-  row "crible eval" "$eval_wall" "$eval_rss" "$(awk -v a="$sql_wall" -v b="$eval_wall" 'BEGIN{printf "%.1fx", a/b}')"
-  row "crible review" "$review_wall" "$review_rss" "$(awk -v a="$review_wall" -v b="$floor_wall" 'BEGIN{printf "%.2fF", a/b}')"
-  row "sql baseline" "$sql_wall" "$sql_rss" "1.0x"
-  row "audit floor" "$floor_wall" "$floor_rss" "1.00F"
+  x() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1fx", a / b }'; }
+  f() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fF", a / b }'; }
+  row "crible eval" "$eval_wall" "$eval_cpu" "$eval_rss" "$(x "$sql_wall" "$eval_wall")" "$(x "$sql_cpu" "$eval_cpu")"
+  row "eval proper" "$proper_wall" "$proper_cpu" "-" "-" "-"
+  row "crible review" "$review_wall" "$review_cpu" "$review_rss" "$(f "$review_wall" "$floor_wall")" "$(f "$review_cpu" "$floor_cpu")"
+  row "sql baseline" "$sql_wall" "$sql_cpu" "$sql_rss" "1.0x" "1.0x"
+  row "audit floor" "$floor_wall" "$floor_cpu" "$floor_rss" "1.00F" "1.00F"
   echo "          (cases.csv $mb MB; crible and SQL agree on all $n decisions)"
 done
-echo "ratio: Nx = SQL baseline wall / this wall (higher is faster); NF = this wall / audit floor wall"
+echo "ratio: Nx = SQL baseline / this (higher is faster); NF = this / audit floor; cpu_ratio: the same on CPU seconds"
+echo "eval proper: evaluate_all alone (after load and index building), best of 3, from bench/eval_phases"

@@ -2,16 +2,23 @@
 // records; each row is first typed into a staging area and only written to the columns once
 // every declared field fits, so a rejected row leaves no trace in the table.
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <condition_variable>
+#include <cstdint>
 #include <cstring>
+#include <deque>
+#include <exception>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string_view>
 #include <system_error>
+#include <thread>
 #include <unordered_map>
 
 #include "base/date.h"
@@ -40,6 +47,10 @@ constexpr size_t kMaxSetPool = UINT32_MAX;
 // phones), since there it would only add work.
 class TextCache {
  public:
+  // Whether the cache still serves this column; when it does not, the loader hashes the
+  // column's texts itself and prefetches their interner slots (see Loader::prefetch_texts).
+  bool enabled() const { return enabled_; }
+
   uint32_t intern(std::string_view s, Interner& interner) {
     if (!enabled_) return interner.intern(s);
     const uint64_t h = hash(s);
@@ -120,8 +131,10 @@ struct Staged {
   double d = 0;
   std::string_view text;
   int domain_index = -1;
-  size_t elem_begin = 0, elem_end = 0;  // into Loader::elems_
+  size_t elem_begin = 0, elem_end = 0;  // into the block's elems
   uint32_t id = Interner::kNone;        // Text already interned (key columns)
+  bool hashed = false;                  // `hash` holds Interner::hash(text), slot prefetched
+  uint32_t hash = 0;
 };
 
 int domain_index_of(const EnumDomain& domain, std::string_view s) {
@@ -158,35 +171,203 @@ std::string problem_text(const CsvRecord& r) {
   return why;
 }
 
+// Called as the scan moves on with the offset before which the text is no longer read, so
+// that a file mapped in memory can hand back the pages behind the reader.
+using ReleaseFn = void (*)(void* context, size_t before);
+
 class Loader {
  public:
   Loader(std::string_view text, const std::string& name, const TableSchema& schema,
-         Interner& interner, const LoadOptions& options, bool reject_duplicate_keys)
+         Interner& interner, const LoadOptions& options, bool reject_duplicate_keys,
+         ReleaseFn release = nullptr, void* release_context = nullptr)
       : text_(text),
         name_(name),
         schema_(schema),
         interner_(interner),
         options_(options),
         reject_duplicate_keys_(reject_duplicate_keys),
-        reader_(text) {}
+        reader_(text) {
+    release_ = release;
+    release_context_ = release_context;
+  }
 
-  Result<Table> run() {
+  // Rows go through in blocks: `fill` scans and types a block of records (shape, field
+  // count, every field's type; everything that depends on no other row), `consume` takes
+  // the block's rows in input order and does the rest (rejects in order, duplicate keys,
+  // interning, committing to the columns). With `pipelined`, a second thread fills the next
+  // blocks while this one consumes: ids, row order and rejects are still decided by the
+  // consumer alone, in input order, so the result is the same as one thread's.
+  Result<Table> run(bool pipelined) {
     if (auto status = check_schema(); !status.ok()) return status.error();
     if (auto status = read_header(); !status.ok()) return status.error();
     prepare();
-    while (reader_.next(record_)) {
+    if (!pipelined) {
+      Block b;
+      init_block(b);
+      while (fill(b))
+        if (!consume(b)) return std::move(*fatal_);
+      return std::move(table_);
+    }
+    return run_pipelined();
+  }
+
+
+ private:
+  static constexpr size_t kBlockRows = 1024;
+  static constexpr size_t kBlocks = 3;  // in flight: one filled, one consumed, one spare
+
+  struct Block {
+    size_t count = 0;
+    std::vector<uint64_t> line;      // per row: the line where its record starts
+    std::vector<uint8_t> staged_ok;  // per row: 1 = typed; 0 = rejected (in `rejects`)
+    std::vector<Staged> staged;      // kBlockRows x columns
+    std::vector<StagedElem> elems;   // set elements of the block's rows
+    std::vector<Reject> rejects;     // one per row not typed, in row order
+    std::deque<std::string> owned;   // values unescaped by the reader, copied out of it
+    size_t end_pos = 0;              // the reader's position after the block
+  };
+
+  // Where typing writes (filling) or committing reads (consuming) the current row.
+  struct Cursor {
+    Staged* row = nullptr;
+    std::vector<StagedElem>* elems = nullptr;
+    std::vector<Reject>* rejects = nullptr;
+    uint64_t line = 0;
+  };
+
+  void init_block(Block& b) const {
+    b.line.assign(kBlockRows, 0);
+    b.staged_ok.assign(kBlockRows, 0);
+    b.staged.assign(kBlockRows * plans_.size(), Staged{});
+  }
+
+  // Scans and types up to kBlockRows records; false when there was none left.
+  bool fill(Block& b) {
+    b.count = 0;
+    b.elems.clear();
+    b.rejects.clear();
+    b.owned.clear();
+    while (b.count < kBlockRows && reader_.next(record_)) {
+      in_.row = b.staged.data() + b.count * plans_.size();
+      in_.elems = &b.elems;
+      in_.rejects = &b.rejects;
+      in_.line = record_.line;
+      b.line[b.count] = record_.line;
+      const bool ok = accept_record();
+      if (ok) own_unescaped(b);
+      b.staged_ok[b.count] = ok ? 1 : 0;
+      ++b.count;
+    }
+    b.end_pos = reader_.position();
+    return b.count > 0;
+  }
+
+  // A value the reader unescaped lives in its scratch buffer until the next record: copy it
+  // into the block. Values that are plain slices of the text stay views.
+  void own_unescaped(Block& b) {
+    auto own = [&](std::string_view& v) {
+      if (v.empty() || (v.data() >= text_.data() && v.data() + v.size() <= text_.data() + text_.size()))
+        return;
+      b.owned.emplace_back(v);
+      v = b.owned.back();
+    };
+    for (size_t c = 0; c < plans_.size(); ++c) {
+      Staged& st = in_.row[c];
+      if (!st.valid) continue;
+      own(st.text);
+      for (size_t e = st.elem_begin; e < st.elem_end; ++e) own(b.elems[e].text);
+    }
+  }
+
+  // The block's rows in input order; false when a duplicate table key stops the load.
+  bool consume(Block& b) {
+    size_t next_reject = 0;
+    out_.rejects = &table_.rejects;
+    out_.elems = &b.elems;
+    for (size_t i = 0; i < b.count; ++i) {
       ++table_.read;
-      if (!accept_record()) continue;
+      if (!b.staged_ok[i]) {
+        table_.rejects.push_back(std::move(b.rejects[next_reject++]));
+        continue;
+      }
+      out_.row = b.staged.data() + i * plans_.size();
+      out_.line = b.line[i];
+      if (!set_pool_fits()) continue;
+      if (table_.rows == kSampleRows) reserve_texts();
+      prefetch_texts();
       if (!key_is_new()) {
-        if (fatal_) return std::move(*fatal_);
+        if (fatal_) return false;
         continue;
       }
       commit();
     }
+    if (release_ && b.end_pos >= released_ + kReleaseStep) {
+      released_ = b.end_pos;
+      release_(release_context_, released_);
+    }
+    return true;
+  }
+
+  Result<Table> run_pipelined() {
+    std::vector<Block> blocks(kBlocks);
+    for (Block& b : blocks) init_block(b);
+    std::mutex m;
+    std::condition_variable cv;
+    size_t filled = 0, consumed = 0;  // blocks handed over, blocks given back
+    bool done = false, stop = false;
+    std::exception_ptr failure;
+    std::thread filler([&] {
+      try {
+        for (;;) {
+          {
+            std::unique_lock lock(m);
+            cv.wait(lock, [&] { return stop || filled - consumed < kBlocks; });
+            if (stop) break;
+          }
+          const bool more = fill(blocks[filled % kBlocks]);
+          std::lock_guard lock(m);
+          if (!more) break;
+          ++filled;
+          cv.notify_all();
+        }
+      } catch (...) {  // std::bad_alloc: handed to the consumer, which rethrows it
+        std::lock_guard lock(m);
+        failure = std::current_exception();
+      }
+      std::lock_guard lock(m);
+      done = true;
+      cv.notify_all();
+    });
+    bool ok = true;
+    try {
+      for (;;) {
+        {
+          std::unique_lock lock(m);
+          cv.wait(lock, [&] { return consumed < filled || done; });
+          if (consumed == filled) break;  // done, and nothing left
+        }
+        ok = consume(blocks[consumed % kBlocks]);
+        std::lock_guard lock(m);
+        ++consumed;
+        if (!ok) stop = true;
+        cv.notify_all();
+        if (!ok) break;
+      }
+    } catch (...) {  // out of memory here: stop the filler before unwinding past it
+      {
+        std::lock_guard lock(m);
+        stop = true;
+        cv.notify_all();
+      }
+      filler.join();
+      throw;
+    }
+    filler.join();
+    if (failure) std::rethrow_exception(failure);
+    if (!ok) return std::move(*fatal_);
     return std::move(table_);
   }
 
- private:
   Status check_schema() {
     for (const ColumnDecl& c : schema_.columns) {
       const TypeKind k = c.type.kind;
@@ -267,14 +448,14 @@ class Loader {
     for (size_t c = 0; c < plans_.size(); ++c) order_[c] = c;
     std::sort(order_.begin(), order_.end(),
               [&](size_t a, size_t b) { return plans_[a].header_pos < plans_[b].header_pos; });
-    staged_.resize(plans_.size());
     for (const int k : schema_.key) key_columns_.push_back(static_cast<size_t>(k));
 
-    // Line ends bound the record count: reserve once instead of regrowing a million times.
-    size_t lines = 1;
-    for (const char* p = text_.data();
-         (p = static_cast<const char*>(std::memchr(p, '\n', text_.data() + text_.size() - p))); ++p)
-      ++lines;
+    // Reserve once for the likely record count instead of regrowing a million times. The
+    // count is estimated from the first MB rather than counted: counting would read the whole
+    // file before its first row, and a mapped file would then sit in memory whole. Capacity
+    // beyond the real count is never touched, so it costs address space, not memory.
+    const size_t lines = estimated_lines();
+    expected_rows_ = lines;
     table_.row_line.reserve(lines);
     for (size_t c = 0; c < plans_.size(); ++c) {
       if (!plans_[c].loaded) continue;
@@ -294,11 +475,59 @@ class Loader {
       }
     }
     single_text_key_ = key_columns_.size() == 1 && plans_[key_columns_[0]].kind == TypeKind::Text;
+    for (size_t c = 0; c < plans_.size(); ++c)
+      if (plans_[c].kind == TypeKind::Text && !plans_[c].domain && plans_[c].loaded)
+        text_columns_.push_back(c);
+    texts_at_start_ = interner_.size();
     if (!key_columns_.empty() && !single_text_key_) keys_.reserve(lines);
   }
 
-  void reject(std::string column, std::string reason) {
-    table_.rejects.push_back(Reject{record_.line, std::move(column), std::move(reason)});
+  size_t estimated_lines() const {
+    constexpr size_t kSample = size_t{1} << 20;
+    const size_t sample = std::min(text_.size(), kSample);
+    size_t lines = 1;
+    for (const char* p = text_.data(); (p = static_cast<const char*>(
+                                            std::memchr(p, '\n', text_.data() + sample - p)));
+         ++p)
+      ++lines;
+    if (sample == text_.size()) return lines;
+    const size_t estimate =
+        static_cast<size_t>(static_cast<double>(lines) * 1.1 *
+                            (static_cast<double>(text_.size()) / static_cast<double>(sample))) +
+        64;
+    // A first MB of short lines (blank lines, broken rows) must not reserve for billions:
+    // a record that fits has a byte per field at least (its commas and line end).
+    return std::min(estimate, text_.size() / std::max<size_t>(1, header_.size()) + 64);
+  }
+
+  // After the first kSample rows the texts per row are known: room in the interner for the
+  // rest of the file at that rate, so that its table does not regrow (each regrowth rehashes
+  // every text and briefly holds two tables).
+  void reserve_texts() {
+    const size_t per_row_x1000 = (interner_.size() - texts_at_start_) * 1000 / kSampleRows;
+    const size_t rows = std::max(expected_rows_, kSampleRows);
+    interner_.reserve(interner_.size() + (rows - kSampleRows) * per_row_x1000 / 1000 * 11 / 10);
+  }
+
+  // Hashes the free texts of the staged row whose columns miss the small cache (case ids,
+  // phones, documents: mostly new texts) and prefetches their interner slots, so that the
+  // row's cache misses overlap instead of following each other.
+  void prefetch_texts() {
+    for (const size_t c : text_columns_) {
+      ColumnPlan& p = plans_[c];
+      Staged& st = out_.row[c];
+      st.hashed = false;
+      if (!st.valid || st.domain_index >= 0 || p.cache.enabled()) continue;
+      st.hash = Interner::hash(st.text);
+      st.hashed = true;
+      interner_.prefetch(st.hash);
+    }
+  }
+
+  // Rejects of typing go to the block (in_), rejects of committing to the table (out_).
+  void reject(std::string column, std::string reason) { reject(in_, std::move(column), std::move(reason)); }
+  static void reject(Cursor& at, std::string column, std::string reason) {
+    at.rejects->push_back(Reject{at.line, std::move(column), std::move(reason)});
   }
 
   // Shape, field count, then every declared field left to right; false after a reject.
@@ -313,9 +542,12 @@ class Loader {
                      std::to_string(record_.fields.size()));
       return false;
     }
-    elems_.clear();
+    const size_t elems_before = in_.elems->size();
     for (const size_t c : order_) {
-      if (!stage_field(plans_[c], record_.fields[plans_[c].header_pos], staged_[c])) return false;
+      if (!stage_field(plans_[c], record_.fields[plans_[c].header_pos], in_.row[c])) {
+        in_.elems->resize(elems_before);  // a rejected row leaves no elements behind
+        return false;
+      }
     }
     return true;
   }
@@ -327,6 +559,8 @@ class Loader {
     s.d = 0;
     s.domain_index = -1;
     s.id = Interner::kNone;
+    s.text = {};
+    s.elem_begin = s.elem_end = 0;
     if (f.suspect) {
       // Bytes are checked in the raw field: quotes and commas are ASCII and never inside a
       // multi-byte sequence, so the raw range fails exactly where the value does, and its
@@ -346,10 +580,11 @@ class Loader {
       }
     }
     const std::string_view v = f.value;
+    s.text = v;  // as written: the value of a text, the spelling of a key in messages
     if (v.empty()) {
       if (p.kind == TypeKind::Set && p.decl->blank_is_empty) {  // "no vulnerability"
         s.valid = true;
-        s.elem_begin = s.elem_end = elems_.size();
+        s.elem_begin = s.elem_end = in_.elems->size();
         return true;
       }
       if (p.required) {
@@ -409,7 +644,6 @@ class Loader {
             return false;
           }
         }
-        s.text = v;
         break;
       case TypeKind::Set:
         if (!stage_set(p, v, s)) return false;
@@ -423,7 +657,8 @@ class Loader {
 
   bool stage_set(ColumnPlan& p, std::string_view v, Staged& s) {
     const std::string& col = p.decl->name;
-    s.elem_begin = elems_.size();
+    std::vector<StagedElem>& elems = *in_.elems;
+    s.elem_begin = elems.size();
     size_t from = 0;
     for (;;) {
       const size_t semi = v.find(';', from);
@@ -443,21 +678,32 @@ class Loader {
           return false;
         }
       }
-      if (elems_.size() - s.elem_begin == detail::kMaxSetElements) {
+      if (elems.size() - s.elem_begin == detail::kMaxSetElements) {
         reject(col, "too many elements in column " + col + " (more than " +
                         std::to_string(detail::kMaxSetElements) + ")");
         return false;
       }
-      elems_.push_back(elem);
+      elems.push_back(elem);
       if (semi == std::string_view::npos) break;
       from = semi + 1;
     }
-    s.elem_end = elems_.size();
-    if (p.loaded &&
-        table_.columns[p.index].set_pool.size() + (s.elem_end - s.elem_begin) > kMaxSetPool) {
-      reject(col, "too many set elements in column " + col + " (a table holds at most " +
-                      std::to_string(kMaxSetPool) + ")");
-      return false;
+    s.elem_end = elems.size();
+    return true;
+  }
+
+  // A set column's pool must stay addressable by 32-bit offsets: checked when committing,
+  // since the pool is the table's (the elements were typed, possibly on another thread).
+  bool set_pool_fits() {
+    for (size_t c = 0; c < plans_.size(); ++c) {
+      const ColumnPlan& p = plans_[c];
+      const Staged& st = out_.row[c];
+      if (p.kind != TypeKind::Set || !p.loaded || !st.valid) continue;
+      if (table_.columns[c].set_pool.size() + (st.elem_end - st.elem_begin) > kMaxSetPool) {
+        const std::string& col = p.decl->name;
+        reject(out_, col, "too many set elements in column " + col + " (a table holds at most " +
+                              std::to_string(kMaxSetPool) + ")");
+        return false;
+      }
     }
     return true;
   }
@@ -471,10 +717,15 @@ class Loader {
     return p.cache.intern(text, interner_);
   }
 
+  uint32_t text_id(ColumnPlan& p, const Staged& s) {
+    if (s.hashed) return interner_.intern(s.text, s.hash);
+    return text_id(p, s.text, s.domain_index);
+  }
+
   std::string key_text() const {
     if (key_columns_.size() == 1) {
       const size_t c = key_columns_[0];
-      return schema_.columns[c].name + " '" + shown(record_.fields[plans_[c].header_pos].value) +
+      return schema_.columns[c].name + " '" + shown(out_.row[c].text) +
              "'";
     }
     std::string names, values;
@@ -482,7 +733,7 @@ class Loader {
       const size_t c = key_columns_[i];
       names += (i ? ", " : "") + schema_.columns[c].name;
       values +=
-          std::string(i ? ", '" : "'") + shown(record_.fields[plans_[c].header_pos].value) + "'";
+          std::string(i ? ", '" : "'") + shown(out_.row[c].text) + "'";
     }
     return "key (" + names + ") (" + values + ")";
   }
@@ -493,10 +744,10 @@ class Loader {
     if (key_columns_.empty()) return true;
     key_buf_.clear();
     for (const size_t c : key_columns_) {
-      Staged& s = staged_[c];
+      Staged& s = out_.row[c];
       int64_t v = s.i;
       if (plans_[c].kind == TypeKind::Text) {
-        s.id = text_id(plans_[c], s.text, s.domain_index);  // the key is always loaded
+        s.id = text_id(plans_[c], s);  // the key is always loaded
         v = s.id;
       } else if (plans_[c].kind == TypeKind::Number) {
         const double d = s.d == 0 ? 0.0 : s.d;  // -0 and 0 are one key
@@ -506,32 +757,48 @@ class Loader {
     }
     uint64_t first = 0;
     if (single_text_key_) {
-      // One text key (case_id): its interned id indexes the first line directly, which
-      // spares a second hash table as large as the file.
-      const uint32_t id = staged_[key_columns_[0]].id;
-      if (id >= first_line_by_id_.size()) first_line_by_id_.resize(interner_.size(), 0);
-      first = first_line_by_id_[id];
-      if (first == 0) first_line_by_id_[id] = record_.line;
+      // One text key (case_id): its interned id indexes a bit per text, which spares a
+      // second hash table as large as the file. Lines are only needed to report a
+      // duplicate: they are looked up then, from the rows committed so far.
+      const uint32_t id = out_.row[key_columns_[0]].id;
+      if (id / 64 >= key_seen_.size()) key_seen_.resize(interner_.size() / 64 + 1, 0);
+      const uint64_t bit = uint64_t{1} << (id % 64);
+      if (!(key_seen_[id / 64] & bit)) {
+        key_seen_[id / 64] |= bit;
+        return true;
+      }
+      first = first_line_of(id);
     } else {
-      auto [it, inserted] = keys_.try_emplace(key_buf_, record_.line);
+      auto [it, inserted] = keys_.try_emplace(key_buf_, out_.line);
       if (!inserted) first = it->second;
     }
     if (first == 0) return true;
     if (reject_duplicate_keys_) {
-      reject(schema_.columns[key_columns_[0]].name,
+      reject(out_, schema_.columns[key_columns_[0]].name,
              "duplicate " + key_text() + " (first on line " + std::to_string(first) + ")");
     } else {
       fatal_ = Error{"duplicate " + key_text() + " in " + name_ + " on lines " +
-                     std::to_string(first) + " and " + std::to_string(record_.line)};
+                     std::to_string(first) + " and " + std::to_string(out_.line)};
     }
     return false;
+  }
+
+  // The line of the committed row whose single text key is `id`. The map catches up with the
+  // rows committed since the last duplicate, so many duplicates cost one pass, not one each.
+  uint64_t first_line_of(uint32_t id) {
+    const std::vector<int64_t>& keys = table_.columns[key_columns_[0]].ints;
+    for (; mapped_rows_ < table_.rows; ++mapped_rows_)
+      first_line_by_id_.emplace(static_cast<uint32_t>(keys[mapped_rows_]),
+                                table_.row_line[mapped_rows_]);
+    auto it = first_line_by_id_.find(id);
+    return it == first_line_by_id_.end() ? 0 : it->second;
   }
 
   void commit() {
     for (size_t c = 0; c < plans_.size(); ++c) {
       ColumnPlan& p = plans_[c];
       if (!p.loaded) continue;
-      const Staged& s = staged_[c];
+      const Staged& s = out_.row[c];
       Column& col = table_.columns[c];
       col.valid.push_back(s.valid ? 1 : 0);
       switch (p.kind) {
@@ -541,7 +808,7 @@ class Loader {
         case TypeKind::Text:
           col.ints.push_back(!s.valid                  ? 0
                              : s.id != Interner::kNone ? s.id
-                                                       : text_id(p, s.text, s.domain_index));
+                                                       : text_id(p, s));
           break;
         case TypeKind::Set:
           commit_set(p, s, col);
@@ -551,7 +818,7 @@ class Loader {
           break;
       }
     }
-    table_.row_line.push_back(record_.line);
+    table_.row_line.push_back(out_.line);
     ++table_.rows;
   }
 
@@ -563,7 +830,7 @@ class Loader {
     }
     const size_t begin = col.set_pool.size();
     for (size_t e = s.elem_begin; e < s.elem_end; ++e)
-      col.set_pool.push_back(text_id(p, elems_[e].text, elems_[e].domain_index));
+      col.set_pool.push_back(text_id(p, (*out_.elems)[e].text, (*out_.elems)[e].domain_index));
     std::sort(col.set_pool.begin() + begin, col.set_pool.end());
     col.set_pool.erase(std::unique(col.set_pool.begin() + begin, col.set_pool.end()),
                        col.set_pool.end());
@@ -582,21 +849,72 @@ class Loader {
   std::vector<std::string> header_;
   std::vector<ColumnPlan> plans_;
   std::vector<size_t> order_;
-  std::vector<Staged> staged_;
-  std::vector<StagedElem> elems_;
+  Cursor in_;   // the row being typed (filling)
+  Cursor out_;  // the row being committed (consuming)
   std::vector<size_t> key_columns_;
   std::string key_buf_;
   bool single_text_key_ = false;
-  std::vector<uint64_t> first_line_by_id_;          // single text key: id -> first line, or 0
+  std::vector<uint64_t> key_seen_;  // single text key: one bit per text id, set once a key
+  std::unordered_map<uint32_t, uint64_t> first_line_by_id_;  // built on the first duplicate
+  size_t mapped_rows_ = 0;                                   // rows entered in that map
   std::unordered_map<std::string, uint64_t> keys_;  // other keys: bytes -> first line
   std::optional<Error> fatal_;
   Table table_;
+  std::vector<size_t> text_columns_;  // loaded free-text columns (not enums), by schema index
+  static constexpr size_t kSampleRows = 4096;
+  size_t expected_rows_ = 0;
+  size_t texts_at_start_ = 0;
+  static constexpr size_t kReleaseStep = size_t{16} << 20;
+  ReleaseFn release_ = nullptr;
+  void* release_context_ = nullptr;
+  size_t released_ = 0;
 };
 
 // The whole file in one buffer, without zero-filling it first.
 struct FileBytes {
   std::unique_ptr<char[]> data;
   size_t size = 0;
+};
+
+// A regular file mapped read-only. Reading it costs no copy and no zeroed buffer, and the
+// loader hands back the pages behind its scan (release), so a large cases file never sits
+// in memory whole beside the columns built from it: it stays in the page cache, not in the
+// process. (Truncating the file while it loads would end the process with SIGBUS; a file
+// is not expected to change under a run.)
+class MappedFile {
+ public:
+  static std::unique_ptr<MappedFile> open(int fd, size_t size) {
+    void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (p == MAP_FAILED) return nullptr;
+    ::madvise(p, size, MADV_SEQUENTIAL);
+    auto m = std::unique_ptr<MappedFile>(new MappedFile);
+    m->data_ = static_cast<char*>(p);
+    m->size_ = size;
+    return m;
+  }
+  ~MappedFile() { ::munmap(data_, size_); }
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+
+  std::string_view text() const { return {data_, size_}; }
+
+  // Drops the pages wholly before `before` from the process (they are re-read from the file
+  // if touched again, so this is only a hint about memory, never about content).
+  static void release(void* self, size_t before) {
+    auto* m = static_cast<MappedFile*>(self);
+    const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+    const size_t end = before / page * page;
+    if (end > m->released_) {
+      ::madvise(m->data_ + m->released_, end - m->released_, MADV_DONTNEED);
+      m->released_ = end;
+    }
+  }
+
+ private:
+  MappedFile() = default;
+  char* data_ = nullptr;
+  size_t size_ = 0;
+  size_t released_ = 0;
 };
 
 Error io_error(const char* what, const std::string& path, int err) {
@@ -637,16 +955,34 @@ Result<FileBytes> read_file(const std::string& path) {
 
 Result<Table> load_csv(const std::string& path, const TableSchema& schema, Interner& interner,
                        const LoadOptions& options, bool reject_duplicate_keys) {
+  // Large regular files are mapped; small ones, pipes and anything mmap refuses are read.
+  constexpr size_t kMapAtLeast = size_t{1} << 20;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    struct stat st {};
+    std::unique_ptr<MappedFile> mapped;
+    if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+        static_cast<size_t>(st.st_size) >= kMapAtLeast)
+      mapped = MappedFile::open(fd, static_cast<size_t>(st.st_size));
+    ::close(fd);
+    // A large file is typed on a second thread while this one commits (see Loader::run).
+    const bool pipelined = options.threads != 1 && std::thread::hardware_concurrency() > 1;
+    if (mapped)
+      return Loader(mapped->text(), path, schema, interner, options, reject_duplicate_keys,
+                    &MappedFile::release, mapped.get())
+          .run(pipelined);
+  }
   auto file = read_file(path);
   if (!file.ok()) return file.error();
   const std::string_view text(file->data.get(), file->size);
-  return Loader(text, path, schema, interner, options, reject_duplicate_keys).run();
+  return Loader(text, path, schema, interner, options, reject_duplicate_keys).run(false);
 }
 
 Result<Table> load_csv_text(const std::string& text, const std::string& name_for_errors,
                             const TableSchema& schema, Interner& interner,
                             const LoadOptions& options, bool reject_duplicate_keys) {
-  return Loader(text, name_for_errors, schema, interner, options, reject_duplicate_keys).run();
+  return Loader(text, name_for_errors, schema, interner, options, reject_duplicate_keys)
+      .run(false);
 }
 
 }  // namespace crible::data

@@ -1,18 +1,19 @@
-// Evaluation: aggregate indexes built once per run, then a tree walk per case with
-// definitions, lets and aggregates memoised per case in per-thread scratch.
+// Evaluation: aggregate indexes built once per run, in flat arrays; then every case decided
+// in batches, one node of the rules at a time over a batch of cases (evaluate_all), or by a
+// tree walk over one case with definitions, lets and aggregates memoised per case
+// (explain). Both share the operators' definitions, so they decide alike.
 #include "eval/eval.h"
 
 #include <algorithm>
-#include <array>
 #include <atomic>
-#include <deque>
 #include <bit>
 #include <cmath>
+#include <deque>
+#include <map>
 #include <thread>
-#include <unordered_map>
-#include <unordered_set>
 
 #include "base/date.h"
+#include "base/flat_hash.h"
 
 namespace crible::eval {
 
@@ -21,22 +22,8 @@ using check::Op;
 
 namespace {
 
-constexpr int kMaxKeys = 4;
-
-struct Key {
-  std::array<int64_t, kMaxKeys> v{};
-  bool operator==(const Key& o) const { return v == o.v; }
-};
-struct KeyHash {
-  size_t operator()(const Key& k) const {
-    uint64_t h = 0x9E3779B97F4A7C15ull;
-    for (int64_t x : k.v) {
-      h ^= static_cast<uint64_t>(x) + 0x9E3779B97F4A7C15ull + (h << 6) + (h >> 2);
-      h *= 0xff51afd7ed558ccdull;
-    }
-    return static_cast<size_t>(h ^ (h >> 33));
-  }
-};
+constexpr uint32_t kNoGroup = 0xffffffffu;
+constexpr size_t kMaxLinked = 10;  // linked cases listed per signal in an explanation
 
 // One key component as an integer: numbers are compared as doubles so that 3 and 3.0 match.
 int64_t key_part(const Value& v, bool as_double) {
@@ -48,18 +35,36 @@ int64_t key_part(const Value& v, bool as_double) {
   return v.i;
 }
 
-struct Group {
-  std::vector<uint32_t> rows;     // sorted by range value when there is a range
-  std::vector<double> range_vals; // parallel to rows
-  Value result;                   // precomputed when the aggregate has no range or residual
-  std::vector<uint32_t> collected;  // storage for a precomputed Collect
-};
+uint32_t hash_key(const int64_t* parts, size_t n) {
+  uint64_t h = 0x9E3779B97F4A7C15ull + n;
+  for (size_t i = 0; i < n; ++i) h = hash_mix(h ^ static_cast<uint64_t>(parts[i])) + i;
+  return static_cast<uint32_t>(h ^ (h >> 32));
+}
 
+// The index of one aggregate, in flat arrays. The rows that pass the row-only conditions and
+// have every key (and a range value, with a range) are grouped by key: group g holds
+// rows[offsets[g] .. offsets[g + 1]), ordered by range value then row with a range, by row
+// otherwise. No allocation per group, so building and freeing it are a few large steps.
 struct AggIndex {
+  size_t nkeys = 0;
+  std::vector<uint8_t> key_as_double;
+  // The case side of every key is its row side read on the case itself (`phone =
+  // this.phone`, `with same registered_by, registered_on`), so each case's own group is
+  // known from the build: row_group[case], kNoGroup when one of its keys is missing.
+  bool self_keyed = false;
+  std::vector<uint32_t> row_group;
+  // Otherwise a lookup: key hash -> group, with nkeys parts per group in `keys`.
+  IdTable table;
+  std::vector<int64_t> keys;
+  std::vector<uint32_t> offsets;  // groups + 1
+  std::vector<uint32_t> rows;
+  std::vector<double> range_vals;  // parallel to rows when there is a range
+  // Without range or residual, results are computed once per group: Count reads the group
+  // size, CountDistinct and integer Sum read `ints`, the others `values`.
   bool precomputed = false;
-  bool key_as_double[kMaxKeys] = {false, false, false, false};
-  std::unordered_map<Key, uint32_t, KeyHash> groups;  // key -> index into group_list
-  std::vector<Group> group_list;
+  std::vector<int64_t> ints;
+  std::vector<Value> values;
+  std::vector<uint32_t> collected;  // backs the sets of precomputed Collect results
 };
 
 }  // namespace
@@ -70,6 +75,17 @@ struct Evaluator::Impl {
   const data::Table& cases;
   std::vector<const data::Table*> tables;
   std::vector<AggIndex> indexes;
+
+  // Batched evaluation (see "batches" below): whether this ruleset allows it, and the
+  // buffer of each node it evaluates.
+  static constexpr size_t kBatch = 256;
+  static constexpr uint32_t kNoSlot = 0xffffffffu;
+  bool batchable = false;
+  std::vector<uint32_t> batch_slot;
+  size_t batch_slots = 0;
+  std::vector<uint8_t> constant;  // per node: 2 when its value is the same for every case
+  std::vector<int32_t> canon;     // per node: the representative of the nodes equal to it
+  static constexpr uint32_t kForever = 0xffffffffu;  // a stamp: a constant's buffer, once full
 
   Impl(const plan::Plan& p, const data::Table& c, std::vector<const data::Table*> t)
       : plan(p), rules(*p.rules), cases(c), tables(std::move(t)) {}
@@ -85,8 +101,22 @@ struct Evaluator::Impl {
     std::deque<std::vector<uint32_t>> sets;  // sets built while evaluating one case
     size_t sets_used = 0;
     std::vector<int64_t> distinct;  // scratch for distinct counts
+    std::vector<int64_t> key;       // a case's key parts, during a lookup
     std::vector<uint32_t>* linked = nullptr;  // when explaining: rows an aggregate matched
     int32_t disposition = -1;
+
+    // Batches (evaluate_all): the values of each batched node for the cases of one batch.
+    size_t bbegin = 0, bcount = 0;          // the batch: cases [bbegin, bbegin + bcount)
+    uint32_t bepoch = 0;                    // bumped per batch
+    std::vector<uint32_t> bstamp;           // per node: the batch its buffer holds
+    std::vector<Value> bvals;               // batch_slots buffers of kBatch values
+    std::vector<Value> bmissing;            // kBatch missing values
+    std::vector<const Value*> let_ptr;      // per let slot: its values in this batch
+    std::vector<uint32_t> let_stamp;        // per let slot: the batch that set it
+    std::vector<std::vector<const Value*>> agg_ops, clause_ops;  // operand buffers
+    std::vector<uint8_t> bcriteria, bfired;  // kBatch x criteria, kBatch x signals
+    std::vector<double> bscores;             // kBatch x scores
+    std::vector<int32_t> bchosen;            // kBatch dispositions
   };
 
   struct Ctx {
@@ -106,6 +136,24 @@ struct Evaluator::Impl {
     s.criteria.assign(rules.criteria.size(), 0);
     s.fired.assign(rules.signals.size(), 0);
     s.scores.assign(rules.scores.size(), 0);
+    size_t nkeys = 0;
+    for (const auto& a : rules.aggregates) nkeys = std::max(nkeys, a.keys.size());
+    s.key.assign(nkeys, 0);
+  }
+
+  void init_batch_scratch(Scratch& s) const {
+    init_scratch(s);
+    s.bstamp.assign(rules.nodes.size(), 0);
+    s.bvals.assign(batch_slots * kBatch, Value{});
+    s.bmissing.assign(kBatch, Value{});
+    s.let_ptr.assign(rules.let_slots, nullptr);
+    s.let_stamp.assign(rules.let_slots, 0);
+    s.agg_ops.resize(rules.aggregates.size());
+    s.clause_ops.resize(rules.criteria.size());
+    s.bcriteria.assign(kBatch * rules.criteria.size(), 0);
+    s.bfired.assign(kBatch * rules.signals.size(), 0);
+    s.bscores.assign(kBatch * rules.scores.size(), 0);
+    s.bchosen.assign(kBatch, -1);
   }
 
   std::vector<uint32_t>& new_set(Scratch& s) const {
@@ -130,7 +178,7 @@ struct Evaluator::Impl {
     }
   }
 
-  static int compare(const Value& a, const Value& b) {
+  [[gnu::always_inline]] static inline int compare(const Value& a, const Value& b) {
     if (a.kind == ValueKind::Num || b.kind == ValueKind::Num) {
       double x = a.as_double(), y = b.as_double();
       return x < y ? -1 : x > y ? 1 : 0;
@@ -140,6 +188,179 @@ struct Evaluator::Impl {
 
   static bool set_contains(const Value& set, int64_t id) {
     return std::binary_search(set.set, set.set + set.n, static_cast<uint32_t>(id));
+  }
+
+  // Writes v field by field: a Value assembled in registers and copied whole goes through
+  // the stack, and reading it back as one wide load stalls on the narrow stores.
+  [[gnu::always_inline]] static inline void store(Value* dst, const Value& v) {
+    dst->kind = v.kind;
+    dst->n = v.n;
+    dst->i = v.i;
+    dst->d = v.d;
+    dst->set = v.set;
+  }
+
+  // First element of sorted [first, last) not less than x (strict: greater than x), without
+  // a branch per step: groups are searched in random order, so the branches would mispredict.
+  static const double* bound(const double* first, const double* last, double x, bool strict) {
+    size_t n = static_cast<size_t>(last - first);
+    if (n == 0) return first;
+    while (n > 1) {
+      const size_t half = n / 2;
+      const bool right = strict ? !(x < first[half]) : first[half] < x;
+      first = right ? first + half : first;
+      n -= half;
+    }
+    const bool after = strict ? !(x < *first) : *first < x;
+    return first + after;
+  }
+
+  static Value truth_value(Truth t) {
+    return t == Truth::Unknown ? Value{} : Value::boolean(t == Truth::True);
+  }
+
+  [[gnu::always_inline]] static inline Value arithmetic(Op op, TypeKind rt, const Value& a,
+                                                        const Value& b) {
+    if (a.missing()) return a;
+    if (b.missing()) return b;
+    if (rt == TypeKind::Number || op == Op::Div) {
+      double x = a.as_double(), y = b.as_double();
+      switch (op) {
+        case Op::Add: return Value::number(x + y);
+        case Op::Sub: return Value::number(x - y);
+        case Op::Mul: return Value::number(x * y);
+        default:
+          if (y == 0) return Value{};  // division by zero is unknown, not infinity
+          return Value::number(x / y);
+      }
+    }
+    int64_t r = 0;
+    switch (op) {
+      case Op::Add: r = a.i + b.i; break;
+      case Op::Sub: r = a.i - b.i; break;
+      default: r = a.i * b.i; break;
+    }
+    Value out;
+    out.i = r;
+    out.kind = rt == TypeKind::Date ? ValueKind::Date : rt == TypeKind::Duration ? ValueKind::Duration
+                                                                                 : ValueKind::Int;
+    return out;
+  }
+
+  // What an operator gives for the values of its operands: the one definition shared by the
+  // per-case walk and the batch loops, so that both decide alike. (The walk may skip an
+  // operand that cannot change the result, e.g. b after a false a in `a and b`.) For the
+  // operators without memo, per-case state or variable arity; `op` is n.op, passed apart
+  // so that a batch loop over one operator compiles to that operator's code alone.
+  [[gnu::always_inline]] static inline Value combine(Op op, const Node& n, const Value& a,
+                                                     const Value& b, const Value& c) {
+    switch (op) {
+      case Op::Neg: {
+        Value r = a;
+        if (r.missing()) return r;
+        if (r.kind == ValueKind::Num) r.d = -r.d;
+        else r.i = -r.i;
+        return r;
+      }
+      case Op::Not: return truth_value(kleene_not(truth_of(a)));
+      case Op::And: return truth_value(kleene_and(truth_of(a), truth_of(b)));
+      case Op::Or: return truth_value(kleene_or(truth_of(a), truth_of(b)));
+      case Op::Add:
+      case Op::Sub:
+      case Op::Mul:
+      case Op::Div: return arithmetic(op, n.type.kind, a, b);
+      case Op::Eq: case Op::Ne: case Op::Lt: case Op::Le: case Op::Gt: case Op::Ge: {
+        if (a.missing() || b.missing()) return Value{};
+        int k = compare(a, b);
+        bool r = op == Op::Eq ? k == 0 : op == Op::Ne ? k != 0 : op == Op::Lt ? k < 0
+               : op == Op::Le ? k <= 0 : op == Op::Gt ? k > 0 : k >= 0;
+        return Value::boolean(r);
+      }
+      case Op::In: {
+        if (a.missing() || b.missing()) return Value{};
+        bool in = set_contains(b, a.i);
+        return Value::boolean(n.aux ? !in : in);
+      }
+      case Op::Intersects: {
+        if (a.missing() || b.missing()) return Value{};
+        const uint32_t *p = a.set, *pe = a.set + a.n, *q = b.set, *qe = b.set + b.n;
+        while (p < pe && q < qe) {
+          if (*p == *q) return Value::boolean(true);
+          if (*p < *q) ++p;
+          else ++q;
+        }
+        return Value::boolean(false);
+      }
+      case Op::Between: {
+        if (a.missing() || b.missing() || c.missing()) return Value{};
+        bool in = compare(a, b) >= 0 && compare(a, c) <= 0;
+        return Value::boolean(n.aux ? !in : in);
+      }
+      case Op::IsMissing: return Value::boolean(a.missing());
+      case Op::IsPresent: return Value::boolean(!a.missing());
+      case Op::ToDuration:
+        if (a.missing()) return a;
+        return Value::duration(a.i * n.aux);
+      case Op::YearsBetween:
+        if (a.missing() || b.missing()) return Value{};
+        return Value::integer(whole_years(a.i, b.i));
+      case Op::DaysBetween:
+        if (a.missing() || b.missing()) return Value{};
+        return Value::integer(b.i - a.i);
+      case Op::Weekday:
+        if (a.missing()) return a;
+        return Value::integer(iso_weekday(a.i));
+      case Op::Size:
+        if (a.missing()) return a;
+        return Value::integer(a.n);
+      case Op::Abs: {
+        Value r = a;
+        if (r.missing()) return r;
+        if (r.kind == ValueKind::Num) r.d = std::fabs(r.d);
+        else r.i = r.i < 0 ? -r.i : r.i;
+        return r;
+      }
+      case Op::Coalesce: return a.missing() ? b : a;
+      default: return Value{};
+    }
+  }
+
+  // A score as an operand: a whole-number score (Integer type) as an integer, since integer
+  // arithmetic reads the integer slot; sums of whole points are exact in a double.
+  static Value score_value(const Node& n, double v) {
+    return n.type.kind == TypeKind::Integer ? Value::integer(static_cast<int64_t>(v))
+                                            : Value::number(v);
+  }
+
+  Value outcome_value(const Node& n, const uint8_t* criteria, const uint8_t* fired) const {
+    if (n.b == 1) return Value::boolean(fired[n.index] != 0);
+    auto verb = static_cast<check::OutcomeVerb>(n.aux);
+    auto o = static_cast<CriterionOutcome>(criteria[n.index]);
+    return Value::boolean(verb == check::OutcomeVerb::Passes ? o == CriterionOutcome::Pass
+                          : verb == check::OutcomeVerb::Fails ? o == CriterionOutcome::Fail
+                                                              : o == CriterionOutcome::Unknown);
+  }
+
+  Value any_outcome_value(const Node& n, const uint8_t* criteria, const uint8_t* fired) const {
+    bool all = n.index == 1;
+    auto verb = static_cast<check::OutcomeVerb>(n.aux);
+    bool any_hit = false, all_hit = true;
+    if (n.b == 1) {
+      for (size_t k = 0; k < rules.signals.size(); ++k) {
+        any_hit = any_hit || fired[k];
+        all_hit = all_hit && fired[k];
+      }
+    } else {
+      CriterionOutcome want = verb == check::OutcomeVerb::Passes ? CriterionOutcome::Pass
+                              : verb == check::OutcomeVerb::Fails ? CriterionOutcome::Fail
+                                                                  : CriterionOutcome::Unknown;
+      for (size_t k = 0; k < rules.criteria.size(); ++k) {
+        bool hit = static_cast<CriterionOutcome>(criteria[k]) == want;
+        any_hit = any_hit || hit;
+        all_hit = all_hit && hit;
+      }
+    }
+    return Value::boolean(all ? all_hit : any_hit);
   }
 
   Value eval(int32_t id, Ctx& ctx) const {
@@ -169,102 +390,9 @@ struct Evaluator::Impl {
         s.agg_epoch[n.index] = s.epoch;
         return v;
       }
-      case Op::Score: return Value::number(ctx.s->scores[n.index]);
-      case Op::Outcome: {
-        auto verb = static_cast<check::OutcomeVerb>(n.aux);
-        if (n.b == 1) return Value::boolean(ctx.s->fired[n.index] != 0);
-        auto o = static_cast<CriterionOutcome>(ctx.s->criteria[n.index]);
-        return Value::boolean(verb == check::OutcomeVerb::Passes ? o == CriterionOutcome::Pass
-                              : verb == check::OutcomeVerb::Fails ? o == CriterionOutcome::Fail
-                                                                  : o == CriterionOutcome::Unknown);
-      }
-      case Op::AnyOutcome: {
-        bool all = n.index == 1;
-        auto verb = static_cast<check::OutcomeVerb>(n.aux);
-        bool any_hit = false, all_hit = true;
-        if (n.b == 1) {
-          for (uint8_t f : ctx.s->fired) {
-            any_hit = any_hit || f;
-            all_hit = all_hit && f;
-          }
-        } else {
-          CriterionOutcome want = verb == check::OutcomeVerb::Passes ? CriterionOutcome::Pass
-                                  : verb == check::OutcomeVerb::Fails ? CriterionOutcome::Fail
-                                                                      : CriterionOutcome::Unknown;
-          for (uint8_t c : ctx.s->criteria) {
-            bool hit = static_cast<CriterionOutcome>(c) == want;
-            any_hit = any_hit || hit;
-            all_hit = all_hit && hit;
-          }
-        }
-        return Value::boolean(all ? all_hit : any_hit);
-      }
-      case Op::Neg: {
-        Value a = eval(n.a, ctx);
-        if (a.missing()) return a;
-        if (a.kind == ValueKind::Num) a.d = -a.d;
-        else a.i = -a.i;
-        return a;
-      }
-      case Op::Not: return truth_value(kleene_not(truth_of(eval(n.a, ctx))));
-      case Op::And: {
-        Truth a = truth_of(eval(n.a, ctx));
-        if (a == Truth::False) return Value::boolean(false);  // a definite false decides
-        return truth_value(kleene_and(a, truth_of(eval(n.b, ctx))));
-      }
-      case Op::Or: {
-        Truth a = truth_of(eval(n.a, ctx));
-        if (a == Truth::True) return Value::boolean(true);
-        return truth_value(kleene_or(a, truth_of(eval(n.b, ctx))));
-      }
-      case Op::Add:
-      case Op::Sub:
-      case Op::Mul:
-      case Op::Div: return arithmetic(n, ctx);
-      case Op::Eq: case Op::Ne: case Op::Lt: case Op::Le: case Op::Gt: case Op::Ge: {
-        Value a = eval(n.a, ctx);
-        if (a.missing()) return Value{};
-        Value b = eval(n.b, ctx);
-        if (b.missing()) return Value{};
-        int c = compare(a, b);
-        bool r = n.op == Op::Eq ? c == 0 : n.op == Op::Ne ? c != 0 : n.op == Op::Lt ? c < 0
-               : n.op == Op::Le ? c <= 0 : n.op == Op::Gt ? c > 0 : c >= 0;
-        return Value::boolean(r);
-      }
-      case Op::In: {
-        Value a = eval(n.a, ctx);
-        Value b = eval(n.b, ctx);
-        if (a.missing() || b.missing()) return Value{};
-        bool in = set_contains(b, a.i);
-        return Value::boolean(n.aux ? !in : in);
-      }
-      case Op::Intersects: {
-        Value a = eval(n.a, ctx);
-        Value b = eval(n.b, ctx);
-        if (a.missing() || b.missing()) return Value{};
-        const uint32_t *p = a.set, *pe = a.set + a.n, *q = b.set, *qe = b.set + b.n;
-        while (p < pe && q < qe) {
-          if (*p == *q) return Value::boolean(true);
-          if (*p < *q) ++p;
-          else ++q;
-        }
-        return Value::boolean(false);
-      }
-      case Op::Between: {
-        Value a = eval(n.a, ctx);
-        Value lo = eval(n.b, ctx);
-        Value hi = eval(n.c, ctx);
-        if (a.missing() || lo.missing() || hi.missing()) return Value{};
-        bool in = compare(a, lo) >= 0 && compare(a, hi) <= 0;
-        return Value::boolean(n.aux ? !in : in);
-      }
-      case Op::IsMissing: return Value::boolean(eval(n.a, ctx).missing());
-      case Op::IsPresent: return Value::boolean(!eval(n.a, ctx).missing());
-      case Op::ToDuration: {
-        Value a = eval(n.a, ctx);
-        if (a.missing()) return a;
-        return Value::duration(a.i * n.aux);
-      }
+      case Op::Score: return score_value(n, ctx.s->scores[n.index]);
+      case Op::Outcome: return outcome_value(n, ctx.s->criteria.data(), ctx.s->fired.data());
+      case Op::AnyOutcome: return any_outcome_value(n, ctx.s->criteria.data(), ctx.s->fired.data());
       case Op::SetOf: {
         auto& out = new_set(*ctx.s);
         for (int32_t e : rules.lists[n.index]) {
@@ -276,75 +404,46 @@ struct Evaluator::Impl {
         out.erase(std::unique(out.begin(), out.end()), out.end());
         return Value::set_of(out.data(), static_cast<uint32_t>(out.size()));
       }
-      case Op::YearsBetween: {
+      // Short cuts: an operand that decides alone spares evaluating the other.
+      case Op::And: {
         Value a = eval(n.a, ctx);
-        Value b = eval(n.b, ctx);
-        if (a.missing() || b.missing()) return Value{};
-        return Value::integer(whole_years(a.i, b.i));
+        if (truth_of(a) == Truth::False) return Value::boolean(false);
+        return combine(Op::And, n, a, eval(n.b, ctx), a);
       }
-      case Op::DaysBetween: {
+      case Op::Or: {
         Value a = eval(n.a, ctx);
-        Value b = eval(n.b, ctx);
-        if (a.missing() || b.missing()) return Value{};
-        return Value::integer(b.i - a.i);
-      }
-      case Op::Weekday: {
-        Value a = eval(n.a, ctx);
-        if (a.missing()) return a;
-        return Value::integer(iso_weekday(a.i));
-      }
-      case Op::Size: {
-        Value a = eval(n.a, ctx);
-        if (a.missing()) return a;
-        return Value::integer(a.n);
-      }
-      case Op::Abs: {
-        Value a = eval(n.a, ctx);
-        if (a.missing()) return a;
-        if (a.kind == ValueKind::Num) a.d = std::fabs(a.d);
-        else a.i = a.i < 0 ? -a.i : a.i;
-        return a;
+        if (truth_of(a) == Truth::True) return Value::boolean(true);
+        return combine(Op::Or, n, a, eval(n.b, ctx), a);
       }
       case Op::Coalesce: {
         Value a = eval(n.a, ctx);
         return a.missing() ? eval(n.b, ctx) : a;
       }
-    }
-    return Value{};
-  }
-
-  static Value truth_value(Truth t) {
-    return t == Truth::Unknown ? Value{} : Value::boolean(t == Truth::True);
-  }
-
-  Value arithmetic(const Node& n, Ctx& ctx) const {
-    Value a = eval(n.a, ctx);
-    if (a.missing()) return a;
-    Value b = eval(n.b, ctx);
-    if (b.missing()) return b;
-    TypeKind rt = n.type.kind;
-    if (rt == TypeKind::Number || n.op == Op::Div) {
-      double x = a.as_double(), y = b.as_double();
-      switch (n.op) {
-        case Op::Add: return Value::number(x + y);
-        case Op::Sub: return Value::number(x - y);
-        case Op::Mul: return Value::number(x * y);
-        default:
-          if (y == 0) return Value{};  // division by zero is unknown, not infinity
-          return Value::number(x / y);
+      case Op::Add: case Op::Sub: case Op::Mul: case Op::Div:
+      case Op::Eq: case Op::Ne: case Op::Lt: case Op::Le: case Op::Gt: case Op::Ge:
+      case Op::YearsBetween: case Op::DaysBetween: {
+        Value a = eval(n.a, ctx);
+        if (a.missing()) return Value{};
+        return combine(n.op, n, a, eval(n.b, ctx), a);
+      }
+      case Op::Between: {
+        Value a = eval(n.a, ctx);
+        if (a.missing()) return Value{};
+        Value lo = eval(n.b, ctx);
+        if (lo.missing()) return Value{};
+        return combine(n.op, n, a, lo, eval(n.c, ctx));
+      }
+      case Op::In: case Op::Intersects: {
+        Value a = eval(n.a, ctx);
+        return combine(n.op, n, a, eval(n.b, ctx), a);
+      }
+      case Op::Neg: case Op::Not: case Op::IsMissing: case Op::IsPresent: case Op::ToDuration:
+      case Op::Weekday: case Op::Size: case Op::Abs: {
+        Value a = eval(n.a, ctx);
+        return combine(n.op, n, a, a, a);
       }
     }
-    int64_t r = 0;
-    switch (n.op) {
-      case Op::Add: r = a.i + b.i; break;
-      case Op::Sub: r = a.i - b.i; break;
-      default: r = a.i * b.i; break;
-    }
-    Value out;
-    out.i = r;
-    out.kind = rt == TypeKind::Date ? ValueKind::Date : rt == TypeKind::Duration ? ValueKind::Duration
-                                                                                 : ValueKind::Int;
-    return out;
+    return Value{};
   }
 
   // ------------------------------------------------------------------ aggregates
@@ -357,70 +456,207 @@ struct Evaluator::Impl {
            rules.nodes[k.cased].type.kind == TypeKind::Number;
   }
 
+  static bool same_value(const Value& x, const Value& y) {
+    if (x.kind != y.kind || x.i != y.i || std::bit_cast<uint64_t>(x.d) != std::bit_cast<uint64_t>(y.d) ||
+        x.n != y.n)
+      return false;
+    return x.n == 0 || std::equal(x.set, x.set + x.n, y.set);
+  }
+
+  // Whether row-side node r, read on a case as an aggregate row, always gives what case-side
+  // node c gives for that same case: the same operations over the same fields, parameters and
+  // literals (definitions on the case side stand for their bodies). Then the key `r = c`
+  // matches a case with its own group.
+  bool same_expr(int32_t r, int32_t c, int depth = 0) const {
+    if (r < 0 || c < 0) return r == c;
+    if (depth > 256) return false;
+    const Node* cn = &rules.nodes[c];
+    while (cn->op == Op::Definition) {
+      if (++depth > 256) return false;
+      cn = &rules.nodes[rules.definitions[cn->index].root];
+    }
+    const Node& rn = rules.nodes[r];
+    if (rn.type.kind != cn->type.kind) return false;
+    switch (rn.op) {
+      case Op::RowField: return rn.aux == -1 && cn->op == Op::CaseField && rn.index == cn->index;
+      case Op::Literal:
+        return cn->op == Op::Literal && same_value(plan.literals[rn.index], plan.literals[cn->index]);
+      case Op::Param: return cn->op == Op::Param && rn.index == cn->index;
+      case Op::SetOf: {
+        if (cn->op != Op::SetOf) return false;
+        const auto& x = rules.lists[rn.index];
+        const auto& y = rules.lists[cn->index];
+        if (x.size() != y.size()) return false;
+        for (size_t i = 0; i < x.size(); ++i)
+          if (!same_expr(x[i], y[i], depth + 1)) return false;
+        return true;
+      }
+      // Reads the case under review, per-case state, or a memo: not a pure row expression.
+      case Op::CaseField: case Op::Definition: case Op::Let: case Op::Aggregate: case Op::Score:
+      case Op::Outcome: case Op::AnyOutcome:
+        return false;
+      default:
+        return rn.op == cn->op && rn.aux == cn->aux && rn.index == cn->index &&
+               same_expr(rn.a, cn->a, depth + 1) && same_expr(rn.b, cn->b, depth + 1) &&
+               same_expr(rn.c, cn->c, depth + 1);
+    }
+  }
+
+  bool row_passes(const std::vector<int32_t>& conditions, Ctx& ctx) const {
+    for (int32_t c : conditions)
+      if (truth_of(eval(c, ctx)) != Truth::True) return false;
+    return true;
+  }
+
   void build_index(size_t agg_id, Scratch& s) {
     const check::Aggregate& a = rules.aggregates[agg_id];
     AggIndex& idx = indexes[agg_id];
     const data::Table& src = source_table(a);
-    size_t nkeys = std::min<size_t>(a.keys.size(), kMaxKeys);
+    const size_t nkeys = a.keys.size();
+    idx.nkeys = nkeys;
+    idx.key_as_double.resize(nkeys);
     for (size_t k = 0; k < nkeys; ++k) idx.key_as_double[k] = key_uses_double(a.keys[k]);
+    idx.self_keyed = a.source == -1 && nkeys > 0;
+    for (size_t k = 0; k < nkeys && idx.self_keyed; ++k)
+      idx.self_keyed = same_expr(a.keys[k].row, a.keys[k].cased);
+    if (idx.self_keyed) idx.row_group.assign(src.rows, kNoGroup);
+    if (!idx.self_keyed) idx.table.reserve(std::min<size_t>(src.rows, 1024));
+
+    // Pass 1: each row's key and group, and whether the row joins the index.
     Ctx ctx;
     ctx.inner_table = &src;
     ctx.s = &s;
-    for (size_t r = 0; r < src.rows; ++r) {
-      ctx.inner = r;
-      s.sets_used = 0;
-      bool keep = true;
-      for (int32_t c : a.row_only) {
-        if (truth_of(eval(c, ctx)) != Truth::True) {
-          keep = false;
-          break;
+    std::vector<uint32_t> member(src.rows, kNoGroup);
+    std::vector<double> range_of(a.range ? src.rows : 0);
+    uint32_t ngroups = 0;
+    // Rows go in runs of kRun: their keys first, hashed and their slots prefetched, then the
+    // inserts, in row order (so group ids do not depend on the run length). A table of a
+    // million groups is far out of cache, and the prefetches overlap its misses.
+    constexpr size_t kRun = 32;
+    std::vector<int64_t> keys(kRun * nkeys);
+    uint32_t hashes[kRun];
+    bool has_key[kRun];
+    for (size_t r0 = 0; r0 < src.rows; r0 += kRun) {
+      const size_t run = std::min(kRun, src.rows - r0);
+      for (size_t j = 0; j < run; ++j) {
+        ctx.inner = r0 + j;
+        s.sets_used = 0;
+        int64_t* key = keys.data() + j * nkeys;
+        // Self-keyed: every case needs its group, even one whose row is filtered out.
+        has_key[j] = idx.self_keyed || row_passes(a.row_only, ctx);
+        for (size_t k = 0; k < nkeys && has_key[j]; ++k) {
+          Value v = eval(a.keys[k].row, ctx);
+          if (v.missing()) has_key[j] = false;  // a row with a missing key matches no case
+          else key[k] = key_part(v, idx.key_as_double[k]);
         }
+        if (!has_key[j]) continue;
+        hashes[j] = hash_key(key, nkeys);
+        idx.table.prefetch(hashes[j]);
       }
-      if (!keep) continue;
-      Key key;
-      for (size_t k = 0; k < nkeys && keep; ++k) {
-        Value v = eval(a.keys[k].row, ctx);
-        if (v.missing()) keep = false;  // a row with a missing key matches no case
-        else key.v[k] = key_part(v, idx.key_as_double[k]);
+      for (size_t j = 0; j < run; ++j) {
+        if (!has_key[j]) continue;
+        const size_t r = r0 + j;
+        const int64_t* key = keys.data() + j * nkeys;
+        auto [g, inserted] = idx.table.insert(hashes[j], ngroups, [&](uint32_t x) {
+          return std::equal(key, key + nkeys, idx.keys.data() + static_cast<size_t>(x) * nkeys);
+        });
+        if (inserted) {
+          idx.keys.insert(idx.keys.end(), key, key + nkeys);
+          ++ngroups;
+        }
+        ctx.inner = r;
+        s.sets_used = 0;
+        if (idx.self_keyed) {
+          idx.row_group[r] = g;
+          if (!row_passes(a.row_only, ctx)) continue;
+        }
+        if (a.range) {
+          Value v = eval(a.range->row, ctx);
+          if (v.missing()) continue;
+          range_of[r] = v.as_double();
+        }
+        member[r] = g;
       }
-      if (!keep) continue;
-      double range_val = 0;
-      if (a.range) {
-        Value v = eval(a.range->row, ctx);
-        if (v.missing()) continue;
-        range_val = v.as_double();
-      }
-      auto [it, inserted] = idx.groups.try_emplace(key, static_cast<uint32_t>(idx.group_list.size()));
-      if (inserted) idx.group_list.emplace_back();
-      Group& g = idx.group_list[it->second];
-      g.rows.push_back(static_cast<uint32_t>(r));
-      if (a.range) g.range_vals.push_back(range_val);
     }
+    if (idx.self_keyed) {  // the case side never looks a key up
+      idx.table.release();
+      std::vector<int64_t>().swap(idx.keys);
+    }
+
+    // Pass 2: count, then place each member row in its group, in row order.
+    idx.offsets.assign(static_cast<size_t>(ngroups) + 1, 0);
+    for (uint32_t g : member)
+      if (g != kNoGroup) ++idx.offsets[g + 1];
+    for (size_t g = 0; g < ngroups; ++g) idx.offsets[g + 1] += idx.offsets[g];
+    idx.rows.resize(idx.offsets[ngroups]);
+    if (a.range) idx.range_vals.resize(idx.rows.size());
+    {
+      std::vector<uint32_t> fill(idx.offsets.begin(), idx.offsets.end() - 1);
+      for (size_t r = 0; r < member.size(); ++r) {
+        uint32_t g = member[r];
+        if (g == kNoGroup) continue;
+        uint32_t at = fill[g]++;
+        idx.rows[at] = static_cast<uint32_t>(r);
+        if (a.range) idx.range_vals[at] = range_of[r];
+      }
+    }
+    std::vector<uint32_t>().swap(member);
+    std::vector<double>().swap(range_of);
+
+    // Ranges: each group by value, ties in row order, for binary search.
     if (a.range) {
-      for (Group& g : idx.group_list) {
-        std::vector<uint32_t> order(g.rows.size());
-        for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<uint32_t>(i);
-        std::stable_sort(order.begin(), order.end(),
-                         [&](uint32_t x, uint32_t y) { return g.range_vals[x] < g.range_vals[y]; });
-        std::vector<uint32_t> rows(order.size());
-        std::vector<double> vals(order.size());
-        for (size_t i = 0; i < order.size(); ++i) {
-          rows[i] = g.rows[order[i]];
-          vals[i] = g.range_vals[order[i]];
+      std::vector<std::pair<double, uint32_t>> tmp;
+      for (size_t g = 0; g < ngroups; ++g) {
+        const uint32_t b = idx.offsets[g], e = idx.offsets[g + 1];
+        double* vals = idx.range_vals.data();
+        if (std::is_sorted(vals + b, vals + e)) continue;
+        tmp.clear();
+        for (uint32_t i = b; i < e; ++i) tmp.emplace_back(vals[i], idx.rows[i]);
+        std::sort(tmp.begin(), tmp.end());
+        for (uint32_t i = b; i < e; ++i) {
+          vals[i] = tmp[i - b].first;
+          idx.rows[i] = tmp[i - b].second;
         }
-        g.rows = std::move(rows);
-        g.range_vals = std::move(vals);
       }
     }
-    idx.precomputed = !a.range && a.residual.empty() && a.keys.size() <= kMaxKeys;
-    if (idx.precomputed) {
-      for (Group& g : idx.group_list) {
-        g.result = fold(a, g.rows.data(), g.rows.size(), nullptr, ctx, &g.collected);
-      }
+
+    idx.precomputed = !a.range && a.residual.empty();
+    if (!idx.precomputed || a.fn == check::AggregateFn::Count) return;
+    const bool as_int = a.fn == check::AggregateFn::CountDistinct ||
+                        (a.fn == check::AggregateFn::Sum && a.type.kind != TypeKind::Number);
+    if (as_int) idx.ints.resize(ngroups);
+    else idx.values.resize(ngroups);
+    std::vector<uint32_t> set_begin;
+    const bool collect = a.fn == check::AggregateFn::Collect;
+    if (collect) set_begin.resize(static_cast<size_t>(ngroups) + 1);
+    for (size_t g = 0; g < ngroups; ++g) {
+      s.sets_used = 0;
+      if (collect) set_begin[g] = static_cast<uint32_t>(idx.collected.size());
+      Value v = fold(a, idx.rows.data() + idx.offsets[g], idx.offsets[g + 1] - idx.offsets[g],
+                     nullptr, ctx, collect ? &idx.collected : nullptr);
+      if (as_int) idx.ints[g] = v.i;
+      else idx.values[g] = v;
+    }
+    if (collect) {  // the pool is complete: now its addresses are stable
+      set_begin[ngroups] = static_cast<uint32_t>(idx.collected.size());
+      for (size_t g = 0; g < ngroups; ++g)
+        idx.values[g] = Value::set_of(idx.collected.data() + set_begin[g], set_begin[g + 1] - set_begin[g]);
     }
   }
 
-  // Folds the aggregate function over rows (those passing `residual` when ctx is given).
+  Value precomputed_result(const check::Aggregate& a, const AggIndex& idx, uint32_t g) const {
+    switch (a.fn) {
+      case check::AggregateFn::Count:
+        return Value::integer(static_cast<int64_t>(idx.offsets[g + 1] - idx.offsets[g]));
+      case check::AggregateFn::CountDistinct: return Value::integer(idx.ints[g]);
+      case check::AggregateFn::Sum:
+        return a.type.kind == TypeKind::Number ? idx.values[g] : Value::integer(idx.ints[g]);
+      default: return idx.values[g];
+    }
+  }
+
+  // Folds the aggregate function over rows (those passing `residual` when residual_ctx is
+  // given). A Collect appends its sorted set to *collect_out when given, else to scratch.
   Value fold(const check::Aggregate& a, const uint32_t* rows, size_t count, Ctx* residual_ctx,
              Ctx& ctx, std::vector<uint32_t>* collect_out) const {
     const data::Table& src = source_table(a);
@@ -429,27 +665,23 @@ struct Evaluator::Impl {
     int64_t n = 0;
     int64_t isum = 0;
     double dsum = 0;
-    bool any = false;
     Value best;
     std::vector<int64_t>& distinct = ctx.s->distinct;
     distinct.clear();
-    std::vector<uint32_t> local_collect;
-    std::vector<uint32_t>& coll = collect_out ? *collect_out : local_collect;
-    coll.clear();
+    std::vector<uint32_t>* coll = nullptr;
+    if (a.fn == check::AggregateFn::Collect) coll = collect_out ? collect_out : &new_set(*ctx.s);
+    const size_t coll_begin = coll ? coll->size() : 0;
     for (size_t i = 0; i < count; ++i) {
       inner.inner = rows[i];
       if (residual_ctx) {
         inner.row = residual_ctx->row;
-        bool keep = true;
-        for (int32_t c : a.residual) {
-          if (truth_of(eval(c, inner)) != Truth::True) {
-            keep = false;
-            break;
-          }
-        }
-        if (!keep) continue;
+        if (!row_passes(a.residual, inner)) continue;
       }
-      if (ctx.s->linked && ctx.s->linked->size() < 11) ctx.s->linked->push_back(rows[i]);
+      // Linked cases for explanations: rows of the case table only (a reference table's rows
+      // are not cases), each once over all the signal's lets, never the case itself.
+      if (ctx.s->linked && a.source == -1 && rows[i] != ctx.row && ctx.s->linked->size() < kMaxLinked &&
+          std::find(ctx.s->linked->begin(), ctx.s->linked->end(), rows[i]) == ctx.s->linked->end())
+        ctx.s->linked->push_back(rows[i]);
       if (a.fn == check::AggregateFn::Count) {
         ++n;
         continue;
@@ -463,7 +695,6 @@ struct Evaluator::Impl {
         case check::AggregateFn::Sum:
           if (v.kind == ValueKind::Num) dsum += v.d;
           else isum += v.i;
-          any = true;
           break;
         case check::AggregateFn::Min:
         case check::AggregateFn::Max:
@@ -471,12 +702,11 @@ struct Evaluator::Impl {
             best = v;
           break;
         case check::AggregateFn::Collect:
-          coll.push_back(static_cast<uint32_t>(v.i));
+          coll->push_back(static_cast<uint32_t>(v.i));
           break;
         default: break;
       }
     }
-    (void)any;
     switch (a.fn) {
       case check::AggregateFn::Count: return Value::integer(n);
       case check::AggregateFn::CountDistinct: {
@@ -489,14 +719,9 @@ struct Evaluator::Impl {
       case check::AggregateFn::Min:
       case check::AggregateFn::Max: return best;
       case check::AggregateFn::Collect: {
-        std::sort(coll.begin(), coll.end());
-        coll.erase(std::unique(coll.begin(), coll.end()), coll.end());
-        if (!collect_out) {
-          auto& out = new_set(*ctx.s);
-          out = coll;
-          return Value::set_of(out.data(), static_cast<uint32_t>(out.size()));
-        }
-        return Value::set_of(coll.data(), static_cast<uint32_t>(coll.size()));
+        std::sort(coll->begin() + coll_begin, coll->end());
+        coll->erase(std::unique(coll->begin() + coll_begin, coll->end()), coll->end());
+        return Value::set_of(coll->data() + coll_begin, static_cast<uint32_t>(coll->size() - coll_begin));
       }
     }
     return Value{};
@@ -524,12 +749,18 @@ struct Evaluator::Impl {
       if (t == Truth::Unknown) return Value{};
       if (t == Truth::False) return empty_result(a);
     }
-    Key key;
-    size_t nkeys = std::min<size_t>(a.keys.size(), kMaxKeys);
-    for (size_t k = 0; k < nkeys; ++k) {
-      Value v = eval(a.keys[k].cased, outer);
-      if (v.missing()) return Value{};  // "same phone" when the phone is unknown: unknown
-      key.v[k] = key_part(v, idx.key_as_double[k]);
+    uint32_t g = kNoGroup;
+    if (idx.self_keyed) {
+      g = idx.row_group[ctx.row];
+      if (g == kNoGroup) return Value{};  // "same phone" when the phone is unknown: unknown
+    } else {
+      int64_t* key = ctx.s->key.data();
+      for (size_t k = 0; k < idx.nkeys; ++k) {
+        Value v = eval(a.keys[k].cased, outer);
+        if (v.missing()) return Value{};
+        key[k] = key_part(v, idx.key_as_double[k]);
+      }
+      g = find_group(idx, key);
     }
     double lo = -INFINITY, hi = INFINITY;
     if (a.range) {
@@ -544,20 +775,32 @@ struct Evaluator::Impl {
         hi = v.as_double();
       }
     }
-    auto it = idx.groups.find(key);
-    if (it == idx.groups.end()) return empty_result(a);
-    const Group& g = idx.group_list[it->second];
-    if (idx.precomputed && !ctx.s->linked) return g.result;
-    const uint32_t* begin = g.rows.data();
-    size_t count = g.rows.size();
+    return group_result(a, idx, g, lo, hi, outer);
+  }
+
+  uint32_t find_group(const AggIndex& idx, const int64_t* key) const {
+    const size_t nkeys = idx.nkeys;
+    return idx.table.find(hash_key(key, nkeys), [&](uint32_t x) {
+      return std::equal(key, key + nkeys, idx.keys.data() + static_cast<size_t>(x) * nkeys);
+    });
+  }
+
+  // The aggregate over group g (kNoGroup: no row has the case's key) within [lo, hi].
+  Value group_result(const check::Aggregate& a, const AggIndex& idx, uint32_t g, double lo,
+                     double hi, Ctx& outer) const {
+    if (g == kNoGroup) return empty_result(a);
+    if (idx.precomputed && !outer.s->linked) return precomputed_result(a, idx, g);
+    const uint32_t* begin = idx.rows.data() + idx.offsets[g];
+    size_t count = idx.offsets[g + 1] - idx.offsets[g];
     if (a.range) {
-      auto vb = g.range_vals.begin(), ve = g.range_vals.end();
-      auto first = a.range->low_strict ? std::upper_bound(vb, ve, lo) : std::lower_bound(vb, ve, lo);
-      auto last = a.range->high_strict ? std::lower_bound(vb, ve, hi) : std::upper_bound(vb, ve, hi);
+      const double* vb = idx.range_vals.data() + idx.offsets[g];
+      const double* ve = vb + count;
+      const double* first = bound(vb, ve, lo, a.range->low_strict);
+      const double* last = bound(vb, ve, hi, !a.range->high_strict);
       if (last < first) last = first;
-      begin = g.rows.data() + (first - vb);
+      begin += first - vb;
       count = static_cast<size_t>(last - first);
-      if (a.fn == check::AggregateFn::Count && a.residual.empty() && !ctx.s->linked)
+      if (a.fn == check::AggregateFn::Count && a.residual.empty() && !outer.s->linked)
         return Value::integer(static_cast<int64_t>(count));
     }
     return fold(a, begin, count, a.residual.empty() ? nullptr : &outer, outer, nullptr);
@@ -624,10 +867,7 @@ struct Evaluator::Impl {
         f.fired = t == Truth::True;
         f.unknown = t == Truth::Unknown;
         collect_evidence(sig.evidence, ctx, f.evidence, f.missing);
-        std::vector<size_t> rows;
-        for (uint32_t r : linked)
-          if (r != row && rows.size() < 10) rows.push_back(r);
-        detail->linked.push_back(std::move(rows));
+        detail->linked.emplace_back(linked.begin(), linked.end());
         detail->signals.push_back(std::move(f));
       }
     }
@@ -644,7 +884,7 @@ struct Evaluator::Impl {
           for (const auto& term : sc.terms) {
             Truth t = truth_of(eval(term.condition, ctx));
             if (t == Truth::True) total += term.weight;  // unknown adds nothing; explained
-            terms.push_back({t});
+            if (detail) terms.push_back({t});
           }
           break;
         case check::Score::Form::Expression: {
@@ -678,6 +918,546 @@ struct Evaluator::Impl {
       detail->disposition = chosen;
     }
     s.disposition = chosen;
+  }
+
+  // ------------------------------------------------------------------ batches
+  // evaluate_all decides kBatch cases at a time, one node at a time: each node is computed
+  // for the whole batch in one loop over its operands' values (each operand once per
+  // batch), so walking the tree costs once per batch instead of once per case. The operators
+  // are the ones of the per-case walk (`combine`), which explain() still uses; evaluating
+  // an operand the walk would have skipped does not change a result, since evaluation is
+  // pure. Aggregates loop over the batch with their case-side operands computed.
+  //
+  // A node is computed once per batch, so it must read only what is final when it is first
+  // needed: criteria read no outcome, score or let; a signal reads criterion outcomes and
+  // its own earlier lets; a score reads outcomes and earlier scores; aggregates read no
+  // such state. Rulesets that need more are decided per case, as before.
+  struct StateUse {
+    bool criteria = false, signals = false, in_aggregate = false;
+    int32_t max_score = -1;
+    std::vector<int32_t> lets;
+  };
+
+  void state_use(int32_t id, bool in_agg, StateUse& u, std::vector<uint8_t>& seen) const {
+    if (id < 0) return;
+    const uint8_t mark = in_agg ? 2 : 1;
+    if (seen[id] >= mark) return;
+    seen[id] = mark;
+    const Node& n = rules.nodes[id];
+    bool state = false;
+    switch (n.op) {
+      case Op::Outcome:
+      case Op::AnyOutcome:
+        (n.b == 1 ? u.signals : u.criteria) = true;
+        state = true;
+        break;
+      case Op::Score:
+        u.max_score = std::max(u.max_score, n.index);
+        state = true;
+        break;
+      case Op::Let:
+        u.lets.push_back(n.index);
+        state = true;
+        break;
+      case Op::Definition: state_use(rules.definitions[n.index].root, in_agg, u, seen); break;
+      case Op::Aggregate: {
+        const check::Aggregate& a = rules.aggregates[n.index];
+        for (int32_t c : a.case_only) state_use(c, true, u, seen);
+        for (int32_t c : a.row_only) state_use(c, true, u, seen);
+        for (int32_t c : a.residual) state_use(c, true, u, seen);
+        for (const auto& k : a.keys) {
+          state_use(k.row, true, u, seen);
+          state_use(k.cased, true, u, seen);
+        }
+        if (a.range) {
+          state_use(a.range->row, true, u, seen);
+          state_use(a.range->low, true, u, seen);
+          state_use(a.range->high, true, u, seen);
+        }
+        state_use(a.value, true, u, seen);
+        break;
+      }
+      case Op::SetOf:
+        for (int32_t e : rules.lists[n.index]) state_use(e, in_agg, u, seen);
+        break;
+      default:
+        state_use(n.a, in_agg, u, seen);
+        state_use(n.b, in_agg, u, seen);
+        state_use(n.c, in_agg, u, seen);
+    }
+    if (state && in_agg) u.in_aggregate = true;
+  }
+
+  bool can_batch() const {
+    std::vector<uint8_t> seen;
+    auto use = [&](int32_t id) {
+      StateUse u;
+      seen.assign(rules.nodes.size(), 0);
+      state_use(id, false, u, seen);
+      return u;
+    };
+    auto lets_within = [](const StateUse& u, const std::vector<int32_t>& allowed) {
+      for (int32_t l : u.lets)
+        if (std::find(allowed.begin(), allowed.end(), l) == allowed.end()) return false;
+      return true;
+    };
+    for (const auto& c : rules.criteria) {
+      for (const auto& cl : c.clauses) {
+        StateUse u = use(cl.condition);
+        if (u.criteria || u.signals || u.max_score >= 0 || !u.lets.empty() || u.in_aggregate) return false;
+      }
+    }
+    for (const auto& sig : rules.signals) {
+      std::vector<int32_t> set_before;
+      for (const auto& l : sig.lets) {
+        StateUse u = use(l.value);
+        if (u.signals || u.max_score >= 0 || u.in_aggregate || !lets_within(u, set_before)) return false;
+        set_before.push_back(l.slot);
+      }
+      StateUse u = use(sig.fires);
+      if (u.signals || u.max_score >= 0 || u.in_aggregate || !lets_within(u, set_before)) return false;
+    }
+    for (size_t i = 0; i < rules.scores.size(); ++i) {
+      const check::Score& sc = rules.scores[i];
+      std::vector<int32_t> roots;
+      if (sc.form == check::Score::Form::Terms)
+        for (const auto& t : sc.terms) roots.push_back(t.condition);
+      if (sc.form == check::Score::Form::Expression) roots.push_back(sc.expr);
+      for (int32_t r : roots) {
+        StateUse u = use(r);
+        if (u.in_aggregate || u.max_score >= static_cast<int32_t>(i)) return false;
+      }
+    }
+    for (const auto& line : rules.disposition) {
+      if (line.condition >= 0 && use(line.condition).in_aggregate) return false;
+    }
+    return true;
+  }
+
+  // Shared sub-expressions: nodes that compute the same value from the same operands
+  // (`"uasc" in vulnerabilities` in a criterion and in a score, `consular_confirmed` read by
+  // three clauses, `as_of - prior_avrr_on` in E3 and S9) get one representative, whose
+  // buffer the batch computes once for all of them. Equal means: same operator, type and
+  // operands' representatives; literals by value. A node's value in a batch is final when
+  // first computed (see can_batch), so equal nodes may share it wherever they appear.
+  int32_t canonical(int32_t id, std::map<std::vector<int64_t>, int32_t>& seen,
+                    const std::vector<int32_t>& literal_rep) {
+    if (id < 0) return id;
+    if (canon[id] >= 0) return canon[id];
+    const Node& n = rules.nodes[id];
+    std::vector<int64_t> key = {static_cast<int64_t>(n.op), static_cast<int64_t>(n.type.kind),
+                                static_cast<int64_t>(n.type.elem), n.aux, n.index};
+    switch (n.op) {
+      case Op::Literal: key[4] = literal_rep[n.index]; [[fallthrough]];
+      case Op::CaseField: case Op::RowField: case Op::Param: case Op::Definition: case Op::Let:
+      case Op::Aggregate: case Op::Score: case Op::Outcome: case Op::AnyOutcome:
+        key.insert(key.end(), {n.a, n.b, n.c});  // no operands (b: a flag for outcomes)
+        break;
+      case Op::SetOf:
+        for (int32_t e : rules.lists[n.index]) key.push_back(canonical(e, seen, literal_rep));
+        key[4] = -1;
+        break;
+      default:
+        key.insert(key.end(), {canonical(n.a, seen, literal_rep), canonical(n.b, seen, literal_rep),
+                               canonical(n.c, seen, literal_rep)});
+    }
+    auto [it, inserted] = seen.emplace(std::move(key), id);
+    canon[id] = it->second;
+    return canon[id];
+  }
+
+  void share_subexpressions() {
+    std::vector<int32_t> literal_rep(plan.literals.size());
+    for (size_t i = 0; i < literal_rep.size(); ++i) {
+      literal_rep[i] = static_cast<int32_t>(i);
+      for (size_t j = 0; j < i; ++j) {
+        if (same_value(plan.literals[i], plan.literals[j])) {
+          literal_rep[i] = static_cast<int32_t>(j);
+          break;
+        }
+      }
+    }
+    canon.assign(rules.nodes.size(), -1);
+    std::map<std::vector<int64_t>, int32_t> seen;
+    for (size_t id = 0; id < rules.nodes.size(); ++id)
+      canonical(static_cast<int32_t>(id), seen, literal_rep);
+  }
+
+  void assign_slots(int32_t id) {
+    if (id >= 0) id = canon[id];
+    if (id < 0 || batch_slot[id] != kNoSlot) return;
+    batch_slot[id] = static_cast<uint32_t>(batch_slots++);
+    const Node& n = rules.nodes[id];
+    switch (n.op) {
+      case Op::Definition: assign_slots(rules.definitions[n.index].root); break;
+      case Op::Aggregate: {
+        const check::Aggregate& a = rules.aggregates[n.index];
+        for (int32_t c : a.case_only) assign_slots(c);
+        if (!indexes[n.index].self_keyed)
+          for (const auto& k : a.keys) assign_slots(k.cased);
+        if (a.range) {
+          assign_slots(a.range->low);
+          assign_slots(a.range->high);
+        }
+        break;
+      }
+      case Op::SetOf:
+        for (int32_t e : rules.lists[n.index]) assign_slots(e);
+        break;
+      case Op::Let: break;
+      default:
+        assign_slots(n.a);
+        assign_slots(n.b);
+        assign_slots(n.c);
+    }
+  }
+
+  // Literals, parameters, and operators over them alone. constant[]: 0 unknown, 1 no, 2 yes.
+  bool is_constant(int32_t id) {
+    if (id < 0) return true;
+    if (constant[id] != 0) return constant[id] == 2;
+    const Node& n = rules.nodes[id];
+    bool yes = false;
+    switch (n.op) {
+      case Op::Literal:
+      case Op::Param: yes = true; break;
+      case Op::CaseField: case Op::RowField: case Op::Definition: case Op::Let: case Op::Aggregate:
+      case Op::Score: case Op::Outcome: case Op::AnyOutcome: case Op::SetOf:
+        break;
+      default: yes = is_constant(n.a) && is_constant(n.b) && is_constant(n.c);
+    }
+    constant[id] = yes ? 2 : 1;
+    return yes;
+  }
+
+  void plan_batches() {
+    batchable = can_batch();
+    if (!batchable) return;
+    share_subexpressions();
+    constant.assign(rules.nodes.size(), 0);
+    for (size_t id = 0; id < rules.nodes.size(); ++id)
+      constant[id] = is_constant(static_cast<int32_t>(id));
+    batch_slot.assign(rules.nodes.size(), kNoSlot);
+    for (const auto& c : rules.criteria)
+      for (const auto& cl : c.clauses) assign_slots(cl.condition);
+    for (const auto& sig : rules.signals) {
+      for (const auto& l : sig.lets) assign_slots(l.value);
+      assign_slots(sig.fires);
+    }
+    for (const auto& sc : rules.scores) {
+      for (const auto& t : sc.terms) assign_slots(t.condition);
+      if (sc.form == check::Score::Form::Expression) assign_slots(sc.expr);
+    }
+    for (const auto& line : rules.disposition) assign_slots(line.condition);
+  }
+
+  template <Op kOp>
+  static void each(const Node& n, Value* out, const Value* a, const Value* b, const Value* c,
+                   size_t count) {
+    for (size_t i = 0; i < count; ++i) store(out + i, combine(kOp, n, a[i], b[i], c[i]));
+  }
+
+  static void apply(const Node& n, Value* out, const Value* a, const Value* b, const Value* c,
+                    size_t count) {
+    switch (n.op) {
+      case Op::Neg: each<Op::Neg>(n, out, a, b, c, count); break;
+      case Op::Not: each<Op::Not>(n, out, a, b, c, count); break;
+      case Op::And: each<Op::And>(n, out, a, b, c, count); break;
+      case Op::Or: each<Op::Or>(n, out, a, b, c, count); break;
+      case Op::Add: each<Op::Add>(n, out, a, b, c, count); break;
+      case Op::Sub: each<Op::Sub>(n, out, a, b, c, count); break;
+      case Op::Mul: each<Op::Mul>(n, out, a, b, c, count); break;
+      case Op::Div: each<Op::Div>(n, out, a, b, c, count); break;
+      case Op::Eq: each<Op::Eq>(n, out, a, b, c, count); break;
+      case Op::Ne: each<Op::Ne>(n, out, a, b, c, count); break;
+      case Op::Lt: each<Op::Lt>(n, out, a, b, c, count); break;
+      case Op::Le: each<Op::Le>(n, out, a, b, c, count); break;
+      case Op::Gt: each<Op::Gt>(n, out, a, b, c, count); break;
+      case Op::Ge: each<Op::Ge>(n, out, a, b, c, count); break;
+      case Op::In: each<Op::In>(n, out, a, b, c, count); break;
+      case Op::Intersects: each<Op::Intersects>(n, out, a, b, c, count); break;
+      case Op::Between: each<Op::Between>(n, out, a, b, c, count); break;
+      case Op::IsMissing: each<Op::IsMissing>(n, out, a, b, c, count); break;
+      case Op::IsPresent: each<Op::IsPresent>(n, out, a, b, c, count); break;
+      case Op::ToDuration: each<Op::ToDuration>(n, out, a, b, c, count); break;
+      case Op::YearsBetween: each<Op::YearsBetween>(n, out, a, b, c, count); break;
+      case Op::DaysBetween: each<Op::DaysBetween>(n, out, a, b, c, count); break;
+      case Op::Weekday: each<Op::Weekday>(n, out, a, b, c, count); break;
+      case Op::Size: each<Op::Size>(n, out, a, b, c, count); break;
+      case Op::Abs: each<Op::Abs>(n, out, a, b, c, count); break;
+      case Op::Coalesce: each<Op::Coalesce>(n, out, a, b, c, count); break;
+      default: std::fill_n(out, count, Value{}); break;
+    }
+  }
+
+  void load_column(const Node& n, Value* out, const Scratch& s) const {
+    const data::Column& c = cases.columns[n.index];
+    const size_t b = s.bbegin, count = s.bcount;
+    if (!c.loaded) {
+      std::fill_n(out, count, Value{});
+      return;
+    }
+    const uint8_t* valid = c.valid.data() + b;
+    const int64_t* ints = c.ints.data() + b;
+    switch (n.type.kind) {
+      case TypeKind::Bool:
+        for (size_t i = 0; i < count; ++i) store(out + i, valid[i] ? Value::boolean(ints[i] != 0) : Value{});
+        break;
+      case TypeKind::Integer:
+        for (size_t i = 0; i < count; ++i) store(out + i, valid[i] ? Value::integer(ints[i]) : Value{});
+        break;
+      case TypeKind::Number: {
+        const double* nums = c.nums.data() + b;
+        for (size_t i = 0; i < count; ++i) store(out + i, valid[i] ? Value::number(nums[i]) : Value{});
+        break;
+      }
+      case TypeKind::Text:
+        for (size_t i = 0; i < count; ++i)
+          store(out + i, valid[i] ? Value::text(static_cast<uint32_t>(ints[i])) : Value{});
+        break;
+      case TypeKind::Date:
+        for (size_t i = 0; i < count; ++i) store(out + i, valid[i] ? Value::date(ints[i]) : Value{});
+        break;
+      case TypeKind::Set:
+        for (size_t i = 0; i < count; ++i) {
+          const size_t r = b + i;
+          store(out + i, valid[i] ? Value::set_of(c.set_pool.data() + c.set_begin[r], c.set_end[r] - c.set_begin[r])
+                            : Value{});
+        }
+        break;
+      default: std::fill_n(out, count, Value{}); break;
+    }
+  }
+
+  void batch_set_of(const Node& n, Value* out, Scratch& s) const {
+    std::vector<const Value*> elems;
+    for (int32_t e : rules.lists[n.index]) elems.push_back(bexec(e, s));
+    for (size_t i = 0; i < s.bcount; ++i) {
+      auto& set = new_set(s);
+      bool missing = false;
+      for (const Value* e : elems) {
+        if (e[i].missing()) {
+          missing = true;
+          break;
+        }
+        set.push_back(static_cast<uint32_t>(e[i].i));
+      }
+      if (missing) {
+        out[i] = Value{};
+        continue;
+      }
+      std::sort(set.begin(), set.end());
+      set.erase(std::unique(set.begin(), set.end()), set.end());
+      out[i] = Value::set_of(set.data(), static_cast<uint32_t>(set.size()));
+    }
+  }
+
+  void batch_aggregate(int32_t agg_id, Value* out, Scratch& s) const {
+    const check::Aggregate& a = rules.aggregates[agg_id];
+    const AggIndex& idx = indexes[agg_id];
+    std::vector<const Value*>& ops = s.agg_ops[agg_id];
+    ops.clear();
+    for (int32_t c : a.case_only) ops.push_back(bexec(c, s));
+    const size_t nc = a.case_only.size();
+    if (!idx.self_keyed)
+      for (const auto& k : a.keys) ops.push_back(bexec(k.cased, s));
+    const Value* low = a.range && a.range->low >= 0 ? bexec(a.range->low, s) : nullptr;
+    const Value* high = a.range && a.range->high >= 0 ? bexec(a.range->high, s) : nullptr;
+    Ctx outer;
+    outer.s = &s;
+    int64_t* key = s.key.data();
+    const bool residual = !a.residual.empty();
+    // The same steps, in the same order, as aggregate() for one case.
+    auto one = [&](size_t i) -> Value {
+      for (size_t k = 0; k < nc; ++k) {
+        Truth t = truth_of(ops[k][i]);
+        if (t == Truth::Unknown) return Value{};
+        if (t == Truth::False) return empty_result(a);
+      }
+      uint32_t g = kNoGroup;
+      if (idx.self_keyed) {
+        g = idx.row_group[outer.row];
+        if (g == kNoGroup) return Value{};
+      } else {
+        for (size_t k = 0; k < idx.nkeys; ++k) {
+          const Value& v = ops[nc + k][i];
+          if (v.missing()) return Value{};
+          key[k] = key_part(v, idx.key_as_double[k]);
+        }
+        g = find_group(idx, key);
+      }
+      double lo = -INFINITY, hi = INFINITY;
+      if (low) {
+        if (low[i].missing()) return Value{};
+        lo = low[i].as_double();
+      }
+      if (high) {
+        if (high[i].missing()) return Value{};
+        hi = high[i].as_double();
+      }
+      return group_result(a, idx, g, lo, hi, outer);
+    };
+    // Ranges: a case's group is known ahead, so its values are fetched while earlier cases
+    // are searched (groups come in random order and rarely stay in cache).
+    const bool prefetch = a.range && idx.self_keyed;
+    constexpr size_t kAhead = 8;
+    for (size_t i = 0; i < s.bcount; ++i) {
+      outer.row = s.bbegin + i;
+      if (prefetch && i + kAhead < s.bcount) {
+        const uint32_t g = idx.row_group[outer.row + kAhead];
+        if (g != kNoGroup) {
+          const double* v = idx.range_vals.data() + idx.offsets[g];
+          const size_t n = idx.offsets[g + 1] - idx.offsets[g];
+          __builtin_prefetch(v + n / 4);
+          __builtin_prefetch(v + n / 2);
+          __builtin_prefetch(v + 3 * n / 4);
+        }
+      }
+      if (residual) ++s.epoch;  // residual conditions read the case through per-case memos
+      store(out + i, one(i));
+    }
+  }
+
+  // The values of node `id` for every case of the batch.
+  const Value* bexec(int32_t id, Scratch& s) const {
+    id = canon[id];
+    const Node& n = rules.nodes[id];
+    if (n.op == Op::Definition) return bexec(rules.definitions[n.index].root, s);
+    if (n.op == Op::Let)
+      return s.let_stamp[n.index] == s.bepoch ? s.let_ptr[n.index] : s.bmissing.data();
+    Value* out = s.bvals.data() + static_cast<size_t>(batch_slot[id]) * kBatch;
+    if (s.bstamp[id] == s.bepoch || s.bstamp[id] == kForever) return out;
+    const size_t count = s.bcount;
+    const size_t nc = rules.criteria.size(), ns = rules.signals.size(), nsc = rules.scores.size();
+    switch (n.op) {
+      case Op::Literal: std::fill_n(out, count, plan.literals[n.index]); break;
+      case Op::Param: std::fill_n(out, count, plan.params[n.index]); break;
+      case Op::CaseField: load_column(n, out, s); break;
+      case Op::Aggregate: batch_aggregate(n.index, out, s); break;
+      case Op::Score:
+        for (size_t i = 0; i < count; ++i) out[i] = score_value(n, s.bscores[i * nsc + n.index]);
+        break;
+      case Op::Outcome:
+        for (size_t i = 0; i < count; ++i)
+          out[i] = outcome_value(n, s.bcriteria.data() + i * nc, s.bfired.data() + i * ns);
+        break;
+      case Op::AnyOutcome:
+        for (size_t i = 0; i < count; ++i)
+          out[i] = any_outcome_value(n, s.bcriteria.data() + i * nc, s.bfired.data() + i * ns);
+        break;
+      case Op::SetOf: batch_set_of(n, out, s); break;
+      case Op::RowField:
+      case Op::Definition:
+      case Op::Let: std::fill_n(out, count, Value{}); break;  // not batched
+      default: {
+        const Value* a = bexec(n.a, s);
+        const Value* b = n.b >= 0 ? bexec(n.b, s) : a;
+        const Value* c = n.c >= 0 ? bexec(n.c, s) : a;
+        apply(n, out, a, b, c, count);
+      }
+    }
+    // A constant filled for a whole batch stays valid for every later one.
+    s.bstamp[id] = constant[id] == 2 && count == kBatch ? kForever : s.bepoch;
+    return out;
+  }
+
+  // decide() for the cases [begin, begin + count), count <= kBatch, into the batch arrays.
+  void decide_batch(size_t begin, size_t count, Scratch& s) const {
+    ++s.bepoch;
+    s.bbegin = begin;
+    s.bcount = count;
+    s.sets_used = 0;
+    const size_t nc = rules.criteria.size(), ns = rules.signals.size(), nsc = rules.scores.size();
+    for (size_t k = 0; k < nc; ++k) {
+      const check::Criterion& c = rules.criteria[k];
+      uint8_t* out = s.bcriteria.data() + k;
+      if (c.clauses.size() == 1) {
+        const Value* t = bexec(c.clauses[0].condition, s);
+        const auto kind = c.clauses[0].kind;
+        const bool is_fail = kind == check::ClauseKind::Fail;
+        for (size_t i = 0; i < count; ++i) {
+          Truth v = truth_of(t[i]);
+          CriterionOutcome o;
+          if (kind == check::ClauseKind::Unknown)
+            o = v == Truth::True ? CriterionOutcome::Unknown : CriterionOutcome::Pass;
+          else if (v == Truth::Unknown)
+            o = CriterionOutcome::Unknown;
+          else
+            o = ((v == Truth::True) != is_fail) ? CriterionOutcome::Pass : CriterionOutcome::Fail;
+          out[i * nc] = static_cast<uint8_t>(o);
+        }
+      } else {
+        std::vector<const Value*>& ops = s.clause_ops[k];
+        ops.clear();
+        for (const auto& cl : c.clauses) ops.push_back(bexec(cl.condition, s));
+        for (size_t i = 0; i < count; ++i) {
+          CriterionOutcome o = CriterionOutcome::Unknown;
+          for (size_t q = 0; q < ops.size(); ++q) {
+            if (truth_of(ops[q][i]) == Truth::True) {
+              auto kind = c.clauses[q].kind;
+              o = kind == check::ClauseKind::Pass ? CriterionOutcome::Pass
+                  : kind == check::ClauseKind::Fail ? CriterionOutcome::Fail : CriterionOutcome::Unknown;
+              break;
+            }
+          }
+          out[i * nc] = static_cast<uint8_t>(o);
+        }
+      }
+    }
+    for (size_t k = 0; k < ns; ++k) {
+      const check::Signal& sig = rules.signals[k];
+      for (const check::Let& l : sig.lets) {
+        s.let_ptr[l.slot] = bexec(l.value, s);
+        s.let_stamp[l.slot] = s.bepoch;
+      }
+      const Value* f = bexec(sig.fires, s);
+      for (size_t i = 0; i < count; ++i) s.bfired[i * ns + k] = truth_of(f[i]) == Truth::True;
+    }
+    for (size_t k = 0; k < nsc; ++k) {
+      const check::Score& sc = rules.scores[k];
+      double* out = s.bscores.data() + k;
+      switch (sc.form) {
+        case check::Score::Form::SignalPoints:
+          for (size_t i = 0; i < count; ++i) {
+            double total = 0;
+            for (size_t q = 0; q < ns; ++q)
+              if (s.bfired[i * ns + q]) total += rules.signals[q].points;
+            out[i * nsc] = total;
+          }
+          break;
+        case check::Score::Form::Terms:
+          for (size_t i = 0; i < count; ++i) out[i * nsc] = 0;
+          for (const auto& term : sc.terms) {
+            const Value* t = bexec(term.condition, s);
+            for (size_t i = 0; i < count; ++i)
+              if (truth_of(t[i]) == Truth::True) out[i * nsc] += term.weight;
+          }
+          break;
+        case check::Score::Form::Expression: {
+          const Value* v = bexec(sc.expr, s);
+          for (size_t i = 0; i < count; ++i) out[i * nsc] = v[i].missing() ? 0 : v[i].as_double();
+          break;
+        }
+      }
+    }
+    int32_t* chosen = s.bchosen.data();
+    std::fill_n(chosen, count, -1);
+    size_t open = count;
+    for (size_t q = 0; q < rules.disposition.size() && open > 0; ++q) {
+      const auto& line = rules.disposition[q];
+      if (line.condition < 0) {
+        for (size_t i = 0; i < count; ++i)
+          if (chosen[i] < 0) chosen[i] = static_cast<int32_t>(q);
+        break;
+      }
+      const Value* t = bexec(line.condition, s);
+      for (size_t i = 0; i < count; ++i) {
+        if (chosen[i] < 0 && truth_of(t[i]) == Truth::True) {
+          chosen[i] = static_cast<int32_t>(q);
+          --open;
+        }
+      }
+    }
   }
 
   void collect_evidence(const std::vector<check::Evidence>& items, Ctx& ctx,
@@ -725,6 +1505,7 @@ Result<std::unique_ptr<Evaluator>> Evaluator::prepare(const plan::Plan& plan, co
   for (int k = 1; k < t; ++k) workers.emplace_back(work);
   work();
   for (auto& w : workers) w.join();
+  impl->plan_batches();
   return std::unique_ptr<Evaluator>(new Evaluator(std::move(impl)));
 }
 
@@ -745,9 +1526,21 @@ Decisions Evaluator::evaluate_all(int threads) const {
   std::atomic<size_t> next{0};
   auto work = [&]() {
     Impl::Scratch s;
-    m.init_scratch(s);
+    if (m.batchable) m.init_batch_scratch(s);
+    else m.init_scratch(s);
     for (size_t begin = next.fetch_add(kChunk); begin < d.cases; begin = next.fetch_add(kChunk)) {
       size_t end = std::min(d.cases, begin + kChunk);
+      if (m.batchable) {
+        for (size_t b = begin; b < end; b += Impl::kBatch) {
+          const size_t count = std::min(Impl::kBatch, end - b);
+          m.decide_batch(b, count, s);
+          for (size_t i = 0; i < count; ++i) d.disposition[b + i] = static_cast<uint8_t>(s.bchosen[i]);
+          std::copy_n(s.bscores.begin(), count * d.n_scores, d.scores.begin() + b * d.n_scores);
+          std::copy_n(s.bcriteria.begin(), count * d.n_criteria, d.criteria.begin() + b * d.n_criteria);
+          std::copy_n(s.bfired.begin(), count * d.n_signals, d.fired.begin() + b * d.n_signals);
+        }
+        continue;
+      }
       for (size_t r = begin; r < end; ++r) {
         m.decide(r, s, nullptr);
         d.disposition[r] = static_cast<uint8_t>(s.disposition);

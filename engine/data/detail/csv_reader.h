@@ -50,6 +50,10 @@ class CsvReader {
   // valid until the next call (unescaped values live in a buffer reused by each record).
   bool next(CsvRecord& record);
 
+  // Bytes of the text consumed so far: everything before this offset is behind the reader
+  // (a loader may release it).
+  size_t position() const { return pos_; }
+
  private:
   struct ScratchValue {  // a field unescaped into scratch_, located once the record ends
     size_t field;
