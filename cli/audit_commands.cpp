@@ -5,9 +5,11 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <future>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <thread>
 #include <unordered_set>
 
 #include "audit/audit.h"
@@ -117,20 +119,7 @@ int record_review(const Compiled& compiled, const Loaded& loaded, const eval::De
     pseudo = pseudonymised(rules, loaded.cases, loaded.interner, key);
     view = &pseudo;
   }
-  std::vector<audit::DecisionRecord> batch;
-  batch.reserve(kBatch);
-  auto flush = [&]() -> bool {
-    if (batch.empty()) return true;
-    auto st = store->append_decisions(run_id, batch);
-    batch.clear();
-    if (!st) {
-      store_error(st.error());
-      return false;
-    }
-    return true;
-  };
-  for (size_t r = 0; r < d.cases; ++r) {
-    if (skip[r]) continue;
+  auto record_of = [&](size_t r) {
     eval::CaseDetail detail = loaded.evaluator->explain(r);
     audit::DecisionRecord rec;
     rec.input_index = r;
@@ -148,10 +137,41 @@ int record_review(const Compiled& compiled, const Loaded& loaded, const eval::De
       rec.findings.push_back({rules.signals[i].id, rules.signals[i].name, "signal",
                               d.fired[r * d.n_signals + i] ? "fired" : "not_fired", rules.signals[i].points});
     rec.detail_json = render::decision_json(rules, loaded.cases, *view, detail, true);
-    batch.push_back(std::move(rec));
-    if (batch.size() >= kBatch && !flush()) return kExitData;
+    return rec;
+  };
+  // Explaining a case and rendering its detail cost more than storing it, so the records of
+  // the next batch are built on the other cores while this one is written. Records are
+  // appended in input order whatever the thread count, so the store's bytes do not depend on it.
+  const size_t threads = static_cast<size_t>(eval::resolve_threads(o.threads));
+  auto build = [&](size_t begin, size_t end) {
+    std::vector<size_t> rows;
+    for (size_t r = begin; r < end; ++r)
+      if (!skip[r]) rows.push_back(r);
+    std::vector<audit::DecisionRecord> out(rows.size());
+    const size_t workers = std::min(threads, rows.size() / 256 + 1);
+    auto work = [&](size_t w) {
+      for (size_t i = rows.size() * w / workers; i < rows.size() * (w + 1) / workers; ++i)
+        out[i] = record_of(rows[i]);
+    };
+    std::vector<std::thread> pool;
+    for (size_t w = 1; w < workers; ++w) pool.emplace_back(work, w);
+    work(0);
+    for (auto& t : pool) t.join();
+    return out;
+  };
+  std::future<std::vector<audit::DecisionRecord>> next =
+      std::async(std::launch::async, build, size_t{0}, std::min(kBatch, d.cases));
+  for (size_t begin = 0; begin < d.cases; begin += kBatch) {
+    std::vector<audit::DecisionRecord> batch = next.get();
+    const size_t following = begin + kBatch;
+    if (following < d.cases)
+      next = std::async(std::launch::async, build, following, std::min(following + kBatch, d.cases));
+    if (batch.empty()) continue;
+    if (auto st = store->append_decisions(run_id, batch); !st) {
+      if (next.valid()) next.wait();
+      return store_error(st.error());
+    }
   }
-  if (!flush()) return kExitData;
   std::vector<audit::RejectRecord> rejects;
   for (const auto& r : loaded.cases.rejects) rejects.push_back({r.line, r.column, r.reason});
   auto fin = store->finish_run(run_id, loaded.cases.read, d.cases, rejects);

@@ -847,7 +847,7 @@ struct Evaluator::Impl {
         CriterionFinding f;
         f.outcome = out;
         f.decided_by = decided_by;
-        collect_evidence(c.evidence, ctx, f.evidence, f.missing);
+        collect_evidence(c.evidence, ctx, f.evidence, f.missing, *detail->set_storage);
         detail->criteria.push_back(std::move(f));
       }
     }
@@ -866,7 +866,7 @@ struct Evaluator::Impl {
         SignalFinding f;
         f.fired = t == Truth::True;
         f.unknown = t == Truth::Unknown;
-        collect_evidence(sig.evidence, ctx, f.evidence, f.missing);
+        collect_evidence(sig.evidence, ctx, f.evidence, f.missing, *detail->set_storage);
         detail->linked.emplace_back(linked.begin(), linked.end());
         detail->signals.push_back(std::move(f));
       }
@@ -1461,20 +1461,20 @@ struct Evaluator::Impl {
   }
 
   void collect_evidence(const std::vector<check::Evidence>& items, Ctx& ctx,
-                        std::vector<EvidenceItem>& out, std::vector<std::string>& missing) const {
+                        std::vector<EvidenceItem>& out, std::vector<std::string>& missing,
+                        std::deque<std::vector<uint32_t>>& sets) const {
     for (const auto& e : items) {
       Value v = eval(e.node, ctx);
       // A set value may point into per-case scratch: copy it into stable storage.
       if (v.kind == ValueKind::Set && v.n > 0) {
-        explain_sets_.emplace_back(v.set, v.set + v.n);
-        v.set = explain_sets_.back().data();
+        sets.emplace_back(v.set, v.set + v.n);
+        v.set = sets.back().data();
       }
       out.push_back({e.name, v, rules.nodes[e.node].type.kind});
       if (v.missing()) missing.push_back(e.name);
     }
   }
 
-  mutable std::deque<std::vector<uint32_t>> explain_sets_;
 };
 
 Evaluator::Evaluator(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

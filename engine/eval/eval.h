@@ -3,6 +3,7 @@
 // disposition. Output is indexed by input row, so it never depends on the thread count.
 #pragma once
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <string>
 #include <vector>
@@ -62,6 +63,11 @@ struct CaseDetail {
   std::vector<int32_t> skipped_unknown;  // disposition lines skipped because unknown
   // Other cases an aggregate linked to this one (by row), per signal, at most 10 each.
   std::vector<std::vector<size_t>> linked;
+  // The elements of set-valued evidence (a Value points at them). Owned by the detail, and
+  // shared by its copies, so a detail stays valid on its own and `explain` writes to nothing
+  // shared: review explains cases on several threads at once.
+  std::shared_ptr<std::deque<std::vector<uint32_t>>> set_storage =
+      std::make_shared<std::deque<std::vector<uint32_t>>>();
 };
 
 class Evaluator {

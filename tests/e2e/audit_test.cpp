@@ -327,3 +327,42 @@ BOOST_AUTO_TEST_CASE(two_reviews_at_once_do_not_interleave) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// Review builds the records of a batch on several threads while the previous batch is
+// written: the store must not depend on the thread count (same chain, same head).
+BOOST_AUTO_TEST_SUITE(audit_threads)
+
+BOOST_AUTO_TEST_CASE(review_store_is_the_same_for_any_thread_count) {
+  FixedNow now;
+  fs::path dir = ct::temp_dir("threads");
+  // 12,000 cases: three batches, so that building and writing overlap.
+  const std::string cases = ct::read_file(ct::source_dir() / kSample / "cases.csv");
+  std::string big = cases.substr(0, cases.find('\n') + 1);
+  const std::string body = cases.substr(cases.find('\n') + 1);
+  for (int copy = 0; copy < 8; ++copy) {
+    std::string renamed = body;
+    for (size_t p = renamed.find("AVR"); p != std::string::npos; p = renamed.find("\nAVR", p + 1)) {
+      size_t at = renamed[p] == '\n' ? p + 1 : p;
+      renamed.replace(at, 3, "T" + std::string(1, static_cast<char>('A' + copy)) + "R");
+    }
+    big += renamed;
+  }
+  ct::write_file(dir / "cases.csv", big);
+  std::vector<std::string> heads;
+  for (const std::string threads : {"1", "2", "3"}) {
+    const std::string store = (dir / ("audit-" + threads + ".sqlite")).string();
+    auto args = review_args((dir / "cases.csv").string(), store);
+    args.insert(args.end(), {"--threads", threads, "--out", (dir / ("out-" + threads + ".csv")).string()});
+    ct::Run run = ct::run_crible(args);
+    BOOST_TEST_REQUIRE(run.exit_code == 0, run.err);
+    BOOST_TEST(scalar(store, "SELECT count(*) FROM decisions") == 12000);
+    ct::Run runs = ct::run_crible({"audit", "runs", store});
+    heads.push_back(runs.out.substr(runs.out.rfind(',') + 1));
+  }
+  BOOST_TEST(heads[0].size() == 65u);  // 64 hex digits and the newline
+  BOOST_TEST(heads[0] == heads[1]);
+  BOOST_TEST(heads[0] == heads[2]);
+  BOOST_TEST(ct::read_file(dir / "out-1.csv") == ct::read_file(dir / "out-2.csv"));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
