@@ -146,6 +146,7 @@ std::unique_ptr<Loaded> load(const Compiled& compiled, const LoadRequest& reques
   for (size_t i = 0; i < rules.tables.size(); ++i) {
     data::LoadOptions opts;
     opts.wanted = rules.table_fields_read[i];
+    opts.threads = request.threads;  // --threads 1 means one thread, loading included
     auto t = data::load_csv(table_path[i], rules.tables[i], loaded->interner, opts, false);
     if (!t) {
       std::cerr << "error: " << t.error().message << "\n";
@@ -157,6 +158,7 @@ std::unique_ptr<Loaded> load(const Compiled& compiled, const LoadRequest& reques
   }
 
   data::LoadOptions opts;
+  opts.threads = request.threads;
   opts.wanted.assign(rules.cases.columns.size(), false);
   for (size_t i = 0; i < opts.wanted.size(); ++i)
     opts.wanted[i] = rules.case_fields_read[i] || rules.row_fields_read[i];
