@@ -184,6 +184,10 @@ class JsonWriter {
     out += ':';
   }
   void item() { comma(); }
+  void member(std::string_view k, std::string_view v) {
+    key(k);
+    text(v);
+  }
   void open(char c) {
     out += c;
     first_ = true;
@@ -263,17 +267,14 @@ std::string decision_json(const check::TypedRuleset& rules, const data::Table& c
   JsonWriter w;
   w.out.reserve(4096);
   w.open('{');
-  w.key("case_id");
-  w.text(case_key(rules, cases, interner, detail.row));
+  w.member("case_id", case_key(rules, cases, interner, detail.row));
   const auto& line = rules.disposition[detail.disposition];
-  w.key("disposition");
-  w.text(line.outcome);
+  w.member("disposition", line.outcome);
   w.key("disposition_rule");
   w.open('{');
   w.key("line");
   w.integer(detail.disposition + 1);
-  w.key("rule");
-  w.text(line.text);
+  w.member("rule", line.text);
   if (!detail.skipped_unknown.empty()) {
     w.key("skipped_as_unknown");
     w.open('[');
@@ -303,8 +304,7 @@ std::string decision_json(const check::TypedRuleset& rules, const data::Table& c
         if (!detail.signals[k].fired) continue;
         w.item();
         w.open('{');
-        w.key("signal");
-        w.text(rules.signals[k].id);
+        w.member("signal", rules.signals[k].id);
         w.key("points");
         w.number(rules.signals[k].points);
         w.close('}');
@@ -315,12 +315,10 @@ std::string decision_json(const check::TypedRuleset& rules, const data::Table& c
         if (t == Truth::False) continue;
         w.item();
         w.open('{');
-        w.key("when");
-        w.text(sc.terms[k].text);
+        w.member("when", sc.terms[k].text);
         w.key("points");
         w.number(t == Truth::True ? sc.terms[k].weight : 0.0);
-        w.key("holds");
-        w.text(t == Truth::True ? "true" : "unknown");
+        w.member("holds", t == Truth::True ? "true" : "unknown");
         w.close('}');
       }
     }
@@ -334,18 +332,13 @@ std::string decision_json(const check::TypedRuleset& rules, const data::Table& c
     const auto& f = detail.criteria[i];
     w.item();
     w.open('{');
-    w.key("id");
-    w.text(c.id);
-    w.key("name");
-    w.text(c.name);
-    w.key("outcome");
-    w.text(outcome_word(f.outcome));
+    w.member("id", c.id);
+    w.member("name", c.name);
+    w.member("outcome", outcome_word(f.outcome));
     if (f.decided_by >= 0) {
-      w.key("decided_by");
-      w.text(c.clauses[f.decided_by].text);
+      w.member("decided_by", c.clauses[f.decided_by].text);
     } else {
-      w.key("condition");
-      w.text(c.clauses.empty() ? "" : c.clauses[0].text);
+      w.member("condition", c.clauses.empty() ? "" : c.clauses[0].text);
     }
     w.key("evidence");
     evidence_json(w, f.evidence, interner);
@@ -354,8 +347,7 @@ std::string decision_json(const check::TypedRuleset& rules, const data::Table& c
       string_array(w, f.missing);
     }
     if (!c.reason.empty()) {
-      w.key("reason");
-      w.text(reason_text(c.reason, f.evidence, interner));
+      w.member("reason", reason_text(c.reason, f.evidence, interner));
     }
     w.close('}');
   }
@@ -367,16 +359,12 @@ std::string decision_json(const check::TypedRuleset& rules, const data::Table& c
     const auto& f = detail.signals[i];
     w.item();
     w.open('{');
-    w.key("id");
-    w.text(s.id);
-    w.key("name");
-    w.text(s.name);
+    w.member("id", s.id);
+    w.member("name", s.name);
     w.key("points");
     w.number(s.points);
-    w.key("outcome");
-    w.text(f.fired ? "fired" : "not_fired");
-    w.key("condition");
-    w.text(s.fires_text);
+    w.member("outcome", f.fired ? "fired" : "not_fired");
+    w.member("condition", s.fires_text);
     w.key("evidence");
     evidence_json(w, f.evidence, interner);
     if (f.unknown) {
@@ -384,8 +372,7 @@ std::string decision_json(const check::TypedRuleset& rules, const data::Table& c
       string_array(w, f.missing);
     }
     if (f.fired && !s.reason.empty()) {
-      w.key("reason");
-      w.text(reason_text(s.reason, f.evidence, interner));
+      w.member("reason", reason_text(s.reason, f.evidence, interner));
     }
     if (f.fired && i < detail.linked.size() && !detail.linked[i].empty()) {
       w.key("linked_cases");

@@ -73,6 +73,23 @@ std::string reviewed_store(const std::string& name) {
   return store;
 }
 
+// The sample's cases `copies` times over, each copy's ids renamed (AVR -> <prefix><letter>R),
+// for reviews long enough to kill or to span several batches.
+std::string sample_copies(int copies, char prefix) {
+  const std::string cases = ct::read_file(ct::source_dir() / kSample / "cases.csv");
+  std::string big = cases.substr(0, cases.find('\n') + 1);
+  const std::string body = cases.substr(cases.find('\n') + 1);
+  for (int copy = 0; copy < copies; ++copy) {
+    std::string renamed = body;
+    for (size_t p = renamed.find("AVR"); p != std::string::npos; p = renamed.find("\nAVR", p + 1)) {
+      size_t at = renamed[p] == '\n' ? p + 1 : p;
+      renamed.replace(at, 3, std::string{prefix, static_cast<char>('A' + copy), 'R'});
+    }
+    big += renamed;
+  }
+  return big;
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(audit_store)
@@ -244,18 +261,7 @@ BOOST_AUTO_TEST_CASE(newer_schema_version_is_a_clear_error) {
 BOOST_AUTO_TEST_CASE(killed_review_resumes_to_one_decision_per_case) {
   fs::path dir = ct::temp_dir("kill");
   // A larger input so that a review takes long enough to be interrupted.
-  const std::string cases = ct::read_file(ct::source_dir() / kSample / "cases.csv");
-  std::string big = cases.substr(0, cases.find('\n') + 1);
-  std::string body = cases.substr(cases.find('\n') + 1);
-  for (int copy = 0; copy < 20; ++copy) {
-    std::string renamed = body;
-    for (size_t p = renamed.find("AVR"); p != std::string::npos; p = renamed.find("\nAVR", p + 1)) {
-      size_t at = renamed[p] == '\n' ? p + 1 : p;
-      renamed.replace(at, 3, "K" + std::string(1, static_cast<char>('A' + copy)) + "R");
-    }
-    big += renamed;
-  }
-  ct::write_file(dir / "cases.csv", big);
+  ct::write_file(dir / "cases.csv", sample_copies(20, 'K'));
   const size_t expected_cases = 1500 * 20;
   for (int delay_ms : {150, 400, 800}) {
     BOOST_TEST_CONTEXT("killed after " << delay_ms << " ms") {
@@ -336,18 +342,7 @@ BOOST_AUTO_TEST_CASE(review_store_is_the_same_for_any_thread_count) {
   FixedNow now;
   fs::path dir = ct::temp_dir("threads");
   // 12,000 cases: three batches, so that building and writing overlap.
-  const std::string cases = ct::read_file(ct::source_dir() / kSample / "cases.csv");
-  std::string big = cases.substr(0, cases.find('\n') + 1);
-  const std::string body = cases.substr(cases.find('\n') + 1);
-  for (int copy = 0; copy < 8; ++copy) {
-    std::string renamed = body;
-    for (size_t p = renamed.find("AVR"); p != std::string::npos; p = renamed.find("\nAVR", p + 1)) {
-      size_t at = renamed[p] == '\n' ? p + 1 : p;
-      renamed.replace(at, 3, "T" + std::string(1, static_cast<char>('A' + copy)) + "R");
-    }
-    big += renamed;
-  }
-  ct::write_file(dir / "cases.csv", big);
+  ct::write_file(dir / "cases.csv", sample_copies(8, 'T'));
   std::vector<std::string> heads;
   for (const std::string threads : {"1", "2", "3"}) {
     const std::string store = (dir / ("audit-" + threads + ".sqlite")).string();

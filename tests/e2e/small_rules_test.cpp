@@ -31,13 +31,18 @@ BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(run_summary)
 
+// `crible eval` of the reference rules over one of the hand-made sets in tests/data/eval.
+ct::Run eval_set(const std::string& name) {
+  const std::string set = "tests/data/eval/" + name + "/";
+  return ct::run_crible({"eval", "rules/mali-2019.rules", "--cases", set + "cases.csv", "--table",
+                         "flows=" + set + "flows.csv", "--table", "languages=" + set + "languages.csv",
+                         "--out", "/dev/null"});
+}
+
 // The summary used to count only rejected case rows, so table rows that the aggregates never
 // saw went unmentioned once the reject list scrolled by.
 BOOST_AUTO_TEST_CASE(rejected_table_rows_are_counted_per_table) {
-  const std::string set = "tests/data/eval/rejects/";
-  const ct::Run run = ct::run_crible({"eval", "rules/mali-2019.rules", "--cases", set + "cases.csv",
-                                      "--table", "flows=" + set + "flows.csv", "--table",
-                                      "languages=" + set + "languages.csv", "--out", "/dev/null"});
+  const ct::Run run = eval_set("rejects");
   BOOST_TEST(run.exit_code == 0, run.err);
   BOOST_TEST(run.err.find("table flows: read 4, loaded 1, rejected 3\n") != std::string::npos, run.err);
   BOOST_TEST(run.err.find("table languages: read 2, loaded 1, rejected 1\n") != std::string::npos, run.err);
@@ -45,10 +50,7 @@ BOOST_AUTO_TEST_CASE(rejected_table_rows_are_counted_per_table) {
 
 // A table without rejects adds no line: the usual summary stays as it was.
 BOOST_AUTO_TEST_CASE(clean_tables_add_no_line) {
-  const std::string set = "tests/data/eval/criteria/";
-  const ct::Run run = ct::run_crible({"eval", "rules/mali-2019.rules", "--cases", set + "cases.csv",
-                                      "--table", "flows=" + set + "flows.csv", "--table",
-                                      "languages=" + set + "languages.csv", "--out", "/dev/null"});
+  const ct::Run run = eval_set("criteria");
   BOOST_TEST(run.exit_code == 0, run.err);
   BOOST_TEST(run.err.find("table ") == std::string::npos, run.err);
 }
