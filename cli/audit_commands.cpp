@@ -159,6 +159,7 @@ int record_review(const Compiled& compiled, const Loaded& loaded, const eval::De
     for (auto& t : pool) t.join();
     return out;
   };
+  Progress progress(o.quiet);
   std::future<std::vector<audit::DecisionRecord>> next =
       std::async(std::launch::async, build, size_t{0}, std::min(kBatch, d.cases));
   for (size_t begin = 0; begin < d.cases; begin += kBatch) {
@@ -169,9 +170,12 @@ int record_review(const Compiled& compiled, const Loaded& loaded, const eval::De
     if (batch.empty()) continue;
     if (auto st = store->append_decisions(run_id, batch); !st) {
       if (next.valid()) next.wait();
+      progress.done();
       return store_error(st.error());
     }
+    progress.count("recording", std::min(following, d.cases), d.cases);
   }
+  progress.done();
   std::vector<audit::RejectRecord> rejects;
   for (const auto& r : loaded.cases.rejects) rejects.push_back({r.line, r.column, r.reason});
   auto fin = store->finish_run(run_id, loaded.cases.read, d.cases, rejects);

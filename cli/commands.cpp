@@ -154,6 +154,7 @@ int run_eval(const EvalOptions& o, bool review) {
   if (sink) {
     if (o.format == "jsonl") {
       for (size_t r = 0; r < decisions.cases; ++r) {
+        if (r % 4096 == 0) progress.count("writing", r, decisions.cases);
         eval::CaseDetail detail = loaded->evaluator->explain(r);
         sink->write(render::decision_json(rules, loaded->cases, loaded->interner, detail));
         sink->write("\n");
@@ -163,6 +164,7 @@ int run_eval(const EvalOptions& o, bool review) {
       for (size_t r = 0; r < decisions.cases; ++r)
         sink->write(render::decisions_csv_row(rules, loaded->cases, loaded->interner, decisions, r));
     }
+    progress.done();
     if (!sink->close()) return kExitData;
   }
 

@@ -63,6 +63,26 @@ void Progress::phase(const std::string& name) {
   std::cerr << "\r\033[K" << name << "..." << std::flush;
 }
 
+void Progress::count(const std::string& name, size_t done, size_t total) {
+  if (!enabled_) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (name != counting_) {
+    counting_ = name;
+    counting_since_ = now;
+    drawn_at_ = {};
+  } else if (done < total && now - drawn_at_ < std::chrono::milliseconds(200)) {
+    return;
+  }
+  drawn_at_ = now;
+  const double seconds = std::chrono::duration<double>(now - counting_since_).count();
+  std::string line = fmt::format("{} {}/{} ({}%)", name, done, total, total ? done * 100 / total : 100);
+  if (seconds > 0.5 && done > 0) {
+    const double rate = static_cast<double>(done) / seconds;
+    line += fmt::format(", {:.0f} cases/s, ETA {:.0f} s", rate, static_cast<double>(total - done) / rate);
+  }
+  std::cerr << "\r\033[K" << line << std::flush;
+}
+
 void Progress::done() {
   if (!enabled_) return;
   std::cerr << "\r\033[K" << std::flush;

@@ -1,6 +1,7 @@
 // Output plumbing for run commands: a buffered sink (file or stdout), a progress bar on a
 // terminal, and the end-of-run summary.
 #pragma once
+#include <chrono>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -34,11 +35,16 @@ class Progress {
  public:
   explicit Progress(bool quiet);
   void phase(const std::string& name);
+  // A phase that counts cases: "recording 120000/1000000 (12%), 15,400 cases/s, ETA 57 s",
+  // redrawn at most a few times a second.
+  void count(const std::string& name, size_t done, size_t total);
   void done();
   bool enabled() const { return enabled_; }
 
  private:
   bool enabled_ = false;
+  std::string counting_;  // the counting phase under way, to time it from its start
+  std::chrono::steady_clock::time_point counting_since_, drawn_at_;
 };
 
 struct RunSummary {

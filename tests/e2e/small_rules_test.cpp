@@ -1,8 +1,14 @@
 // Small hand-written rulesets (tests/data/small) for behaviour the reference ruleset does
 // not exercise: each test names the defect it guards against.
-#include <boost/test/unit_test.hpp>
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <boost/test/unit_test.hpp>
+#include <cstdlib>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "support/run_crible.h"
 
@@ -53,6 +59,87 @@ BOOST_AUTO_TEST_CASE(clean_tables_add_no_line) {
   const ct::Run run = eval_set("criteria");
   BOOST_TEST(run.exit_code == 0, run.err);
   BOOST_TEST(run.err.find("table ") == std::string::npos, run.err);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// The progress line (phase, cases, cases/s, ETA) is drawn only on a terminal: stderr is given
+// a pseudo-terminal here, and a plain pipe in every other test.
+BOOST_AUTO_TEST_SUITE(progress_line)
+
+namespace {
+
+// Runs crible with stderr on a pseudo-terminal; returns what the terminal showed, or nothing
+// when this machine gives no pseudo-terminal (some containers).
+std::optional<std::string> run_on_terminal(const std::vector<std::string>& args) {
+  const int master = posix_openpt(O_RDWR | O_NOCTTY);
+  if (master < 0 || grantpt(master) != 0 || unlockpt(master) != 0 || !ptsname(master)) {
+    if (master >= 0) close(master);
+    return std::nullopt;
+  }
+  const std::string slave_name = ptsname(master);
+  const pid_t pid = fork();
+  BOOST_REQUIRE(pid >= 0);
+  if (pid == 0) {
+    setsid();
+    const int slave = open(slave_name.c_str(), O_RDWR);
+    const int devnull = open("/dev/null", O_RDWR);
+    if (slave < 0 || devnull < 0 || chdir(ct::source_dir().c_str()) != 0) _exit(127);
+    dup2(devnull, 0);
+    dup2(devnull, 1);
+    dup2(slave, 2);
+    std::vector<std::string> argv_s{ct::crible_bin().string()};
+    argv_s.insert(argv_s.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& a : argv_s) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  std::string shown;
+  char buf[4096];
+  for (;;) {
+    const ssize_t n = read(master, buf, sizeof buf);
+    if (n <= 0) break;  // EIO once the child has gone
+    shown.append(buf, static_cast<size_t>(n));
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  close(master);
+  BOOST_TEST(WIFEXITED(status));
+  BOOST_TEST(WEXITSTATUS(status) == 0, shown);
+  return shown;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(review_shows_its_progress_on_a_terminal_only) {
+  const std::string store = (ct::temp_dir("progress") / "audit.sqlite").string();
+  const std::vector<std::string> args = {
+      "review", "rules/mali-2019.rules", "--cases", "rules/sample/cases.csv", "--table",
+      "flows=rules/sample/flows.csv", "--table", "languages=rules/sample/languages.csv",
+      "--audit", store, "--out", "/dev/null"};
+  const std::optional<std::string> on_terminal = run_on_terminal(args);
+  if (on_terminal) {
+    const std::string& shown = *on_terminal;
+    BOOST_TEST(shown.find("loading...") != std::string::npos, shown);
+    BOOST_TEST(shown.find("recording 1500/1500 (100%)") != std::string::npos, shown);
+    BOOST_TEST(shown.find("read 1500, decided 1500, rejected 0") != std::string::npos, shown);
+  } else {
+    BOOST_TEST_MESSAGE("no pseudo-terminal here: only the non-terminal half is tested");
+  }
+  // Not a terminal: no progress, no control characters.
+  std::vector<std::string> again = args;
+  again[9] = (ct::temp_dir("progress-pipe") / "audit.sqlite").string();
+  const ct::Run piped = ct::run_crible(again);
+  BOOST_TEST(piped.exit_code == 0, piped.err);
+  BOOST_TEST(piped.err.find('\r') == std::string::npos, piped.err);
+  BOOST_TEST(piped.err.find("recording") == std::string::npos, piped.err);
+  // --quiet on a terminal: nothing at all.
+  std::vector<std::string> quiet = args;
+  quiet[9] = (ct::temp_dir("progress-quiet") / "audit.sqlite").string();
+  quiet.push_back("--quiet");
+  if (on_terminal) BOOST_TEST(run_on_terminal(quiet).value_or("?").empty());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
