@@ -5,10 +5,13 @@
 
 #include <fmt/format.h>
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <climits>
 #include <cmath>
 #include <map>
+#include <optional>
 #include <set>
 #include <unordered_map>
 
@@ -41,6 +44,12 @@ class Checker {
       : rules_(rules), sources_(sources) {}
 
   Staged<TypedRuleset> run() {
+    stack_base_ = static_cast<const char*>(__builtin_frame_address(0));
+    struct rlimit rl {};
+    size_t stack = 8u << 20;
+    if (getrlimit(RLIMIT_STACK, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+      stack = std::min<size_t>(rl.rlim_cur, size_t{64} << 20);
+    stack_budget_ = stack / 4 * 3;
     schemas();
     parameters_and_constants();
     index_definitions();
@@ -49,6 +58,7 @@ class Checker {
     scores();
     disposition();
     mark_fields_read();
+    if (stack_error_) diags_.append({*stack_error_});
     // Lints only on a file without errors: an unresolved name would make its target look
     // unused, and a broken condition says nothing about which cases it decides.
     if (!diags_.has_errors()) {
@@ -430,6 +440,20 @@ class Checker {
   // Checks a value definition (no parameters) on first use; returns its definition slot.
   int32_t definition(int32_t i) {
     const auto& d = rules_.definitions[i];
+    // Checking a definition checks the ones it uses first, recursively: bound the depth so a
+    // hostile chain of thousands of definitions is an error, not a stack overflow.
+    if (def_state_[i] == DefState::NotYet && def_depth_ + inline_depth_ >= kMaxDefinitionDepth) {
+      diags_.error("C0306", d.span,
+                   fmt::format("'{}' is reached through more than {} nested definitions", d.name,
+                               kMaxDefinitionDepth),
+                   "a definition may use others only this deep: flatten the chain");
+      return -1;
+    }
+    struct Depth {
+      int& n;
+      explicit Depth(int& m) : n(++m) {}
+      ~Depth() { --n; }
+    } depth(def_depth_);
     if (d.is_function) {
       if (def_state_[i] == DefState::NotYet) {
         def_state_[i] = DefState::Done;
@@ -465,6 +489,21 @@ class Checker {
     r_.definitions.push_back(def);
     for (auto& [n, node_id] : reads) def_fields_[i].push_back({n, node_id});
     return def_slot_[i];
+  }
+
+  enum class InlineLimit { None, Depth, Size };
+  void inline_limit_error(InlineLimit hit, const syntax::Expr& call) {
+    if (hit == InlineLimit::Depth)
+      diags_.error("C0603", call.span,
+                   fmt::format("calling {}(...) nests more than {} function calls", call.name,
+                               kMaxDefinitionDepth),
+                   "a function may call others only this deep: flatten the chain");
+    else
+      diags_.error("C0603", call.span,
+                   fmt::format("expanding this call of {}(...) takes the ruleset past {} expression "
+                               "nodes", call.name, kMaxInlinedNodes),
+                   "functions are expanded at each call: a function that calls another twice "
+                   "doubles in size at each level");
   }
 
   void check_function_body(const syntax::DefineSyntax& d) {
@@ -906,6 +945,19 @@ class Checker {
   }
 
   int32_t build(const syntax::Expr& e, Scope& scope) {
+    // The backstop against stack overflow: nesting through definitions and inlined calls
+    // multiplies the parser's per-expression limits. Reported once, outside the diagnostics
+    // that inlining discards.
+    if (stack_base_ - static_cast<const char*>(__builtin_frame_address(0)) >
+        static_cast<std::ptrdiff_t>(stack_budget_)) {
+      if (!stack_error_)
+        stack_error_ = Diagnostic{Severity::Error, "C0307", e.span,
+                                  "expressions nested too deeply, through definitions and function "
+                                  "calls, to be checked",
+                                  "split the nesting: fewer levels of definitions using definitions",
+                                  {}};
+      return error_node(e.span);
+    }
     switch (e.kind) {
       case ExprKind::Bool:
         return literal_node({TypeKind::Bool, e.bool_value ? 1 : 0, 0, {}, {}}, Type::of(TypeKind::Bool), e.span);
@@ -1212,14 +1264,32 @@ class Checker {
       }
       // Inline the body with the arguments in place of the parameters, so that the planner
       // sees e.g. week_start(arrival_date) as an expression over a row it can index.
+      // Inlining nests (a function calling another) and multiplies (calling one twice):
+      // bound both, so a short hostile file cannot overflow the stack or expand exponentially.
+      // Errors inside an inlined body are dropped (reported once by definition()), so a
+      // limit hit deep inside is remembered and reported at the outermost call.
+      const bool too_deep = def_depth_ + inline_depth_ >= kMaxDefinitionDepth;
+      if (too_deep || r_.nodes.size() > kMaxInlinedNodes) {
+        InlineLimit hit = too_deep ? InlineLimit::Depth : InlineLimit::Size;
+        if (inline_depth_ == 0) inline_limit_error(hit, e);  // nothing to unwind: report now
+        else if (inline_limit_ == InlineLimit::None) inline_limit_ = hit;
+        return error_node(e.span);
+      }
       Diagnostics saved;
       std::swap(saved, diags_);
       Scope inner;
       inner.fn_params = &bound;
       inner.in_function = true;
       inner.evidence = nullptr;
+      ++inline_depth_;
       int32_t body = fn.body ? expr(*fn.body, inner) : error_node(e.span);
+      --inline_depth_;
       std::swap(saved, diags_);
+      if (inline_depth_ == 0 && inline_limit_ != InlineLimit::None) {
+        inline_limit_error(inline_limit_, e);
+        inline_limit_ = InlineLimit::None;
+        return error_node(e.span);
+      }
       if (saved.has_errors()) return error_node(e.span);
       return body;
     }
@@ -1950,6 +2020,17 @@ class Checker {
   std::map<std::string, int32_t> definition_index_, function_index_;
   std::vector<DefState> def_state_;
   std::vector<int32_t> def_stack_;  // definitions being checked, outermost first
+  // Hostile-input limits (see docs/language.md, "Diagnostics and limits").
+  // Nested checking of definitions plus nested inlining of calls, together: each level costs
+  // several stack frames (more under ASan), so this bounds the checker's recursion.
+  static constexpr int kMaxDefinitionDepth = 256;
+  static constexpr size_t kMaxInlinedNodes = 1000000;    // typed nodes, when inlining a call
+  int def_depth_ = 0;
+  int inline_depth_ = 0;
+  InlineLimit inline_limit_ = InlineLimit::None;
+  const char* stack_base_ = nullptr;
+  size_t stack_budget_ = 0;
+  std::optional<Diagnostic> stack_error_;
   std::vector<int32_t> def_slot_;
   std::vector<std::vector<std::pair<std::string, int32_t>>> def_fields_;
 };

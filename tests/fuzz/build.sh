@@ -1,0 +1,52 @@
+#!/bin/sh
+# Builds the libFuzzer harnesses (not part of the CMake build or CI).
+# Usage: tests/fuzz/build.sh [OUTDIR]   (default: build-fuzz). Needs clang++-14 (libFuzzer),
+# antlr4, and the libraries of the normal build. JOBS=1 by default: one compiler at a time.
+set -eu
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+OUT=$(mkdir -p "${1:-$SRC/build-fuzz}" && cd "${1:-$SRC/build-fuzz}" && pwd)
+CXX=${CXX:-clang++-14}
+SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
+FLAGS="-std=c++20 -g -O1 $SAN -fsanitize=fuzzer-no-link"
+GEN=$OUT/generated
+ANTLR_INC=$OUT/antlr4-runtime
+
+# 0. clang rejects one header of the ANTLR 4.7.2 runtime (an inline default constructor of
+#    InterpreterData that cannot be defined; GCC never instantiates it). Use a patched copy.
+if [ ! -d "$ANTLR_INC" ]; then
+  cp -r /usr/include/antlr4-runtime "$ANTLR_INC"
+  sed -i 's|InterpreterData() {}; // For invalid content.|InterpreterData() = delete;|' \
+    "$ANTLR_INC/misc/InterpreterDataReader.h"
+fi
+
+# 1. The parser, generated from the grammar exactly as CMakeLists.txt does.
+if [ ! -f "$GEN/CribleParser.cpp" ] || [ "$SRC/grammar/Crible.g4" -nt "$GEN/CribleParser.cpp" ]; then
+  antlr4 -Dlanguage=Cpp -visitor -no-listener -package crible_gen -o "$GEN" -Xexact-output-dir \
+    "$SRC/grammar/Crible.g4"
+fi
+
+# 2. Objects: the generated parser and the stages the harnesses reach.
+mkdir -p "$OUT/obj"
+OBJS=""
+compile() {  # source, extra flags
+  o="$OUT/obj/$(echo "$1" | sed "s|$SRC/||; s|$OUT/||; s|/|_|g").o"
+  if [ ! -f "$o" ] || [ "$1" -nt "$o" ]; then
+    echo "compiling $1"
+    $CXX $FLAGS $2 -c "$1" -o "$o"
+  fi
+  OBJS="$OBJS $o"
+}
+for f in "$GEN"/Crible*.cpp; do compile "$f" "-w -fno-char8_t -I$GEN -I$ANTLR_INC"; done
+for f in $(find "$SRC/engine/base" "$SRC/engine/syntax" "$SRC/engine/check" "$SRC/engine/data" \
+             -name '*.cpp' | sort); do
+  compile "$f" "-I$SRC/engine -I$GEN -I$ANTLR_INC -DCRIBLE_VERSION=\"fuzz\""
+done
+
+# 3. The harnesses.
+for h in rules csv; do
+  echo "linking $OUT/${h}_fuzzer"
+  $CXX -std=c++20 -g -O1 $SAN -fsanitize=fuzzer -I"$SRC/engine" \
+    -DCRIBLE_FUZZ_DEFAULT_RULES="\"$SRC/rules/mali-2019.rules\"" \
+    "$SRC/tests/fuzz/${h}_fuzzer.cpp" $OBJS -o "$OUT/${h}_fuzzer" \
+    -lantlr4-runtime -lfmt -lpthread
+done
