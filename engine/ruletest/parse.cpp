@@ -337,13 +337,7 @@ class Parser {
     }
     continues_ = Continues::Nothing;
     const std::string& kw = first.text;
-    if (kw == "test") return test_line(toks);
-    if (kw == "end") return end_line(toks);
-    if (kw == "case") return case_line(toks);
-    if (kw == "expect") return expect_line(toks);
-    if (kw == "defaults") return defaults_line(toks);
-    if (kw == "param") return param_line(toks);
-    if (kw == "table") return table_start(toks);
+    if (statement(toks)) return;
     std::string near = closest_name(kw, kStatements);
     error("T0103", first.span, fmt::format("unknown statement '{}'", kw),
           near.empty() ? "statements are test, case, expect, defaults, param, table and end"
@@ -581,7 +575,7 @@ class Parser {
         std::find(kStatements.begin(), kStatements.end(), toks[0].text) != kStatements.end()) {
       unclosed(toks[0].span, "table", table_->span);
       close_table();
-      line_again(toks);
+      statement(toks);
       return;
     }
     std::vector<Assignment> row;
@@ -590,17 +584,20 @@ class Parser {
     table_->row_spans.push_back(span(toks.front().span.begin, toks.back().span.end));
   }
 
-  // A statement found where a table row was expected: the table was closed (with an error),
-  // now read the statement itself.
-  void line_again(const std::vector<Token>& toks) {
+  // Reads a line that starts with a statement keyword; false when toks[0] names none. Used
+  // for ordinary lines, and for a statement found where a table row was expected (once the
+  // table has been closed, with an error).
+  bool statement(const std::vector<Token>& toks) {
     const std::string& kw = toks[0].text;
-    if (kw == "test") return test_line(toks);
-    if (kw == "end") return end_line(toks);
-    if (kw == "case") return case_line(toks);
-    if (kw == "expect") return expect_line(toks);
-    if (kw == "defaults") return defaults_line(toks);
-    if (kw == "param") return param_line(toks);
-    if (kw == "table") return table_start(toks);
+    if (kw == "test") test_line(toks);
+    else if (kw == "end") end_line(toks);
+    else if (kw == "case") case_line(toks);
+    else if (kw == "expect") expect_line(toks);
+    else if (kw == "defaults") defaults_line(toks);
+    else if (kw == "param") param_line(toks);
+    else if (kw == "table") table_start(toks);
+    else return false;
+    return true;
   }
 
   void close_table() {
