@@ -108,21 +108,7 @@ std::vector<std::string> eval_args(const std::string& set, const std::string& th
 // Empty when equal, else the first differing line of each. Unlike ct::compare_golden this
 // never rewrites the file: these goldens are derived by hand, never blessed from crible.
 std::string difference(const fs::path& golden, const std::string& actual) {
-  const std::string expected = ct::read_file(golden);
-  if (expected == actual) return {};
-  size_t line = 1, i = 0;
-  while (i < expected.size() && i < actual.size() && expected[i] == actual[i]) {
-    if (expected[i] == '\n') ++line;
-    ++i;
-  }
-  auto line_at = [](const std::string& s, size_t pos) {
-    size_t b = pos == 0 ? 0 : s.rfind('\n', pos - 1);
-    b = (b == std::string::npos || pos == 0) ? 0 : b + 1;
-    size_t e = s.find('\n', pos);
-    return s.substr(b, e == std::string::npos ? std::string::npos : e - b);
-  };
-  return golden.string() + ": first difference at line " + std::to_string(line) +
-         "\n  expected: " + line_at(expected, i) + "\n  actual:   " + line_at(actual, i);
+  return ct::first_difference(golden, ct::read_file(golden), actual);
 }
 
 size_t count_lines(const std::string& s) {

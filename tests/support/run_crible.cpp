@@ -77,14 +77,8 @@ Run run_crible(const std::vector<std::string>& args, const std::string& stdin_te
   return run;
 }
 
-std::string compare_golden(const fs::path& golden, const std::string& actual) {
-  const char* bless = std::getenv("CRIBLE_BLESS");
-  if (bless && std::string(bless) == "1") {
-    write_file(golden, actual);
-    return {};
-  }
-  if (!fs::exists(golden)) return "missing golden file " + golden.string() + " (run with CRIBLE_BLESS=1)";
-  std::string expected = read_file(golden);
+std::string first_difference(const fs::path& golden, const std::string& expected,
+                             const std::string& actual) {
   if (expected == actual) return {};
   size_t line = 1, i = 0;
   while (i < expected.size() && i < actual.size() && expected[i] == actual[i]) {
@@ -92,13 +86,23 @@ std::string compare_golden(const fs::path& golden, const std::string& actual) {
     ++i;
   }
   auto line_at = [](const std::string& s, size_t pos) {
-    size_t b = s.rfind('\n', pos == 0 ? 0 : pos - 1);
+    size_t b = pos == 0 ? 0 : s.rfind('\n', pos - 1);
     b = (b == std::string::npos || pos == 0) ? 0 : b + 1;
     size_t e = s.find('\n', pos);
     return s.substr(b, e == std::string::npos ? std::string::npos : e - b);
   };
   return golden.string() + ": first difference at line " + std::to_string(line) +
          "\n  expected: " + line_at(expected, i) + "\n  actual:   " + line_at(actual, i);
+}
+
+std::string compare_golden(const fs::path& golden, const std::string& actual) {
+  const char* bless = std::getenv("CRIBLE_BLESS");
+  if (bless && std::string(bless) == "1") {
+    write_file(golden, actual);
+    return {};
+  }
+  if (!fs::exists(golden)) return "missing golden file " + golden.string() + " (run with CRIBLE_BLESS=1)";
+  return first_difference(golden, read_file(golden), actual);
 }
 
 }  // namespace crible::testing

@@ -24,6 +24,9 @@ Run run_crible(const std::vector<std::string>& args, const std::string& stdin_te
 
 std::string read_file(const std::filesystem::path& p);
 void write_file(const std::filesystem::path& p, const std::string& text);
+// Empty when expected == actual, else "<golden>: first difference at line N" with both lines.
+std::string first_difference(const std::filesystem::path& golden, const std::string& expected,
+                             const std::string& actual);
 // Compares actual with the golden file, or rewrites it when CRIBLE_BLESS=1. Returns an empty
 // string on match, else a description of the first difference.
 std::string compare_golden(const std::filesystem::path& golden, const std::string& actual);
