@@ -1,7 +1,9 @@
 // The floor of the audit store: inserts N decision rows with the same columns, indexes,
 // journal mode and batching as crible's store, but no hash chain and no evaluation. What
 // `crible review` costs above this is the price of evaluation, evidence and the chain.
-// Usage: audit_floor N STORE.sqlite
+// Usage: audit_floor N STORE.sqlite [FINDINGS_BYTES DETAIL_BYTES]
+// The two sizes are those of a decision's findings and detail columns; bench/run.sh passes the
+// averages of the store that `crible review` just wrote, so that both write the same bytes.
 #include <sqlite3.h>
 
 #include <chrono>
@@ -24,8 +26,8 @@ bool exec(sqlite3* db, const char* sql) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 3) {
-    std::fprintf(stderr, "usage: audit_floor N STORE.sqlite\n");
+  if (argc != 3 && argc != 5) {
+    std::fprintf(stderr, "usage: audit_floor N STORE.sqlite [FINDINGS_BYTES DETAIL_BYTES]\n");
     return 2;
   }
   const long n = std::atol(argv[1]);
@@ -42,10 +44,9 @@ int main(int argc, char** argv) {
       "CREATE INDEX decisions_by_case_run ON decisions(case_key, run_id);"
       "CREATE TABLE decision_details(seq INTEGER PRIMARY KEY, detail TEXT) STRICT;";
   if (!exec(db, schema)) return 3;
-  // Payloads of the sizes crible writes for the reference ruleset (findings ~700 B,
-  // detail ~3.5 KB).
-  const std::string findings(705, 'f');
-  const std::string detail(3570, 'd');
+  // By default, payloads of the sizes crible writes for the reference ruleset (schema 2).
+  const std::string findings(argc == 5 ? std::strtoul(argv[3], nullptr, 10) : 15, 'f');
+  const std::string detail(argc == 5 ? std::strtoul(argv[4], nullptr, 10) : 600, 'd');
   const std::string hash(64, 'a');
   sqlite3_stmt* ins = nullptr;
   sqlite3_stmt* det = nullptr;

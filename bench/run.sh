@@ -54,7 +54,11 @@ for n in "${sizes[@]}"; do
   review_wall=$wall review_rss=$rss review_cpu=$cpu
   timed bench/sql_reference.sh "$data/cases.csv" "$data/flows.csv" "$data/languages.csv" "$as_of" "$work/sql.csv"
   sql_wall=$wall sql_rss=$rss sql_cpu=$cpu
-  timed "$build/audit_floor" "$n" "$work/floor.sqlite" >/dev/null
+  # The floor writes payloads of the average sizes this review wrote.
+  read -r findings_bytes detail_bytes < <(sqlite3 -separator ' ' "$work/audit.sqlite" \
+    "SELECT CAST(avg(length(findings)) AS INTEGER), (SELECT CAST(avg(length(detail)) AS INTEGER) FROM decision_details) FROM decisions")
+  store_mb=$(($(stat -c %s "$work/audit.sqlite") / 1000000))
+  timed "$build/audit_floor" "$n" "$work/floor.sqlite" "$findings_bytes" "$detail_bytes" >/dev/null
   floor_wall=$wall floor_rss=$rss floor_cpu=$cpu
   # Evaluation proper (after load): evaluate_all alone, best of 3, from bench/eval_phases.
   proper=$("$build/eval_phases" rules/mali-2019.rules "$data/cases.csv" "flows=$data/flows.csv" \
@@ -81,6 +85,7 @@ for n in "${sizes[@]}"; do
   row "sql baseline" "$sql_wall" "$sql_cpu" "$sql_rss" "1.0x" "1.0x"
   row "audit floor" "$floor_wall" "$floor_cpu" "$floor_rss" "1.00F" "1.00F"
   echo "          (cases.csv $mb MB; crible and SQL agree on all $n decisions)"
+  echo "          (review / eval: $(awk -v a="$review_wall" -v b="$eval_wall" 'BEGIN { printf "%.2f", a / b }') wall, $(awk -v a="$review_cpu" -v b="$eval_cpu" 'BEGIN { printf "%.2f", a / b }') CPU; store $store_mb MB, detail $detail_bytes B and findings $findings_bytes B a decision)"
 done
 echo "ratio: Nx = SQL baseline / this (higher is faster); NF = this / audit floor; cpu_ratio: the same on CPU seconds"
 echo "eval proper: evaluate_all alone (after load and index building), best of 3, from bench/eval_phases"

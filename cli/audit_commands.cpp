@@ -91,6 +91,10 @@ int record_review(const Compiled& compiled, const Loaded& loaded, const eval::De
   for (const auto& in : start.inputs) fp += "|" + in.role + "=" + in.sha256;
   fp += o.pseudonymise_key.empty() ? "|plain" : "|pseudonymised";
   start.fingerprint = audit::sha256_hex(fp);
+  for (const auto& c : rules.criteria) start.findings.push_back({c.id, c.name, "criterion", "", 0});
+  for (const auto& s : rules.signals) start.findings.push_back({s.id, s.name, "signal", "", s.points});
+  const render::DecisionEncoder encoder(rules);
+  start.detail_layout = encoder.layout_json();
 
   std::string key;
   if (!o.pseudonymise_key.empty()) {
@@ -136,7 +140,7 @@ int record_review(const Compiled& compiled, const Loaded& loaded, const eval::De
     for (size_t i = 0; i < rules.signals.size(); ++i)
       rec.findings.push_back({rules.signals[i].id, rules.signals[i].name, "signal",
                               d.fired[r * d.n_signals + i] ? "fired" : "not_fired", rules.signals[i].points});
-    rec.detail_json = render::decision_json(rules, loaded.cases, *view, detail, true);
+    rec.detail_json = encoder.values_json(loaded.cases, *view, detail);
     return rec;
   };
   // Explaining a case and rendering its detail cost more than storing it, so the records of
@@ -336,6 +340,17 @@ int run_explain(const ExplainOptions& o) {
   if (!store) return store_error(store.error());
   auto s = store->decision(o.case_id, o.run);
   if (!s) return store_error(s.error());
+  // The store keeps a decision's own values; its run's layout gives them their names back.
+  if (!s->decision.detail_json.empty()) {
+    auto full = render::expand_decision_json(s->detail_layout, s->decision.detail_json,
+                                             s->decision.case_key);
+    if (!full) {
+      return store_error(Error{"audit store " + o.audit + ": decision #" + std::to_string(s->seq) +
+                               " (case " + o.case_id + "): " + full.error().message +
+                               "; run `crible audit verify`"});
+    }
+    s->decision.detail_json = std::move(full.value());
+  }
   if (o.format == "json") std::cout << explanation_json(s.value()).dump(2) << "\n";
   else std::cout << explanation_text(s.value());
   return kExitOk;

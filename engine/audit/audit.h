@@ -16,7 +16,7 @@
 
 namespace crible::audit {
 
-inline constexpr int kSchemaVersion = 1;
+inline constexpr int kSchemaVersion = 2;
 inline constexpr int kExitTampered = 4;
 
 struct RulesetVersion {
@@ -38,6 +38,14 @@ struct RejectRecord {
   std::string reason;
 };
 
+struct FindingRecord {
+  std::string rule_id;     // "E1", "S4"
+  std::string name;        // "CONSENT"
+  std::string kind;        // "criterion" or "signal"
+  std::string outcome;     // pass|fail|unknown  or  fired|not_fired
+  double points = 0;       // signals: points when fired
+};
+
 struct RunStart {
   std::vector<std::pair<std::string, std::string>> params;  // name, value as text; sorted
   std::vector<InputFile> inputs;
@@ -45,14 +53,12 @@ struct RunStart {
   std::string command;     // the command line, for the record
   // Identifies "the same command" for resume: hash of ruleset + params + input hashes.
   std::string fingerprint;
-};
-
-struct FindingRecord {
-  std::string rule_id;     // "E1", "S4"
-  std::string name;        // "CONSENT"
-  std::string kind;        // "criterion" or "signal"
-  std::string outcome;     // pass|fail|unknown  or  fired|not_fired
-  double points = 0;       // signals: points when fired
+  // What every decision of the run has in common, stored once with the run instead of in each
+  // decision. `findings`: the run's criteria and signals in order (outcome unused); every
+  // decision must list the same ones, and only their outcomes are stored with it.
+  // `detail_layout`: the static half of each decision's detail (render::DecisionEncoder).
+  std::vector<FindingRecord> findings;
+  std::string detail_layout;
 };
 
 struct DecisionRecord {
@@ -62,9 +68,10 @@ struct DecisionRecord {
   std::string disposition_rule;  // which disposition line matched, e.g. "1: REFER_PROTECTION when ..."
   std::vector<std::pair<std::string, std::string>> scores;  // name, value as printed in CSV
   std::string fired;          // as in `crible eval` CSV
-  std::vector<FindingRecord> findings;  // every criterion and signal, declaration order
-  // Personal detail, kept beside the chain: canonical JSON (sorted keys) with the case fields
-  // the rules read, each finding's evidence and rendered reason, linked case ids.
+  std::vector<FindingRecord> findings;  // every criterion and signal, as in RunStart::findings
+  // Personal detail, kept beside the chain: the decision's own values (the case fields the
+  // rules read, each finding's evidence values and rendered reason, linked case ids) as
+  // render::DecisionEncoder writes them; the run's detail_layout gives them their names.
   std::string detail_json;
 };
 
@@ -99,6 +106,7 @@ struct StoredDecision {
   RulesetVersion ruleset;
   std::vector<std::pair<std::string, std::string>> params;
   DecisionRecord decision;           // detail_json empty if erased
+  std::string detail_layout;         // the run's, to read decision.detail_json with
   std::optional<std::string> erased; // "on AT by BY: REASON" when the detail was erased
   std::vector<OverrideRecord> overrides;  // in order
 };

@@ -2,7 +2,7 @@
 // runs, decisions, run ends, overrides, erasures) and reading them back. verify() is in
 // verify.cpp; the chain's byte encoding in detail/canonical.h.
 //
-// Store layout, schema version 1 (PRAGMA user_version and meta.schema_version):
+// Store layout, schema version 2 (PRAGMA user_version and meta.schema_version):
 //   chain(seq, kind, hash)  one row per chained record, seq = 1, 2, 3... over all kinds;
 //                           hash = SHA-256(hash of seq-1 || canonical bytes of the record).
 //   rulesets, runs, decisions, run_ends, overrides, erasures
@@ -11,6 +11,12 @@
 //                           the personal detail of decision `seq`, beside the chain: the
 //                           decision commits to it by detail_hash = SHA-256(detail), so it can
 //                           be erased (set to NULL) while the chain still verifies.
+// What all decisions of a run share is stored once, in its run record: the list of its
+// criteria and signals (runs.findings: [[id, name, kind, points], ...]), of which a decision
+// stores only the outcomes, one letter each (decisions.findings: p pass, f fail, u unknown,
+// y fired, n not fired); and the layout of the details (runs.detail_layout), of which a
+// decision's detail holds only the values. Version 1 stored both in full in every decision,
+// ~4.3 KB a decision for the reference ruleset.
 //   meta(key, value)        schema version, creating crible version, encoding version.
 // Triggers refuse UPDATE and DELETE on every table but decision_details, where the only
 // change allowed is setting a detail to NULL when an erasure record already lists that
@@ -20,6 +26,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <nlohmann/json.hpp>
 #include <string_view>
@@ -51,7 +58,8 @@ CREATE TABLE rulesets(seq INTEGER PRIMARY KEY, id INTEGER NOT NULL UNIQUE, path 
   stored_at TEXT NOT NULL) STRICT;
 CREATE TABLE runs(seq INTEGER PRIMARY KEY, id INTEGER NOT NULL UNIQUE,
   ruleset_id INTEGER NOT NULL, params TEXT NOT NULL, inputs TEXT NOT NULL, as_of TEXT NOT NULL,
-  command TEXT NOT NULL, fingerprint TEXT NOT NULL, started_at TEXT NOT NULL) STRICT;
+  command TEXT NOT NULL, fingerprint TEXT NOT NULL, started_at TEXT NOT NULL,
+  findings TEXT NOT NULL, detail_layout TEXT NOT NULL) STRICT;
 CREATE INDEX runs_by_fingerprint ON runs(fingerprint);
 CREATE TABLE decisions(seq INTEGER PRIMARY KEY, run_id INTEGER NOT NULL,
   input_index INTEGER NOT NULL, case_key TEXT NOT NULL, disposition TEXT NOT NULL,
@@ -95,8 +103,9 @@ void pairs_json(std::string& out, const Pairs& pairs) {
   out += ']';
 }
 
-void findings_json(std::string& out, const std::vector<FindingRecord>& findings) {
-  out += '[';
+// The run's list of criteria and signals, without outcomes.
+std::string findings_json(const std::vector<FindingRecord>& findings) {
+  std::string out = "[";
   for (size_t i = 0; i < findings.size(); ++i) {
     const FindingRecord& f = findings[i];
     if (i) out += ',';
@@ -107,12 +116,31 @@ void findings_json(std::string& out, const std::vector<FindingRecord>& findings)
     out += ',';
     detail::json_string(out, f.kind);
     out += ',';
-    detail::json_string(out, f.outcome);
-    out += ',';
     detail::json_number(out, f.points);
     out += ']';
   }
-  out += ']';
+  return out + ']';
+}
+
+// One letter per outcome in decisions.findings (see the store layout above).
+char outcome_code(std::string_view outcome) {
+  if (outcome == "pass") return 'p';
+  if (outcome == "fail") return 'f';
+  if (outcome == "unknown") return 'u';
+  if (outcome == "fired") return 'y';
+  if (outcome == "not_fired") return 'n';
+  return 0;
+}
+
+const char* outcome_of_code(char c) {
+  switch (c) {
+    case 'p': return "pass";
+    case 'f': return "fail";
+    case 'u': return "unknown";
+    case 'y': return "fired";
+    case 'n': return "not_fired";
+    default: return nullptr;
+  }
 }
 
 std::string inputs_json(const std::vector<InputFile>& inputs) {
@@ -193,14 +221,13 @@ bool read_findings(const std::string& text, std::vector<FindingRecord>& out) {
   out.clear();
   out.reserve(j->size());
   for (const json& f : *j) {
-    if (!f.is_array() || f.size() != 5) return false;
+    if (!f.is_array() || f.size() != 4) return false;
     FindingRecord& r = out.emplace_back();
-    if (!get_string(f[0], r.rule_id) || !get_string(f[1], r.name) || !get_string(f[2], r.kind) ||
-        !get_string(f[3], r.outcome))
+    if (!get_string(f[0], r.rule_id) || !get_string(f[1], r.name) || !get_string(f[2], r.kind))
       return false;
-    if (f[4].is_number()) {
-      r.points = f[4].get<double>();
-    } else if (f[4].is_null()) {
+    if (f[3].is_number()) {
+      r.points = f[3].get<double>();
+    } else if (f[3].is_null()) {
       r.points = std::numeric_limits<double>::quiet_NaN();  // written for a non-finite value
     } else {
       return false;
@@ -323,6 +350,26 @@ Error damaged(const StoreImpl& m, const std::string& which, const char* what) {
                " column; run `crible audit verify`"};
 }
 
+// What the decisions of a run share: RunStart::findings and detail_layout.
+struct RunLayout {
+  std::vector<FindingRecord> findings;
+  std::string detail_layout;
+};
+
+Result<RunLayout> run_layout(StoreImpl& m, int64_t run_id) {
+  auto r = one_row(
+      m, "SELECT findings, detail_layout FROM runs WHERE id = ?",
+      [&](Query& q) { q.bind(1, run_id); },
+      [](Query& q) { return std::pair(q.text(0), q.text(1)); });
+  if (!r) return r.error();
+  if (!r->has_value()) return no_run(run_id);
+  RunLayout out;
+  if (!read_findings((*r)->first, out.findings))
+    return damaged(m, "run " + std::to_string(run_id), "findings");
+  out.detail_layout = std::move((*r)->second);
+  return out;
+}
+
 // The decision about a case in the given run, or in the latest run that decided it: its seq
 // and run. The index is named because, given the run too, SQLite would otherwise walk every
 // decision of the run in input order (decisions_by_run_input) to find one case.
@@ -352,7 +399,8 @@ constexpr const char* kDecisionColumns =
     "d.seq, d.run_id, d.input_index, d.case_key, d.disposition, d.disposition_rule, d.scores, "
     "d.fired, d.findings, x.detail FROM decisions d LEFT JOIN decision_details x ON x.seq = d.seq";
 
-Status read_decision(const StoreImpl& m, const Query& q, DecisionRecord& d) {
+Status read_decision(const StoreImpl& m, const Query& q, const RunLayout& layout,
+                     DecisionRecord& d) {
   const int64_t seq = q.integer(0);
   d.input_index = static_cast<uint64_t>(q.integer(2));
   d.case_key = q.text(3);
@@ -361,8 +409,15 @@ Status read_decision(const StoreImpl& m, const Query& q, DecisionRecord& d) {
   if (!read_pairs(q.text(6), d.scores))
     return damaged(m, "decision #" + std::to_string(seq), "scores");
   d.fired = q.text(7);
-  if (!read_findings(q.text(8), d.findings))
+  const std::string_view codes = q.view(8);
+  if (codes.size() != layout.findings.size())
     return damaged(m, "decision #" + std::to_string(seq), "findings");
+  d.findings = layout.findings;
+  for (size_t i = 0; i < codes.size(); ++i) {
+    const char* outcome = outcome_of_code(codes[i]);
+    if (!outcome) return damaged(m, "decision #" + std::to_string(seq), "findings");
+    d.findings[i].outcome = outcome;
+  }
   d.detail_json = q.text(9);  // "" once erased (NULL)
   return ok_status();
 }
@@ -641,6 +696,13 @@ Result<Store> Store::open(const std::string& path, const OpenOptions& options) {
                  " is newer than this crible supports (" + std::to_string(kSchemaVersion) +
                  "); upgrade crible"};
   }
+  if (declared->version > 0 && declared->version < kSchemaVersion) {
+    return Error{"audit store " + path + " has schema version " +
+                 std::to_string(declared->version) +
+                 ", written by a development version of crible before the first release; this "
+                 "crible reads version " + std::to_string(kSchemaVersion) +
+                 " (review the cases again into a new store)"};
+  }
   if (declared->version == 0 && declared->tables > 0)
     return Error{path + " is not a crible audit store (it holds other tables)"};
   if (declared->version == 0 && !options.create)
@@ -734,6 +796,8 @@ Result<int64_t> Store::begin_run(const RulesetVersion& ruleset, const RunStart& 
     w.text(start.command);
     w.text(start.fingerprint);
     w.text(*now);
+    w.text(findings_json(start.findings));
+    w.text(start.detail_layout);
   });
   if (!s) return s.error();
   if (Status c = txn->commit(); !c) return c.error();
@@ -763,6 +827,8 @@ Status Store::append_decisions(int64_t run_id, const std::vector<DecisionRecord>
     return Error{"run " + std::to_string(run_id) + " is finished; it takes no more decisions"};
   auto head = detail::read_head(m);
   if (!head) return head.error();
+  auto layout = run_layout(m, run_id);
+  if (!layout) return layout.error();
 
   static const std::string kInsertDecision = detail::insert_sql(detail::kDecision);
   auto insert = m.query(kInsertDecision);
@@ -776,8 +842,22 @@ Status Store::append_decisions(int64_t run_id, const std::vector<DecisionRecord>
   for (const DecisionRecord& d : batch) {
     scores.clear();
     pairs_json(scores, d.scores);
+    // Only the outcomes are stored: the rules themselves are the run's.
     findings.clear();
-    findings_json(findings, d.findings);
+    bool fits = d.findings.size() == layout->findings.size();
+    for (size_t i = 0; fits && i < d.findings.size(); ++i) {
+      const FindingRecord& f = d.findings[i];
+      const FindingRecord& l = layout->findings[i];
+      const char code = outcome_code(f.outcome);
+      fits = code && f.rule_id == l.rule_id && f.name == l.name && f.kind == l.kind &&
+             (f.points == l.points || (std::isnan(f.points) && std::isnan(l.points)));
+      findings += code;
+    }
+    if (!fits) {
+      return Error{"the decision for input " + std::to_string(d.input_index) +
+                   " does not list the criteria and signals of run " + std::to_string(run_id) +
+                   " with known outcomes"};
+    }
     const std::string detail_hash = detail::to_hex(m.sha.digest(d.detail_json));
     const int rc = append(m, *insert, *chain, *head, detail::kDecision, [&](RecordWriter& w) {
       w.integer(run_id);
@@ -861,16 +941,19 @@ Result<StoredDecision> Store::decision(const std::string& case_key, std::optiona
   if (!found->has_value()) return no_decision(case_key, run_id);
   StoredDecision out;
   out.seq = (*found)->first;
+  auto run = load_run(m, (*found)->second);
+  if (!run) return run.error();
+  out.run = std::move(*run);
+  auto layout = run_layout(m, out.run.run_id);
+  if (!layout) return layout.error();
   {
     auto q = m.query(std::string("SELECT ") + kDecisionColumns + " WHERE d.seq = ?");
     if (!q) return q.error();
     q->bind(1, out.seq);
     if (q->step() != SQLITE_ROW) return m.error("cannot read decision #" + std::to_string(out.seq));
-    if (Status s = read_decision(m, *q, out.decision); !s) return s.error();
+    if (Status s = read_decision(m, *q, *layout, out.decision); !s) return s.error();
   }
-  auto run = load_run(m, (*found)->second);
-  if (!run) return run.error();
-  out.run = std::move(*run);
+  out.detail_layout = std::move(layout->detail_layout);
 
   auto params = one_row(
       m, "SELECT params FROM runs WHERE id = ?", [&](Query& q) { q.bind(1, out.run.run_id); },
@@ -924,6 +1007,8 @@ Result<std::vector<DecisionRecord>> Store::decisions(int64_t run_id) {
   auto state = run_state(m, run_id);
   if (!state) return state.error();
   if (*state == RunState::kMissing) return no_run(run_id);
+  auto layout = run_layout(m, run_id);
+  if (!layout) return layout.error();
   auto q = m.query(std::string("SELECT ") + kDecisionColumns +
                    " WHERE d.run_id = ? ORDER BY d.input_index");
   if (!q) return q.error();
@@ -931,7 +1016,7 @@ Result<std::vector<DecisionRecord>> Store::decisions(int64_t run_id) {
   std::vector<DecisionRecord> out;
   int rc;
   while ((rc = q->step()) == SQLITE_ROW) {
-    if (Status s = read_decision(m, *q, out.emplace_back()); !s) return s.error();
+    if (Status s = read_decision(m, *q, *layout, out.emplace_back()); !s) return s.error();
   }
   if (rc != SQLITE_DONE)
     return m.error("cannot read the decisions of run " + std::to_string(run_id));

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <iterator>
+#include <nlohmann/json.hpp>
 #include <string_view>
 
 #include "base/date.h"
@@ -251,6 +252,22 @@ void evidence_json(JsonWriter& w, const std::vector<eval::EvidenceItem>& ev, con
   w.close('}');
 }
 
+// A case's field as a value (missing when the cell was empty).
+Value field_value(const data::Column& col, TypeKind kind, size_t row) {
+  if (!col.valid[row]) return Value{};
+  switch (kind) {
+    case TypeKind::Bool: return Value::boolean(col.ints[row] != 0);
+    case TypeKind::Integer: return Value::integer(col.ints[row]);
+    case TypeKind::Number: return Value::number(col.nums[row]);
+    case TypeKind::Text: return Value::text(static_cast<uint32_t>(col.ints[row]));
+    case TypeKind::Date: return Value::date(col.ints[row]);
+    case TypeKind::Set:
+      return Value::set_of(col.set_pool.data() + col.set_begin[row],
+                           col.set_end[row] - col.set_begin[row]);
+    default: return Value{};
+  }
+}
+
 void string_array(JsonWriter& w, const std::vector<std::string>& items) {
   w.open('[');
   for (const auto& s : items) {
@@ -392,30 +409,390 @@ std::string decision_json(const check::TypedRuleset& rules, const data::Table& c
     w.open('{');
     for (size_t c = 0; c < rules.cases.columns.size(); ++c) {
       if (!rules.case_fields_read[c] || static_cast<int32_t>(c) == rules.case_key) continue;
-      const data::Column& col = cases.columns[c];
-      if (!col.loaded) continue;
-      Value v;
-      if (col.valid[detail.row]) {
-        switch (rules.cases.columns[c].type.kind) {
-          case TypeKind::Bool: v = Value::boolean(col.ints[detail.row] != 0); break;
-          case TypeKind::Integer: v = Value::integer(col.ints[detail.row]); break;
-          case TypeKind::Number: v = Value::number(col.nums[detail.row]); break;
-          case TypeKind::Text: v = Value::text(static_cast<uint32_t>(col.ints[detail.row])); break;
-          case TypeKind::Date: v = Value::date(col.ints[detail.row]); break;
-          case TypeKind::Set:
-            v = Value::set_of(col.set_pool.data() + col.set_begin[detail.row],
-                              col.set_end[detail.row] - col.set_begin[detail.row]);
-            break;
-          default: break;
-        }
-      }
+      if (!cases.columns[c].loaded) continue;
       w.key(rules.cases.columns[c].name);
-      w.value(v, interner);
+      w.value(field_value(cases.columns[c], rules.cases.columns[c].type.kind, detail.row), interner);
     }
     w.close('}');
   }
   w.close('}');
   return std::move(w.out);
+}
+
+// ---- the detail as the audit store keeps it: a run's layout and each decision's values ----
+
+namespace {
+
+const char* score_form_word(check::Score::Form f) {
+  switch (f) {
+    case check::Score::Form::SignalPoints: return "signal_points";
+    case check::Score::Form::Terms: return "terms";
+    case check::Score::Form::Expression: return "expression";
+  }
+  return "expression";
+}
+
+void names_array(JsonWriter& w, const std::vector<check::Evidence>& evidence) {
+  w.open('[');
+  for (const auto& e : evidence) {
+    w.item();
+    w.text(e.name);
+  }
+  w.close(']');
+}
+
+// Signal states in the values: not fired, fired, not fired for lack of data.
+constexpr int kNotFired = 0, kFired = 1, kSignalUnknown = 2;
+
+}  // namespace
+
+DecisionEncoder::DecisionEncoder(const check::TypedRuleset& rules) : rules_(rules) {
+  for (size_t c = 0; c < rules.cases.columns.size(); ++c)
+    if (rules.case_fields_read[c] && static_cast<int32_t>(c) != rules.case_key)
+      fields_.push_back(static_cast<int32_t>(c));
+  auto field_positions = [&](const std::vector<check::Evidence>& evidence) {
+    std::vector<int32_t> out;
+    for (const auto& e : evidence) {
+      int32_t at = -1;
+      for (size_t i = 0; i < fields_.size() && at < 0; ++i)
+        if (rules.cases.columns[fields_[i]].name == e.name) at = static_cast<int32_t>(i);
+      out.push_back(at);
+    }
+    return out;
+  };
+  JsonWriter w;
+  w.open('{');
+  w.key("dispositions");
+  w.open('[');
+  for (const auto& line : rules.disposition) {
+    w.item();
+    w.open('[');
+    w.item();
+    w.text(line.outcome);
+    w.item();
+    w.text(line.text);
+    w.close(']');
+  }
+  w.close(']');
+  w.key("scores");
+  w.open('[');
+  for (const auto& sc : rules.scores) {
+    w.item();
+    w.open('{');
+    w.member("name", sc.name);
+    w.member("form", score_form_word(sc.form));
+    w.key("terms");
+    w.open('[');
+    for (const auto& term : sc.terms) {
+      w.item();
+      w.open('[');
+      w.item();
+      w.text(term.text);
+      w.item();
+      w.number(term.weight);
+      w.close(']');
+    }
+    w.close(']');
+    w.close('}');
+  }
+  w.close(']');
+  w.key("criteria");
+  w.open('[');
+  for (const auto& c : rules.criteria) {
+    w.item();
+    w.open('{');
+    w.member("id", c.id);
+    w.member("name", c.name);
+    w.key("clauses");
+    w.open('[');
+    for (const auto& clause : c.clauses) {
+      w.item();
+      w.text(clause.text);
+    }
+    w.close(']');
+    w.key("evidence");
+    names_array(w, c.evidence);
+    w.key("reason");
+    w.boolean(!c.reason.empty());
+    w.close('}');
+    criterion_fields_.push_back(field_positions(c.evidence));
+  }
+  w.close(']');
+  w.key("signals");
+  w.open('[');
+  for (const auto& sig : rules.signals) {
+    w.item();
+    w.open('{');
+    w.member("id", sig.id);
+    w.member("name", sig.name);
+    w.key("points");
+    w.number(sig.points);
+    w.member("condition", sig.fires_text);
+    w.key("evidence");
+    names_array(w, sig.evidence);
+    w.key("reason");
+    w.boolean(!sig.reason.empty());
+    w.close('}');
+    signal_fields_.push_back(field_positions(sig.evidence));
+  }
+  w.close(']');
+  w.key("fields");
+  w.open('[');
+  for (int32_t c : fields_) {
+    w.item();
+    w.text(rules.cases.columns[c].name);
+  }
+  w.close(']');
+  w.close('}');
+  layout_ = std::move(w.out);
+}
+
+std::string DecisionEncoder::values_json(const data::Table& cases, const Interner& interner,
+                                         const eval::CaseDetail& detail) const {
+  const check::TypedRuleset& rules = rules_;
+  // The fields first, into their own buffer: evidence equal to a field is stored as `{}`.
+  JsonWriter fw;
+  std::vector<size_t> field_end;
+  for (int32_t c : fields_) {
+    fw.value(field_value(cases.columns[c], rules.cases.columns[c].type.kind, detail.row), interner);
+    field_end.push_back(fw.out.size());
+  }
+  auto field_json = [&](int32_t i) {
+    const size_t begin = i == 0 ? 0 : field_end[i - 1];
+    return std::string_view(fw.out).substr(begin, field_end[i] - begin);
+  };
+  JsonWriter w;
+  w.out.reserve(512 + fw.out.size());
+  auto evidence = [&](const std::vector<eval::EvidenceItem>& items, const std::vector<int32_t>& at) {
+    w.open('[');
+    for (size_t k = 0; k < items.size(); ++k) {
+      w.item();
+      const size_t begin = w.out.size();
+      w.value(items[k].value, interner);
+      if (at[k] >= 0 && std::string_view(w.out).substr(begin) == field_json(at[k])) {
+        w.out.resize(begin);
+        w.out += "{}";
+      }
+    }
+    w.close(']');
+  };
+  w.open('[');
+  w.item();
+  w.integer(detail.disposition);
+  w.item();
+  w.open('[');
+  for (int32_t i : detail.skipped_unknown) {
+    w.item();
+    w.integer(i);
+  }
+  w.close(']');
+  w.item();
+  w.open('[');
+  for (double v : detail.scores) {
+    w.item();
+    w.number(v);
+  }
+  w.close(']');
+  w.item();
+  w.open('[');
+  for (const auto& terms : detail.score_terms) {
+    w.item();
+    w.open('[');
+    for (const auto& t : terms) {
+      w.item();
+      w.integer(static_cast<int>(t.truth));
+    }
+    w.close(']');
+  }
+  w.close(']');
+  w.item();
+  w.open('[');
+  for (size_t i = 0; i < rules.criteria.size(); ++i) {
+    const auto& f = detail.criteria[i];
+    w.item();
+    w.open('[');
+    w.item();
+    w.integer(static_cast<int>(f.outcome));
+    w.item();
+    w.integer(f.decided_by);
+    w.item();
+    evidence(f.evidence, criterion_fields_[i]);
+    if (!rules.criteria[i].reason.empty()) {
+      w.item();
+      w.text(reason_text(rules.criteria[i].reason, f.evidence, interner));
+    }
+    w.close(']');
+  }
+  w.close(']');
+  w.item();
+  w.open('[');
+  for (size_t i = 0; i < rules.signals.size(); ++i) {
+    const auto& s = rules.signals[i];
+    const auto& f = detail.signals[i];
+    w.item();
+    w.open('[');
+    w.item();
+    w.integer(f.fired ? kFired : f.unknown ? kSignalUnknown : kNotFired);
+    w.item();
+    evidence(f.evidence, signal_fields_[i]);
+    const bool linked = f.fired && i < detail.linked.size() && !detail.linked[i].empty();
+    if (f.fired && (!s.reason.empty() || linked)) {
+      w.item();
+      if (s.reason.empty()) {
+        w.null();
+      } else {
+        w.text(reason_text(s.reason, f.evidence, interner));
+      }
+    }
+    if (linked) {
+      w.item();
+      w.open('[');
+      for (size_t r : detail.linked[i]) {
+        w.item();
+        w.text(case_key(rules, cases, interner, r));
+      }
+      w.close(']');
+    }
+    w.close(']');
+  }
+  w.close(']');
+  w.item();
+  w.open('[');
+  for (size_t i = 0; i < fields_.size(); ++i) {
+    w.item();
+    w.out += field_json(static_cast<int32_t>(i));
+  }
+  w.close(']');
+  w.close(']');
+  return std::move(w.out);
+}
+
+Result<std::string> expand_decision_json(std::string_view layout_text, std::string_view values_text,
+                                         const std::string& case_id) {
+  using json = nlohmann::ordered_json;
+  const json layout = json::parse(layout_text, nullptr, /*allow_exceptions=*/false);
+  const json values = json::parse(values_text, nullptr, /*allow_exceptions=*/false);
+  if (layout.is_discarded() || !layout.is_object())
+    return Error{"the run's decision layout is not valid JSON"};
+  if (values.is_discarded() || !values.is_array())
+    return Error{"the decision's detail is not valid JSON"};
+  // Everything below reads with at() and get(), which throw on a missing member or a wrong
+  // type: a damaged store ends here as an Error instead of a crash.
+  try {
+    const json& lines = layout.at("dispositions");
+    const json& signals = layout.at("signals");
+    const json& signal_values = values.at(5);
+    json fields = json::object();
+    const json& field_names = layout.at("fields");
+    for (size_t i = 0; i < field_names.size(); ++i)
+      fields[field_names.at(i).get<std::string>()] = values.at(6).at(i);
+    auto evidence = [&](const json& names, const json& vals, json& missing) {
+      json ev = json::object();
+      for (size_t k = 0; k < names.size(); ++k) {
+        const std::string& name = names.at(k).get_ref<const std::string&>();
+        const json& v = vals.at(k).is_object() ? fields.at(name) : vals.at(k);
+        ev[name] = v;  // a repeated name keeps its first place and takes the last value
+        if (v.is_null()) missing.push_back(name);
+      }
+      return ev;
+    };
+
+    json d = json::object();
+    d["case_id"] = case_id;
+    const size_t line = values.at(0).get<size_t>();
+    d["disposition"] = lines.at(line).at(0);
+    json rule = json::object();
+    rule["line"] = line + 1;
+    rule["rule"] = lines.at(line).at(1);
+    if (!values.at(1).empty()) {
+      json skipped = json::array();
+      for (const json& i : values.at(1)) skipped.push_back(lines.at(i.get<size_t>()).at(1));
+      rule["skipped_as_unknown"] = skipped;
+    }
+    d["disposition_rule"] = rule;
+    const json& scores = layout.at("scores");
+    json score_values = json::object();
+    for (size_t i = 0; i < scores.size(); ++i)
+      score_values[scores.at(i).at("name").get<std::string>()] = values.at(2).at(i);
+    d["scores"] = score_values;
+    json breakdown = json::object();
+    for (size_t i = 0; i < scores.size(); ++i) {
+      const json& sc = scores.at(i);
+      json parts = json::array();
+      const std::string form = sc.at("form").get<std::string>();
+      if (form == "signal_points") {
+        for (size_t k = 0; k < signals.size(); ++k) {
+          if (signal_values.at(k).at(0).get<int>() != kFired) continue;
+          json part = json::object();
+          part["signal"] = signals.at(k).at("id");
+          part["points"] = signals.at(k).at("points");
+          parts.push_back(part);
+        }
+      } else if (form == "terms") {
+        const json& terms = sc.at("terms");
+        for (size_t k = 0; k < terms.size(); ++k) {
+          const auto t = static_cast<Truth>(values.at(3).at(i).at(k).get<int>());
+          if (t == Truth::False) continue;
+          json part = json::object();
+          part["when"] = terms.at(k).at(0);
+          part["points"] = t == Truth::True ? terms.at(k).at(1) : json(0);
+          part["holds"] = t == Truth::True ? "true" : "unknown";
+          parts.push_back(part);
+        }
+      }
+      breakdown[sc.at("name").get<std::string>()] = parts;
+    }
+    d["score_breakdown"] = breakdown;
+
+    json criteria = json::array();
+    const json& criteria_layout = layout.at("criteria");
+    for (size_t i = 0; i < criteria_layout.size(); ++i) {
+      const json& c = criteria_layout.at(i);
+      const json& v = values.at(4).at(i);
+      json f = json::object();
+      f["id"] = c.at("id");
+      f["name"] = c.at("name");
+      f["outcome"] = outcome_word(static_cast<eval::CriterionOutcome>(v.at(0).get<int>()));
+      const json& clauses = c.at("clauses");
+      const int decided_by = v.at(1).get<int>();
+      if (decided_by >= 0) {
+        f["decided_by"] = clauses.at(static_cast<size_t>(decided_by));
+      } else {
+        f["condition"] = clauses.empty() ? json("") : clauses.at(0);
+      }
+      json missing = json::array();
+      f["evidence"] = evidence(c.at("evidence"), v.at(2), missing);
+      if (!missing.empty()) f["missing"] = missing;
+      if (c.at("reason").get<bool>()) f["reason"] = v.at(3);
+      criteria.push_back(std::move(f));
+    }
+    d["criteria"] = std::move(criteria);
+
+    json signal_findings = json::array();
+    for (size_t i = 0; i < signals.size(); ++i) {
+      const json& s = signals.at(i);
+      const json& v = signal_values.at(i);
+      const int state = v.at(0).get<int>();
+      json f = json::object();
+      f["id"] = s.at("id");
+      f["name"] = s.at("name");
+      f["points"] = s.at("points");
+      f["outcome"] = state == kFired ? "fired" : "not_fired";
+      f["condition"] = s.at("condition");
+      json missing = json::array();
+      f["evidence"] = evidence(s.at("evidence"), v.at(1), missing);
+      if (state == kSignalUnknown) f["missing"] = missing;
+      if (state == kFired && v.size() > 2 && v.at(2).is_string()) f["reason"] = v.at(2);
+      if (state == kFired && v.size() > 3) f["linked_cases"] = v.at(3);
+      signal_findings.push_back(std::move(f));
+    }
+    d["signals"] = std::move(signal_findings);
+    d["fields"] = std::move(fields);
+    return d.dump();
+  } catch (const json::exception& e) {
+    return Error{std::string("the decision's detail does not fit its run's layout (") + e.what() +
+                 ")"};
+  }
 }
 
 }  // namespace crible::render

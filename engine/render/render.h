@@ -3,9 +3,11 @@
 // formats values; evaluation keeps them as data.
 #pragma once
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/intern.h"
+#include "base/result.h"
 #include "base/value.h"
 #include "check/typed_ruleset.h"
 #include "data/data.h"
@@ -43,5 +45,34 @@ const char* outcome_word(eval::CriterionOutcome o);
 std::string decision_json(const check::TypedRuleset& rules, const data::Table& cases,
                           const Interner& interner, const eval::CaseDetail& detail,
                           bool with_fields = false);
+
+// The audit store keeps a decision's detail in two parts, so that each decision stores only
+// what is its own. The layout is what the ruleset fixes, the same for every decision of a run
+// (rule ids and names, condition and clause texts, evidence names, which fields are kept): it
+// is stored once, with the run. The values are the case's own (outcomes, evidence values,
+// reasons, linked cases, the fields read). expand_decision_json() joins them back into
+// exactly decision_json(..., with_fields = true). Format: docs/architecture.md.
+class DecisionEncoder {
+ public:
+  explicit DecisionEncoder(const check::TypedRuleset& rules);
+  const std::string& layout_json() const { return layout_; }
+  // Safe to call from several threads at once.
+  std::string values_json(const data::Table& cases, const Interner& interner,
+                          const eval::CaseDetail& detail) const;
+
+ private:
+  const check::TypedRuleset& rules_;
+  std::string layout_;
+  std::vector<int32_t> fields_;  // the case columns kept, in order
+  // Per criterion (then per signal), per evidence item: its position in fields_ when the
+  // item is named after a kept field, else -1. Such a value is stored as a reference to the
+  // field when the two are equal, instead of a second time.
+  std::vector<std::vector<int32_t>> criterion_fields_, signal_fields_;
+};
+
+// The detail JSON of one decision from its run's layout and its own values. A malformed
+// layout or values (a damaged store) is an Error saying what is wrong, never a crash.
+Result<std::string> expand_decision_json(std::string_view layout, std::string_view values,
+                                         const std::string& case_id);
 
 }  // namespace crible::render

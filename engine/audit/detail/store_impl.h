@@ -28,7 +28,7 @@ inline constexpr Kind kRuleset{"ruleset", "rulesets",
                                "seq, id, path, source, sha256, crible_version, stored_at"};
 inline constexpr Kind kRun{"run", "runs",
                            "seq, id, ruleset_id, params, inputs, as_of, command, fingerprint, "
-                           "started_at"};
+                           "started_at, findings, detail_layout"};
 inline constexpr Kind kDecision{"decision", "decisions",
                                 "seq, run_id, input_index, case_key, disposition, "
                                 "disposition_rule, scores, fired, findings, detail_hash"};

@@ -57,6 +57,9 @@ inline RunStart sample_start(const std::string& fingerprint = "fp-1") {
   s.as_of = "2019-01-15";
   s.command = "crible review rules/sample.rules --cases cases.csv";
   s.fingerprint = fingerprint;
+  // The rules every decision of the run lists (sample_decision's findings), stored once.
+  s.findings = {{"E1", "CONSENT", "criterion", "", 0}, {"S4", "SHARED_PHONE", "signal", "", 2.5}};
+  s.detail_layout = "{\"fields\":[\"phone\"]}";
   return s;
 }
 

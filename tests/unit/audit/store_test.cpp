@@ -115,7 +115,7 @@ BOOST_AUTO_TEST_CASE(a_newer_schema_version_is_an_error) {
   auto s = Store::open(path);
   BOOST_REQUIRE(!s.ok());
   BOOST_TEST(s.error().message ==
-             "audit store schema version 7 is newer than this crible supports (1); upgrade crible");
+             "audit store schema version 7 is newer than this crible supports (2); upgrade crible");
 }
 
 BOOST_AUTO_TEST_CASE(a_newer_version_in_the_meta_table_is_an_error) {
@@ -125,12 +125,59 @@ BOOST_AUTO_TEST_CASE(a_newer_version_in_the_meta_table_is_an_error) {
   {
     Raw raw(path);
     raw.exec("DROP TRIGGER meta_no_update");
-    raw.exec("UPDATE meta SET value = '2' WHERE key = 'schema_version'");
+    raw.exec("UPDATE meta SET value = '3' WHERE key = 'schema_version'");
   }
   auto s = Store::open(path);
   BOOST_REQUIRE(!s.ok());
   BOOST_TEST(s.error().message ==
-             "audit store schema version 2 is newer than this crible supports (1); upgrade crible");
+             "audit store schema version 3 is newer than this crible supports (2); upgrade crible");
+}
+
+// Version 1 stores (development builds) kept every decision's detail in full; this crible
+// does not read them, and says so instead of misreading them.
+BOOST_AUTO_TEST_CASE(an_older_schema_version_is_an_error) {
+  TempDir tmp;
+  const std::string path = tmp.file("audit.sqlite");
+  { Store store = open_store(path); }
+  {
+    Raw raw(path);
+    raw.exec("DROP TRIGGER meta_no_update");
+    raw.exec("UPDATE meta SET value = '1' WHERE key = 'schema_version'");
+    raw.exec("PRAGMA user_version = 1");
+  }
+  auto s = Store::open(path);
+  BOOST_REQUIRE(!s.ok());
+  BOOST_TEST(s.error().message ==
+             "audit store " + path +
+                 " has schema version 1, written by a development version of crible before the "
+                 "first release; this crible reads version 2 (review the cases again into a new "
+                 "store)");
+}
+
+// A decision stores only its outcomes, so it must list exactly the run's rules; one that does
+// not is refused, with nothing of its batch stored.
+BOOST_AUTO_TEST_CASE(a_decision_with_other_rules_than_its_run_is_refused) {
+  TempDir tmp;
+  Store store = open_store(tmp.file("audit.sqlite"));
+  auto run = store.begin_run(sample_ruleset(), sample_start());
+  BOOST_REQUIRE(run.ok());
+  DecisionRecord extra = sample_decision(1);
+  extra.findings.push_back({"S9", "ODD", "signal", "fired", 1.0 / 3});
+  DecisionRecord renamed = sample_decision(2);
+  renamed.findings[0].name = "CONSENT_GIVEN";
+  DecisionRecord repointed = sample_decision(3);
+  repointed.findings[1].points = 3;
+  DecisionRecord odd_outcome = sample_decision(4);
+  odd_outcome.findings[0].outcome = "maybe";
+  for (const DecisionRecord& bad : {extra, renamed, repointed, odd_outcome}) {
+    auto st = store.append_decisions(*run, {sample_decision(0), bad});
+    BOOST_REQUIRE(!st.ok());
+    BOOST_TEST(st.error().message == "the decision for input " + std::to_string(bad.input_index) +
+                                         " does not list the criteria and signals of run 1 with "
+                                         "known outcomes");
+  }
+  BOOST_TEST(store.already_decided(*run).empty());
+  check_intact(store);
 }
 
 BOOST_AUTO_TEST_CASE(decisions_round_trip_in_input_order) {
@@ -141,7 +188,6 @@ BOOST_AUTO_TEST_CASE(decisions_round_trip_in_input_order) {
   std::vector<DecisionRecord> all;
   for (uint64_t i = 0; i < 5; ++i) all.push_back(sample_decision(i));
   all[2].detail_json = "";
-  all[3].findings.push_back({"S9", "ODD", "signal", "fired", 1.0 / 3});
   all[4].case_key = "AVR \"quoted\" \\ é";
   // Appended out of input order, in two batches (as threads may finish them).
   BOOST_REQUIRE(store.append_decisions(*run, {all[3], all[1]}).ok());

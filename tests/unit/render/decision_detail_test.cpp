@@ -1,0 +1,245 @@
+// tests/unit/render/decision_detail_test.cpp: the audit store keeps a decision's detail as a
+// run layout plus the case's own values (render::DecisionEncoder); explanations join them back
+// with expand_decision_json(). The join must give exactly the detail decision_json() writes,
+// for every case: checked over the shipped sample, every hand-made eval set, and a ruleset
+// written to reach what the reference ruleset does not (criterion reasons, expression and
+// term scores with unknown terms, skipped disposition lines, decimals, linked cases without a
+// reason).
+#include <boost/test/unit_test.hpp>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "check/check.h"
+#include "data/data.h"
+#include "eval/eval.h"
+#include "plan/plan.h"
+#include "render/render.h"
+#include "syntax/syntax.h"
+
+namespace crible::render {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string read_file(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  BOOST_REQUIRE_MESSAGE(in, "cannot read " << p);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+fs::path source_dir() {
+  const char* dir = std::getenv("CRIBLE_SOURCE_DIR");
+  BOOST_REQUIRE_MESSAGE(dir, "CRIBLE_SOURCE_DIR is not set (run through ctest)");
+  return dir;
+}
+
+// A compiled ruleset, its data and a prepared evaluator; never moved (pointers inside).
+struct Fixture {
+  SourceSet sources;
+  check::TypedRuleset rules;
+  Interner interner;
+  plan::Plan plan;
+  data::Table cases;
+  std::vector<data::Table> tables;
+  std::unique_ptr<eval::Evaluator> evaluator;
+};
+
+// `tables_csv`: name -> CSV text, for the ruleset's table declarations.
+std::unique_ptr<Fixture> compile(const std::string& rules_text, const std::string& cases_csv,
+                                 const std::vector<std::pair<std::string, std::string>>& tables_csv,
+                                 const std::vector<std::pair<std::string, std::string>>& params) {
+  auto f = std::make_unique<Fixture>();
+  const uint32_t file = f->sources.add("test.rules", rules_text);
+  auto ast = syntax::parse(f->sources, file);
+  BOOST_REQUIRE_MESSAGE(ast.ok(), "the test ruleset does not parse");
+  auto typed = check::check(*ast.value, f->sources);
+  for (const auto& d : typed.diagnostics) BOOST_TEST_MESSAGE(d.message);
+  BOOST_REQUIRE_MESSAGE(typed.ok(), "the test ruleset does not check");
+  f->rules = std::move(*typed.value);
+  auto planned = plan::plan(f->rules, f->interner, params);
+  BOOST_REQUIRE_MESSAGE(planned.ok(), "plan failed");
+  f->plan = std::move(planned.value());
+  for (const auto& decl : f->rules.tables) {
+    std::string text;
+    for (const auto& [name, csv] : tables_csv)
+      if (name == decl.name) text = csv;
+    BOOST_REQUIRE_MESSAGE(!text.empty(), "no data for table " << decl.name);
+    auto t = data::load_csv_text(text, decl.name, decl, f->interner, {}, false);
+    BOOST_REQUIRE_MESSAGE(t.ok(), "table " << decl.name << " does not load");
+    f->tables.push_back(std::move(t.value()));
+  }
+  auto c = data::load_csv_text(cases_csv, "cases.csv", f->rules.cases, f->interner);
+  BOOST_REQUIRE_MESSAGE(c.ok(), "cases do not load");
+  f->cases = std::move(c.value());
+  std::vector<const data::Table*> ptrs;
+  for (const auto& t : f->tables) ptrs.push_back(&t);
+  auto ev = eval::Evaluator::prepare(f->plan, f->cases, ptrs, 1);
+  BOOST_REQUIRE_MESSAGE(ev.ok(), "prepare failed");
+  f->evaluator = std::move(ev.value());
+  return f;
+}
+
+struct Sizes {
+  size_t full = 0, values = 0, references = 0;
+  std::string all;  // every full detail, for a small set
+};
+
+// For every case: the joined detail is byte for byte decision_json(..., with_fields = true).
+Sizes check_every_case(const Fixture& f) {
+  const DecisionEncoder encoder(f.rules);
+  Sizes sizes;
+  for (size_t row = 0; row < f.cases.rows; ++row) {
+    const eval::CaseDetail detail = f.evaluator->explain(row);
+    const std::string full = decision_json(f.rules, f.cases, f.interner, detail, true);
+    const std::string values = encoder.values_json(f.cases, f.interner, detail);
+    const std::string key = case_key(f.rules, f.cases, f.interner, row);
+    auto joined = expand_decision_json(encoder.layout_json(), values, key);
+    BOOST_REQUIRE_MESSAGE(joined.ok(),
+                          "case " << key << ": " << (joined.ok() ? "" : joined.error().message));
+    if (joined.value() != full) {
+      BOOST_ERROR("case " << key << ": the joined detail differs\n  joined: " << joined.value()
+                          << "\n  direct: " << full << "\n  values: " << values);
+      return sizes;
+    }
+    sizes.full += full.size();
+    if (f.cases.rows < 100) sizes.all += full + "\n";
+    sizes.values += values.size();
+    for (size_t at = values.find("{}"); at != std::string::npos; at = values.find("{}", at + 2))
+      ++sizes.references;
+  }
+  return sizes;
+}
+
+std::unique_ptr<Fixture> reference_set(const fs::path& dir) {
+  std::vector<std::pair<std::string, std::string>> params;
+  if (fs::exists(dir / "params")) {
+    std::istringstream lines(read_file(dir / "params"));
+    for (std::string line; std::getline(lines, line);) {
+      const auto eq = line.find('=');
+      if (eq != std::string::npos) params.emplace_back(line.substr(0, eq), line.substr(eq + 1));
+    }
+  }
+  return compile(read_file(source_dir() / "rules" / "mali-2019.rules"),
+                 read_file(dir / "cases.csv"),
+                 {{"flows", read_file(dir / "flows.csv")},
+                  {"languages", read_file(dir / "languages.csv")}},
+                 params);
+}
+
+BOOST_AUTO_TEST_CASE(sample_details_join_back_exactly_and_are_much_smaller) {
+  auto f = reference_set(source_dir() / "rules" / "sample");
+  BOOST_REQUIRE_EQUAL(f->cases.rows, 1500u);
+  const Sizes sizes = check_every_case(*f);
+  // Evidence that repeats a field is stored as a reference: without that the values would be
+  // about a third of the full detail, with it under a fifth.
+  BOOST_TEST(sizes.references > 1500u * 10);
+  BOOST_TEST(sizes.values * 5 < sizes.full);
+}
+
+BOOST_AUTO_TEST_CASE(every_eval_set_joins_back_exactly) {
+  size_t sets = 0;
+  for (const auto& entry : fs::directory_iterator(source_dir() / "tests" / "data" / "eval")) {
+    if (!entry.is_directory()) continue;
+    // A set whose rows the loader rejects still has its accepted cases to check.
+    BOOST_TEST_CONTEXT("eval set " << entry.path().filename().string()) {
+      auto f = reference_set(entry.path());
+      check_every_case(*f);
+      ++sets;
+    }
+  }
+  BOOST_TEST(sets >= 15u);
+}
+
+const char* const kReachRules = R"(ruleset "detail layout reach"
+
+cases
+  case_id: text, key
+  nationality: text
+  phone: text
+  weight: number
+  age: integer
+  arrived: date
+end
+
+criterion E1 NOT_HOST "not a national of the host country"
+  pass when nationality is present and nationality != "MLI"
+  fail when nationality = "MLI"
+  reason "nationality {nationality}"
+end
+
+criterion E2 ADULT "an adult"
+  pass when age >= 18
+  fail when age < 18
+  unknown when age is missing
+end
+
+signal S1 SHARED_PHONE points 2.5
+  let sharing = count cases with same phone
+  fires when sharing >= 2
+end
+
+signal S2 HEAVY points 3
+  fires when weight > 80.5
+  reason "weight {weight} over {sharing_limit}"
+  let sharing_limit = 80.5
+end
+
+score risk = points of fired signals
+score urgency
+  10 when age < 18
+  2.5 when weight > 100
+end
+score scaled = weight * 1.5
+
+disposition
+  REFER when urgency >= 10 and age < 18
+  HOLD when risk >= 5
+  VERIFY when weight > 90
+  APPROVE otherwise
+end
+)";
+
+BOOST_AUTO_TEST_CASE(a_ruleset_beyond_the_reference_joins_back_exactly) {
+  const std::string cases =
+      "case_id,nationality,phone,weight,age,arrived\n"
+      "A,MLI,+1,81.25,17,2019-01-01\n"
+      "B,GIN,+1,,,\n"
+      "C,,+2,120,40,2019-02-03\n"
+      "D,SEN,+1,79,,2018-12-31\n"
+      "\"E, quoted\",\"S\"\"N\",,100.5,5,\n";
+  auto f = compile(kReachRules, cases, {}, {});
+  const Sizes sizes = check_every_case(*f);
+  // The set reaches what it was written for.
+  for (const char* part :
+       {"\"skipped_as_unknown\"", "\"reason\":\"nationality MLI\"", "\"holds\":\"unknown\"",
+        "\"holds\":\"true\"", "\"linked_cases\"", "\"weight\":81.25", "\"missing\":[\"age\"]",
+        "\"condition\":\"", "\"decided_by\":\"", "\"S\\\"N\""})
+    BOOST_TEST(sizes.all.find(part) != std::string::npos, "no " << part << " in\n" << sizes.all);
+}
+
+BOOST_AUTO_TEST_CASE(a_damaged_detail_is_an_error_not_a_crash) {
+  auto f = reference_set(source_dir() / "rules" / "sample");
+  const DecisionEncoder encoder(f->rules);
+  const std::string values = encoder.values_json(f->cases, f->interner, f->evaluator->explain(0));
+  for (const std::string& bad :
+       {std::string("not json"), std::string("{}"), std::string("[]"), std::string("[99]"),
+        values.substr(0, values.size() / 2), std::string("[0,[],[],[],[],[],[]]"),
+        "[\"x\"" + values.substr(2)}) {
+    auto joined = expand_decision_json(encoder.layout_json(), bad, "AVR0000001");
+    BOOST_TEST(!joined.ok(), "accepted: " << bad);
+  }
+  auto wrong_layout = expand_decision_json("{\"dispositions\":[]}", values, "AVR0000001");
+  BOOST_TEST(!wrong_layout.ok());
+  BOOST_TEST(expand_decision_json(encoder.layout_json(), values, "AVR0000001").ok());
+}
+
+}  // namespace
+}  // namespace crible::render
