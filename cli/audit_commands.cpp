@@ -134,12 +134,16 @@ int record_review(const Compiled& compiled, const Loaded& loaded, const eval::De
     for (size_t i = 0; i < d.n_scores; ++i)
       rec.scores.push_back({rules.scores[i].name, render::format_number(d.scores[r * d.n_scores + i])});
     rec.fired = render::fired_field(rules, d, r);
-    for (size_t i = 0; i < rules.criteria.size(); ++i)
-      rec.findings.push_back({rules.criteria[i].id, rules.criteria[i].name, "criterion",
-                              render::outcome_word(static_cast<eval::CriterionOutcome>(d.criteria[r * d.n_criteria + i])), 0});
+    rec.outcomes.reserve(rules.criteria.size() + rules.signals.size());
+    for (size_t i = 0; i < rules.criteria.size(); ++i) {
+      switch (static_cast<eval::CriterionOutcome>(d.criteria[r * d.n_criteria + i])) {
+        case eval::CriterionOutcome::Pass: rec.outcomes += 'p'; break;
+        case eval::CriterionOutcome::Fail: rec.outcomes += 'f'; break;
+        case eval::CriterionOutcome::Unknown: rec.outcomes += 'u'; break;
+      }
+    }
     for (size_t i = 0; i < rules.signals.size(); ++i)
-      rec.findings.push_back({rules.signals[i].id, rules.signals[i].name, "signal",
-                              d.fired[r * d.n_signals + i] ? "fired" : "not_fired", rules.signals[i].points});
+      rec.outcomes += d.fired[r * d.n_signals + i] ? 'y' : 'n';
     rec.detail_json = encoder.values_json(loaded.cases, *view, detail);
     return rec;
   };

@@ -68,7 +68,11 @@ struct DecisionRecord {
   std::string disposition_rule;  // which disposition line matched, e.g. "1: REFER_PROTECTION when ..."
   std::vector<std::pair<std::string, std::string>> scores;  // name, value as printed in CSV
   std::string fired;          // as in `crible eval` CSV
-  std::vector<FindingRecord> findings;  // every criterion and signal, as in RunStart::findings
+  // The outcome of every criterion and signal of the run, one letter each in the order of
+  // RunStart::findings: p pass, f fail, u unknown (criteria), y fired, n not fired (signals).
+  // This is what append_decisions stores; reading back fills `findings` from it too.
+  std::string outcomes;
+  std::vector<FindingRecord> findings;  // read back: the run's findings with their outcomes
   // Personal detail, kept beside the chain: the decision's own values (the case fields the
   // rules read, each finding's evidence values and rendered reason, linked case ids) as
   // render::DecisionEncoder writes them; the run's detail_layout gives them their names.

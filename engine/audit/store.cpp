@@ -26,7 +26,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cmath>
 #include <cstring>
 #include <nlohmann/json.hpp>
 #include <string_view>
@@ -120,16 +119,6 @@ std::string findings_json(const std::vector<FindingRecord>& findings) {
     out += ']';
   }
   return out + ']';
-}
-
-// One letter per outcome in decisions.findings (see the store layout above).
-char outcome_code(std::string_view outcome) {
-  if (outcome == "pass") return 'p';
-  if (outcome == "fail") return 'f';
-  if (outcome == "unknown") return 'u';
-  if (outcome == "fired") return 'y';
-  if (outcome == "not_fired") return 'n';
-  return 0;
 }
 
 const char* outcome_of_code(char c) {
@@ -412,6 +401,7 @@ Status read_decision(const StoreImpl& m, const Query& q, const RunLayout& layout
   const std::string_view codes = q.view(8);
   if (codes.size() != layout.findings.size())
     return damaged(m, "decision #" + std::to_string(seq), "findings");
+  d.outcomes = codes;
   d.findings = layout.findings;
   for (size_t i = 0; i < codes.size(); ++i) {
     const char* outcome = outcome_of_code(codes[i]);
@@ -838,25 +828,22 @@ Status Store::append_decisions(int64_t run_id, const std::vector<DecisionRecord>
   auto details = m.query("INSERT INTO decision_details(seq, detail) VALUES(?, ?)");
   if (!details) return details.error();
 
-  std::string scores, findings;
+  std::vector<bool> is_signal;
+  for (const FindingRecord& f : layout->findings) is_signal.push_back(f.kind == "signal");
+  std::string scores;
   for (const DecisionRecord& d : batch) {
     scores.clear();
     pairs_json(scores, d.scores);
     // Only the outcomes are stored: the rules themselves are the run's.
-    findings.clear();
-    bool fits = d.findings.size() == layout->findings.size();
-    for (size_t i = 0; fits && i < d.findings.size(); ++i) {
-      const FindingRecord& f = d.findings[i];
-      const FindingRecord& l = layout->findings[i];
-      const char code = outcome_code(f.outcome);
-      fits = code && f.rule_id == l.rule_id && f.name == l.name && f.kind == l.kind &&
-             (f.points == l.points || (std::isnan(f.points) && std::isnan(l.points)));
-      findings += code;
+    bool fits = d.outcomes.size() == is_signal.size();
+    for (size_t i = 0; fits && i < d.outcomes.size(); ++i) {
+      const char c = d.outcomes[i];
+      fits = is_signal[i] ? (c == 'y' || c == 'n') : (c == 'p' || c == 'f' || c == 'u');
     }
     if (!fits) {
       return Error{"the decision for input " + std::to_string(d.input_index) +
-                   " does not list the criteria and signals of run " + std::to_string(run_id) +
-                   " with known outcomes"};
+                   " does not give one outcome for each criterion and signal of run " +
+                   std::to_string(run_id)};
     }
     const std::string detail_hash = detail::to_hex(m.sha.digest(d.detail_json));
     const int rc = append(m, *insert, *chain, *head, detail::kDecision, [&](RecordWriter& w) {
@@ -867,7 +854,7 @@ Status Store::append_decisions(int64_t run_id, const std::vector<DecisionRecord>
       w.text(d.disposition_rule);
       w.text(scores);
       w.text(d.fired);
-      w.text(findings);
+      w.text(d.outcomes);
       w.text(detail_hash);
     });
     if (rc == SQLITE_CONSTRAINT_UNIQUE) {

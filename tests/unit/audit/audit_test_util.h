@@ -72,6 +72,7 @@ inline DecisionRecord sample_decision(uint64_t index, const std::string& case_ke
   d.disposition_rule = "1: REFER_PROTECTION when vulnerable";
   d.scores = {{"risk", std::to_string(index % 7) + ".5"}};
   d.fired = index % 2 ? "S4" : "";
+  d.outcomes = index % 2 ? "py" : "pn";
   d.findings = {{"E1", "CONSENT", "criterion", "pass", 0},
                 {"S4", "SHARED_PHONE", "signal", index % 2 ? "fired" : "not_fired", 2.5}};
   d.detail_json = "{\"fields\":{\"phone\":\"+223 76 00 00 " + std::to_string(index) + "\"}}";

@@ -146,6 +146,7 @@ BOOST_AUTO_TEST_CASE(stored_decision_hash_follows_the_documented_encoding) {
   const std::string path = tmp.file("audit.sqlite");
   int64_t run = 0;
   DecisionRecord d = test::sample_decision(7, "AVR0000042");
+  d.outcomes = "uy";
   d.findings = {{"E1", "CONSENT", "criterion", "unknown", 0},
                 {"S4", "SHARED_PHONE", "signal", "fired", 2.5}};
   {

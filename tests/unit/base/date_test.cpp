@@ -71,6 +71,9 @@ BOOST_AUTO_TEST_CASE(format_is_parse_inverse) {
   BOOST_TEST(format_date(-1) == "1969-12-31");
   BOOST_TEST(format_date(day("2020-02-29")) == "2020-02-29");
   BOOST_TEST(format_date(day("0001-01-01")) == "0001-01-01");
+  BOOST_TEST(format_date(day("0001-01-01") - 1) == "0000-12-31");
+  BOOST_TEST(format_date(day("9999-12-31") + 1) == "10000-01-01");
+  BOOST_TEST(format_date(day("0001-01-01") - 367) == "-0001-12-31");
   // Every four-digit year: the only years YYYY-MM-DD can spell.
   for (int64_t z = day("0001-01-01"); z <= day("9999-12-31"); z += 97) {
     const auto back = parse_date(format_date(z));
