@@ -52,6 +52,10 @@ for n in "${sizes[@]}"; do
   rm -f "$work/audit.sqlite"*
   timed "$bin" review "${common[@]}" --audit "$work/audit.sqlite"
   review_wall=$wall review_rss=$rss review_cpu=$cpu
+  # Explaining one decision from the store just written (a case from the middle of the file).
+  probe=$(awk -F, -v mid=$((n / 2 + 2)) 'NR == mid { print $1; exit }' "$data/cases.csv")
+  timed "$bin" explain --audit "$work/audit.sqlite" "$probe" >/dev/null
+  explain_wall=$wall explain_rss=$rss explain_cpu=$cpu
   timed bench/sql_reference.sh "$data/cases.csv" "$data/flows.csv" "$data/languages.csv" "$as_of" "$work/sql.csv"
   sql_wall=$wall sql_rss=$rss sql_cpu=$cpu
   # The floor writes payloads of the average sizes this review wrote.
@@ -74,7 +78,8 @@ for n in "${sizes[@]}"; do
   fi
   row() {  # what wall cpu rss ratio cpu_ratio
     awk -v n="$n" -v what="$1" -v w="$2" -v c="$3" -v r="$4" -v ratio="$5" -v cratio="$6" \
-      'BEGIN { printf "%-9d %-14s %9.2f %8.2f %12.0f %10s %8s %8s\n", n, what, w, c, (w > 0 ? n / w : 0),
+      'BEGIN { printf "%-9d %-14s %9.2f %8.2f %12s %10s %8s %8s\n", n, what, w, c,
+               (what ~ /^explain/ || w <= 0 ? "-" : sprintf("%.0f", n / w)),
                (r == "-" ? "-" : sprintf("%.0f", r / 1024)), ratio, cratio }'
   }
   x() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1fx", a / b }'; }
@@ -82,6 +87,7 @@ for n in "${sizes[@]}"; do
   row "crible eval" "$eval_wall" "$eval_cpu" "$eval_rss" "$(x "$sql_wall" "$eval_wall")" "$(x "$sql_cpu" "$eval_cpu")"
   row "eval proper" "$proper_wall" "$proper_cpu" "-" "-" "-"
   row "crible review" "$review_wall" "$review_cpu" "$review_rss" "$(f "$review_wall" "$floor_wall")" "$(f "$review_cpu" "$floor_cpu")"
+  row "explain 1 case" "$explain_wall" "$explain_cpu" "$explain_rss" "-" "-"
   row "sql baseline" "$sql_wall" "$sql_cpu" "$sql_rss" "1.0x" "1.0x"
   row "audit floor" "$floor_wall" "$floor_cpu" "$floor_rss" "1.00F" "1.00F"
   echo "          (cases.csv $mb MB; crible and SQL agree on all $n decisions)"
