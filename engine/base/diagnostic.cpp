@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cctype>
 #include <nlohmann/json.hpp>
+#include <string_view>
 
 namespace crible {
 
@@ -220,27 +221,44 @@ std::string render_json(const Diagnostic& d, const SourceSet& sources) {
 namespace {
 
 // Edit distance counting a swap of two neighbouring letters as one edit ("nationalty",
-// "natoinality" are both one away from "nationality").
-size_t edit_distance(const std::string& a, const std::string& b) {
+// "natoinality" are both one away from "nationality"), up to `limit`: anything further is
+// limit + 1. Names are at most 64 bytes here, so three rolling rows fit on the stack; the
+// bound lets most comparisons stop after a few rows, because a file with thousands of
+// names and thousands of typos compares every typo with every name.
+size_t edit_distance(std::string_view a, std::string_view b, size_t limit) {
   const size_t n = a.size(), m = b.size();
-  std::vector<std::vector<size_t>> d(n + 1, std::vector<size_t>(m + 1));
-  for (size_t i = 0; i <= n; ++i) d[i][0] = i;
-  for (size_t j = 0; j <= m; ++j) d[0][j] = j;
+  if ((n > m ? n - m : m - n) > limit) return limit + 1;
+  constexpr size_t kMax = 65;
+  size_t rows[3][kMax];
+  size_t* before = rows[0];  // row i - 2
+  size_t* prev = rows[1];    // row i - 1
+  size_t* cur = rows[2];
+  for (size_t j = 0; j <= m; ++j) prev[j] = j;
+  bool prev_over = false;  // every entry of row i - 1 is past the limit
   for (size_t i = 1; i <= n; ++i) {
+    cur[0] = i;
+    size_t row_min = cur[0];
     for (size_t j = 1; j <= m; ++j) {
-      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1,
-                          d[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
-        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      size_t v = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) v = std::min(v, before[j - 2] + 1);
+      cur[j] = v;
+      row_min = std::min(row_min, v);
     }
+    // Every later entry comes from this row or, by a swap, from the one before it.
+    const bool over = row_min > limit;
+    if (over && prev_over) return limit + 1;
+    prev_over = over;
+    size_t* t = before;
+    before = prev;
+    prev = cur;
+    cur = t;
   }
-  return d[n][m];
+  return std::min(prev[m], limit + 1);
 }
 
-std::string lower(const std::string& s) {
-  std::string out = s;
+void lower_into(std::string& out, const std::string& s) {
+  out.assign(s);
   for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
 }
 
 // "phone" for "phone_no", "household_id" for "household": one name is the other plus a
@@ -256,17 +274,30 @@ std::string closest_name(const std::string& name, const std::vector<std::string>
   // Only names of ordinary length are compared: a hostile megabyte-long name would cost
   // time and memory for no useful hint.
   if (name.size() > 64) return {};
-  const std::string wanted = lower(name);
+  std::string wanted, lc;
+  lower_into(wanted, name);
+  // Letter counts of the wanted name: an edit changes them by at most 2 in all, so a
+  // candidate whose counts differ by more than 7 is more than 3 edits away, found without
+  // the distance ("valeu_17" against "value_4242").
+  int counts[256] = {};
+  for (unsigned char ch : wanted) ++counts[ch];
   std::string best;
   size_t best_d = std::string::npos;
   for (const auto& c : candidates) {
     if (c == name || c.size() > 64) continue;
-    const std::string lc = lower(c);
-    size_t d = edit_distance(wanted, lc);
+    lower_into(lc, c);
     // Close enough to be a typo: at most 3 edits and at most a third of the name; or the
-    // same name in other letter case; or one is the other with a `_suffix`.
-    bool close = (d <= 3 && d * 3 <= std::max<size_t>(name.size(), 3)) || lc == wanted ||
-                 extends(wanted, lc) || extends(lc, wanted);
+    // same name in other letter case; or one is the other with a `_suffix`. Those last two
+    // rank by their full distance; a typo needs only to be known within 3.
+    const bool related = lc == wanted || extends(wanted, lc) || extends(lc, wanted);
+    if (!related) {
+      size_t differ = wanted.size();
+      for (unsigned char ch : lc) differ += counts[ch]-- > 0 ? size_t(-1) : 1;
+      for (unsigned char ch : lc) ++counts[ch];
+      if (differ > 7) continue;
+    }
+    const size_t d = edit_distance(wanted, lc, related ? 64 : 3);
+    const bool close = related || (d <= 3 && d * 3 <= std::max<size_t>(name.size(), 3));
     if (!close) continue;
     // Ties go to the alphabetically first, so that hints never depend on hash order.
     if (d < best_d || (d == best_d && c < best)) {

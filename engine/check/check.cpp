@@ -112,6 +112,14 @@ class Checker {
 
  private:
   // ---------------------------------------------------------------- helpers
+  // "Did you mean" for an unknown name. Past twice the diagnostics shown, no more hints are
+  // sought: those errors are cut from the output anyway (sorted by position, the ones found
+  // this late are nearly always past the first hundred), and a file with thousands of names
+  // and thousands of typos took 17 s comparing each typo with each name.
+  bool hints_wanted() const { return diags_.error_count() <= 2 * kMaxDiagnostics; }
+  std::string hint_name(const std::string& name, const std::vector<std::string>& candidates) const {
+    return hints_wanted() ? closest_name(name, candidates) : std::string();
+  }
   std::string source_text(Span s) const {
     if (s.file >= sources_.size()) return {};
     const std::string& t = sources_.file(s.file).text;
@@ -184,7 +192,7 @@ class Checker {
       case F::Named: {
         auto k = named(t.name);
         if (!k) {
-          std::string near = closest_name(t.name, kNames);
+          std::string near = hint_name(t.name, kNames);
           diags_.error("C0101", t.span, fmt::format("unknown type '{}'", t.name),
                        near.empty() ? "types are text, integer, number, bool, date, one of {...}, set of text"
                                     : fmt::format("did you mean '{}'?", near));
@@ -252,7 +260,7 @@ class Checker {
                            "a blank field of any other type is missing");
             col.blank_is_empty = true;
           } else {
-            std::string near = closest_name(o.text, kOptions);
+            std::string near = hint_name(o.text, kOptions);
             diags_.error("C0107", o.span, fmt::format("unknown column option '{}'", o.text),
                          near.empty() ? "options are key, required, personal, blank means none"
                                       : fmt::format("did you mean '{}'?", near));
@@ -755,7 +763,7 @@ class Checker {
         }
       }
     }
-    std::string near = closest_name(name, visible_names(scope));
+    std::string near = hints_wanted() ? closest_name(name, visible_names(scope)) : std::string();
     if (scope.row_source >= -1 && !scope.in_function) {
       // Inside an aggregate: most likely a column of the rows counted.
       const TableSchema& t = scope.row_source == -1 ? r_.cases : r_.tables[scope.row_source];
@@ -836,7 +844,7 @@ class Checker {
       if (!e.type.domain->contains(v)) {
         std::vector<std::string> quoted;
         for (const auto& x : e.type.domain->values) quoted.push_back("\"" + x + "\"");
-        std::string near = closest_name(v, e.type.domain->values);
+        std::string near = hint_name(v, e.type.domain->values);
         diags_.error("C0502", span, fmt::format("\"{}\" is not one of the allowed values", v),
                      near.empty() ? fmt::format("allowed: {}", fmt::join(quoted, ", "))
                                   : fmt::format("did you mean \"{}\"?", near));
@@ -1024,7 +1032,7 @@ class Checker {
         std::vector<std::string> names;
         for (const auto& c : r_.cases.columns) names.push_back(c.name);
         for (const auto& [n, _] : definition_index_) names.push_back(n);
-        std::string near = closest_name(e.name, names);
+        std::string near = hint_name(e.name, names);
         diags_.error("C0406", e.name_span,
                      fmt::format("the case has no field or definition '{}'", e.name),
                      near.empty() ? "" : fmt::format("did you mean '{}'?", near));
@@ -1372,7 +1380,7 @@ class Checker {
     std::vector<std::string> names;
     for (const auto& b : kBuiltins) names.push_back(b.name);
     for (const auto& [n, _] : function_index_) names.push_back(n);
-    std::string near = closest_name(e.name, names);
+    std::string near = hint_name(e.name, names);
     diags_.error("C0602", e.name_span, fmt::format("unknown function '{}'", e.name),
                  near.empty() ? fmt::format("functions: {}", fmt::join(names, ", "))
                               : fmt::format("did you mean '{}'?", near));
@@ -1441,7 +1449,7 @@ class Checker {
     std::vector<std::string> ids;
     for (const auto& c : r_.criteria) ids.push_back(c.id);
     for (const auto& s : r_.signals) ids.push_back(s.id);
-    std::string near = closest_name(t.id, ids);
+    std::string near = hint_name(t.id, ids);
     diags_.error("C0703", e.name_span, fmt::format("no criterion or signal is called '{}'", t.id),
                  near.empty() ? "" : fmt::format("did you mean '{}'?", near));
     return error_node(e.span);
@@ -1467,7 +1475,7 @@ class Checker {
       if (source == -2) {
         std::vector<std::string> names{"cases"};
         for (const auto& t : r_.tables) names.push_back(t.name);
-        std::string near = closest_name(a.source, names);
+        std::string near = hint_name(a.source, names);
         diags_.error("C0803", a.source_span, fmt::format("unknown table '{}'", a.source),
                      near.empty() ? fmt::format("tables: {}", fmt::join(names, ", "))
                                   : fmt::format("did you mean '{}'?", near));
@@ -1729,7 +1737,7 @@ class Checker {
           id = name_ref(ref, scope);
           std::swap(saved, diags_);
           if (saved.has_errors() || failed(id)) {
-            std::string near = closest_name(name, visible_names(scope));
+            std::string near = hints_wanted() ? closest_name(name, visible_names(scope)) : std::string();
             diags_.error("C0903", s, fmt::format("the reason refers to '{}', which is not defined here", name),
                          near.empty() ? "use a field, a definition, a parameter or a `let` of this rule"
                                       : fmt::format("did you mean '{}'?", near));
