@@ -73,6 +73,7 @@ class Checker {
     scores();
     disposition();
     mark_fields_read();
+    if (!diags_.has_errors()) bound_evaluation_depth();
     if (stack_error_) diags_.append({*stack_error_});
     // Lints only on a file without errors: an unresolved name would make its target look
     // unused, and a broken condition says nothing about which cases it decides.
@@ -1989,6 +1990,85 @@ class Checker {
     }
   }
 
+  // The operands an evaluation of node `id` descends into, as the later stages walk them:
+  // definitions into their body, aggregates into their conditions, keys and ranges.
+  template <typename Visit>
+  void for_each_operand(const Node& n, Visit&& visit) const {
+    switch (n.op) {
+      case Op::Definition:
+        if (n.index >= 0) visit(r_.definitions[n.index].root);
+        return;
+      case Op::Aggregate: {
+        if (n.index < 0) return;
+        const Aggregate& a = r_.aggregates[n.index];
+        visit(a.value);
+        for (int32_t c : a.case_only) visit(c);
+        for (int32_t c : a.row_only) visit(c);
+        for (int32_t c : a.residual) visit(c);
+        for (const auto& k : a.keys) {
+          visit(k.row);
+          visit(k.cased);
+        }
+        if (a.range) {
+          visit(a.range->row);
+          visit(a.range->low);
+          visit(a.range->high);
+        }
+        return;
+      }
+      case Op::SetOf:
+        if (n.index >= 0)
+          for (int32_t e : r_.lists[n.index]) visit(e);
+        return;
+      default:
+        visit(n.a);
+        visit(n.b);
+        visit(n.c);
+    }
+  }
+
+  // Planning and evaluation walk expressions recursively, following definitions into their
+  // bodies. Nesting is bounded per expression and per chain of definitions checked out of
+  // order, but a chain written in order (each definition using the one before) was not: a
+  // hundred thousand links overflowed the evaluator's stack. So the depth an evaluation can
+  // reach is measured here, without recursion, and bounded.
+  void bound_evaluation_depth() {
+    const size_t n = r_.nodes.size();
+    std::vector<int32_t> depth(n, -1);
+    std::vector<std::pair<int32_t, bool>> stack;  // node, operands done
+    int32_t deepest = -1;
+    for (size_t root = 0; root < n; ++root) {
+      if (depth[root] >= 0) continue;
+      stack.push_back({static_cast<int32_t>(root), false});
+      while (!stack.empty()) {
+        auto [id, done] = stack.back();
+        stack.pop_back();
+        if (depth[id] >= 0) continue;
+        if (!done) {
+          stack.push_back({id, true});
+          for_each_operand(r_.nodes[id], [&](int32_t c) {
+            if (c >= 0 && depth[c] < 0) stack.push_back({c, false});
+          });
+          continue;
+        }
+        int32_t d = 1;
+        for_each_operand(r_.nodes[id], [&](int32_t c) {
+          if (c >= 0) d = std::max(d, depth[c] + 1);
+        });
+        depth[id] = d;
+        if (deepest < 0 || d > depth[deepest]) deepest = id;
+      }
+    }
+    if (deepest < 0 || depth[deepest] <= kMaxEvaluationDepth) return;
+    // Name the outermost expression of the deepest path: the one the author wrote.
+    diags_.error("C0308", r_.nodes[deepest].span,
+                 fmt::format("evaluating this expression goes {} levels deep through its "
+                             "definitions and functions; crible evaluates at most {}",
+                             depth[deepest], kMaxEvaluationDepth),
+                 "a long chain of definitions, each using the one before, is the usual cause: "
+                 "compute the value in fewer steps");
+  }
+
   // Marks which case columns the rules read, for loading and data minimisation.
   void mark_fields_read() {
     for (const Node& n : r_.nodes)
@@ -2066,6 +2146,11 @@ class Checker {
   // Nested checking of definitions plus nested inlining of calls, together: each level costs
   // several stack frames (more under ASan), so this bounds the checker's recursion.
   static constexpr int kMaxDefinitionDepth = 256;
+  // Planning, evaluation and the lints recurse once per level (a link of a chain of
+  // definitions is two: the reference and the operator). Measured with `ulimit -s 1024`: the
+  // lints need ~340 bytes a level and overflowed at 3,800 levels, evaluation at 8,000; the
+  // usual stack is 8 MB. 2,000 levels leave room under 1 MB.
+  static constexpr int32_t kMaxEvaluationDepth = 2000;
   static constexpr size_t kMaxInlinedNodes = 1000000;    // typed nodes, when inlining a call
   int def_depth_ = 0;
   int inline_depth_ = 0;
