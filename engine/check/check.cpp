@@ -518,6 +518,11 @@ class Checker {
 
   enum class InlineLimit { None, Depth, Size };
   void inline_limit_error(InlineLimit hit, const syntax::Expr& call) {
+    // A chain of functions too deep is met again from every function along it (each body is
+    // checked by expanding what it calls): the first report shows the chain, the rest would
+    // be a hundred copies of it. Flattening that chain is the one fix.
+    if (hit == InlineLimit::Depth && inline_depth_reported_) return;
+    if (hit == InlineLimit::Depth) inline_depth_reported_ = true;
     if (hit == InlineLimit::Depth)
       diags_.error("C0603", call.span,
                    fmt::format("calling {}(...) nests more than {} function calls", call.name,
@@ -2145,6 +2150,7 @@ class Checker {
   // Hostile-input limits (see docs/language.md, "Diagnostics and limits").
   // Nested checking of definitions plus nested inlining of calls, together: each level costs
   // several stack frames (more under ASan), so this bounds the checker's recursion.
+  bool inline_depth_reported_ = false;
   static constexpr int kMaxDefinitionDepth = 256;
   // Planning, evaluation and the lints recurse once per level (a link of a chain of
   // definitions is two: the reference and the operator). Measured with `ulimit -s 1024`: the
