@@ -688,6 +688,37 @@ class Linter {
     }
   }
 
+  // Conditions tried in order, the first that holds deciding (a criterion's clauses, the
+  // disposition's lines), over every world of the question: which can hold, which ever decide,
+  // which earlier ones decide whenever a later one holds, and whether none may hold.
+  struct FirstHolding {
+    std::vector<bool> holds, decides;
+    std::vector<std::set<size_t>> decided_first_by;
+    bool none_holds = false;
+    std::vector<int> none_witness;  // the missing leaves of the first world where none holds
+  };
+  static FirstHolding first_holding(Question& q, const std::vector<int32_t>& conditions) {
+    const size_t k = conditions.size();
+    FirstHolding out{std::vector<bool>(k, false), std::vector<bool>(k, false),
+                     std::vector<std::set<size_t>>(k), false, {}};
+    q.each_world([&] {
+      std::vector<size_t> true_here;
+      for (size_t j = 0; j < k; ++j)
+        if (q.eval(conditions[j]) == kTrue) true_here.push_back(j);
+      if (true_here.empty()) {
+        if (!out.none_holds) out.none_witness = q.missing_leaves();
+        out.none_holds = true;
+        return;
+      }
+      out.decides[true_here[0]] = true;
+      for (size_t j : true_here) {
+        out.holds[j] = true;
+        out.decided_first_by[j].insert(true_here[0]);
+      }
+    });
+    return out;
+  }
+
   // W1002: a clause an earlier clause always pre-empts; W1003: a criterion that falls through
   // to unknown without saying when.
   void criterion(const Criterion& c) {
@@ -710,29 +741,15 @@ class Linter {
     }
     if (k < 2) return;
     Question q(r_, facts_);
-    for (const auto& cl : c.clauses) q.add(cl.condition);
+    std::vector<int32_t> conditions;
+    for (const auto& cl : c.clauses) {
+      q.add(cl.condition);
+      conditions.push_back(cl.condition);
+    }
     if (!affordable(q)) return;
-    std::vector<bool> alone(k, false), decided(k, false);
-    std::vector<std::set<size_t>> first_of(k);
-    bool falls_through = false;
-    std::vector<int> witness;
-    q.each_world([&] {
-      std::vector<size_t> true_here;
-      for (size_t j = 0; j < k; ++j)
-        if (q.eval(c.clauses[j].condition) == kTrue) true_here.push_back(j);
-      if (true_here.empty()) {
-        if (!falls_through) witness = q.missing_leaves();
-        falls_through = true;
-        return;
-      }
-      decided[true_here[0]] = true;
-      for (size_t j : true_here) {
-        alone[j] = true;
-        first_of[j].insert(true_here[0]);
-      }
-    });
+    const FirstHolding found = first_holding(q, conditions);
     for (size_t j = 1; j < k; ++j) {
-      if (!alone[j] || decided[j]) continue;
+      if (!found.holds[j] || found.decides[j]) continue;
       const Clause& cl = c.clauses[j];
       auto& d = diags_.warning(
           "W1002", r_.nodes[cl.condition].span,
@@ -745,13 +762,13 @@ class Linter {
                             clause_words(cl.kind), c.id),
           "clauses are tried in order and the first that holds decides: narrow the earlier clause, "
           "or remove this one");
-      for (size_t e : first_of[j])
+      for (size_t e : found.decided_first_by[j])
         d.notes.push_back({r_.nodes[c.clauses[e].condition].span,
                            fmt::format("this `{}` decides first", clause_words(c.clauses[e].kind))});
     }
-    if (falls_through && !has_unknown) {
+    if (found.none_holds && !has_unknown) {
       std::vector<std::string> names;
-      for (int l : witness) names.push_back(facts_.leaf_name(l, text_of_));
+      for (int l : found.none_witness) names.push_back(facts_.leaf_name(l, text_of_));
       std::string hint =
           names.empty()
               ? "its clauses do not cover every case: add `unknown when ...` to say when it is "
@@ -784,39 +801,27 @@ class Linter {
     }
     if (lines.empty()) return;
     Question q(r_, facts_, &domains_);
-    for (size_t i : lines) q.add(r_.disposition[i].condition);
+    std::vector<int32_t> conditions;
+    for (size_t i : lines) {
+      q.add(r_.disposition[i].condition);
+      conditions.push_back(r_.disposition[i].condition);
+    }
     if (!affordable(q)) return;
     const size_t k = lines.size();
-    std::vector<bool> alone(k, false), decided(k, false);
-    std::vector<std::set<size_t>> first_of(k);
-    bool reaches_otherwise = false;
-    q.each_world([&] {
-      std::vector<size_t> true_here;
-      for (size_t j = 0; j < k; ++j)
-        if (q.eval(r_.disposition[lines[j]].condition) == kTrue) true_here.push_back(j);
-      if (true_here.empty()) {
-        reaches_otherwise = true;
-        return;
-      }
-      decided[true_here[0]] = true;
-      for (size_t j : true_here) {
-        alone[j] = true;
-        first_of[j].insert(true_here[0]);
-      }
-    });
+    const FirstHolding found = first_holding(q, conditions);
     for (size_t j = 1; j < k; ++j) {
-      if (!alone[j] || decided[j]) continue;
+      if (!found.holds[j] || found.decides[j]) continue;
       const auto& line = r_.disposition[lines[j]];
       auto& d = diags_.warning("W1202", line.span,
                                fmt::format("this disposition line can never decide a case: whenever its "
                                            "condition holds, an earlier line has already decided"),
                                "lines are tried in order and the first that holds decides: move this "
                                "line up, or narrow the earlier one");
-      for (size_t e : first_of[j])
+      for (size_t e : found.decided_first_by[j])
         d.notes.push_back({r_.disposition[lines[e]].span,
                            fmt::format("'{}' decides these cases first", r_.disposition[lines[e]].text)});
     }
-    if (otherwise >= 0 && !reaches_otherwise) {
+    if (otherwise >= 0 && !found.none_holds) {
       diags_.warning("W1202", r_.disposition[otherwise].span,
                      "`otherwise` is never reached: the lines above decide every case",
                      "write the last of them as `OUTCOME otherwise`, or check their conditions");
