@@ -56,7 +56,7 @@ class TextCache {
     const uint64_t h = hash(s);
     Slot& slot = slots_[h & (kSlots - 1)];
     if (slot.id != Interner::kNone && slot.hash == h) {
-      const std::string& t = interner.text(slot.id);
+      const std::string_view t = interner.text(slot.id);
       if (t.size() == s.size() && std::memcmp(t.data(), s.data(), s.size()) == 0) {
         ++hits_;
         return slot.id;
@@ -459,20 +459,7 @@ class Loader {
     table_.row_line.reserve(lines);
     for (size_t c = 0; c < plans_.size(); ++c) {
       if (!plans_[c].loaded) continue;
-      Column& col = table_.columns[c];
-      col.valid.reserve(lines);
-      switch (plans_[c].kind) {
-        case TypeKind::Number:
-          col.nums.reserve(lines);
-          break;
-        case TypeKind::Set:
-          col.set_begin.reserve(lines);
-          col.set_end.reserve(lines);
-          break;
-        default:
-          col.ints.reserve(lines);
-          break;
-      }
+      table_.columns[c].reserve(lines);
     }
     single_text_key_ = key_columns_.size() == 1 && plans_[key_columns_[0]].kind == TypeKind::Text;
     for (size_t c = 0; c < plans_.size(); ++c)
@@ -698,7 +685,7 @@ class Loader {
       const ColumnPlan& p = plans_[c];
       const Staged& st = out_.row[c];
       if (p.kind != TypeKind::Set || !p.loaded || !st.valid) continue;
-      if (table_.columns[c].set_pool.size() + (st.elem_end - st.elem_begin) > kMaxSetPool) {
+      if (table_.columns[c].set_pool().size() + (st.elem_end - st.elem_begin) > kMaxSetPool) {
         const std::string& col = p.decl->name;
         reject(out_, col, "too many set elements in column " + col + " (a table holds at most " +
                               std::to_string(kMaxSetPool) + ")");
@@ -786,10 +773,9 @@ class Loader {
   // The line of the committed row whose single text key is `id`. The map catches up with the
   // rows committed since the last duplicate, so many duplicates cost one pass, not one each.
   uint64_t first_line_of(uint32_t id) {
-    const std::vector<int64_t>& keys = table_.columns[key_columns_[0]].ints;
+    const Column& keys = table_.columns[key_columns_[0]];
     for (; mapped_rows_ < table_.rows; ++mapped_rows_)
-      first_line_by_id_.emplace(static_cast<uint32_t>(keys[mapped_rows_]),
-                                table_.row_line[mapped_rows_]);
+      first_line_by_id_.emplace(keys.text(mapped_rows_), table_.row_line[mapped_rows_]);
     auto it = first_line_by_id_.find(id);
     return it == first_line_by_id_.end() ? 0 : it->second;
   }
@@ -800,22 +786,31 @@ class Loader {
       if (!p.loaded) continue;
       const Staged& s = out_.row[c];
       Column& col = table_.columns[c];
-      col.valid.push_back(s.valid ? 1 : 0);
+      if (!s.valid) {
+        col.append_missing();
+        continue;
+      }
       switch (p.kind) {
+        case TypeKind::Bool:
+          col.append_bool(s.i != 0);
+          break;
+        case TypeKind::Integer:
+          col.append_integer(s.i);
+          break;
         case TypeKind::Number:
-          col.nums.push_back(s.valid ? s.d : 0.0);
+          col.append_number(s.d);
+          break;
+        case TypeKind::Date:
+          col.append_date(s.i);
           break;
         case TypeKind::Text:
-          col.ints.push_back(!s.valid                  ? 0
-                             : s.id != Interner::kNone ? s.id
-                                                       : text_id(p, s));
+          col.append_text(s.id != Interner::kNone ? s.id : text_id(p, s));
           break;
         case TypeKind::Set:
           commit_set(p, s, col);
           break;
         default:
-          col.ints.push_back(s.valid ? s.i : 0);
-          break;
+          break;  // excluded by check_schema
       }
     }
     table_.row_line.push_back(out_.line);
@@ -823,19 +818,12 @@ class Loader {
   }
 
   void commit_set(ColumnPlan& p, const Staged& s, Column& col) {
-    if (!s.valid) {
-      col.set_begin.push_back(0);
-      col.set_end.push_back(0);
-      return;
-    }
-    const size_t begin = col.set_pool.size();
+    set_ids_.clear();
     for (size_t e = s.elem_begin; e < s.elem_end; ++e)
-      col.set_pool.push_back(text_id(p, (*out_.elems)[e].text, (*out_.elems)[e].domain_index));
-    std::sort(col.set_pool.begin() + begin, col.set_pool.end());
-    col.set_pool.erase(std::unique(col.set_pool.begin() + begin, col.set_pool.end()),
-                       col.set_pool.end());
-    col.set_begin.push_back(static_cast<uint32_t>(begin));
-    col.set_end.push_back(static_cast<uint32_t>(col.set_pool.size()));
+      set_ids_.push_back(text_id(p, (*out_.elems)[e].text, (*out_.elems)[e].domain_index));
+    std::sort(set_ids_.begin(), set_ids_.end());
+    set_ids_.erase(std::unique(set_ids_.begin(), set_ids_.end()), set_ids_.end());
+    col.append_set(set_ids_.data(), set_ids_.size());
   }
 
   std::string_view text_;
@@ -860,6 +848,7 @@ class Loader {
   std::unordered_map<std::string, uint64_t> keys_;  // other keys: bytes -> first line
   std::optional<Error> fatal_;
   Table table_;
+  std::vector<uint32_t> set_ids_;     // one set's ids while they are sorted
   std::vector<size_t> text_columns_;  // loaded free-text columns (not enums), by schema index
   static constexpr size_t kSampleRows = 4096;
   size_t expected_rows_ = 0;

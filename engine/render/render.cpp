@@ -21,7 +21,7 @@ std::string format_number(double v) {
 namespace {
 std::vector<std::string> set_texts(const Value& v, const Interner& interner) {
   std::vector<std::string> out;
-  for (uint32_t i = 0; i < v.n; ++i) out.push_back(interner.text(v.set[i]));
+  for (uint32_t i = 0; i < v.n; ++i) out.emplace_back(interner.text(v.set[i]));
   std::sort(out.begin(), out.end());
   return out;
 }
@@ -34,7 +34,7 @@ std::string format_value(const Value& v, TypeKind type, const Interner& interner
     case ValueKind::Bool: return v.i ? "true" : "false";
     case ValueKind::Int: return std::to_string(v.i);
     case ValueKind::Num: return format_number(v.d);
-    case ValueKind::Text: return interner.text(static_cast<uint32_t>(v.i));
+    case ValueKind::Text: return std::string(interner.text(static_cast<uint32_t>(v.i)));
     case ValueKind::Date: return format_date(v.i);
     case ValueKind::Duration: return fmt::format("{} day{}", v.i, v.i == 1 || v.i == -1 ? "" : "s");
     case ValueKind::Set: {
@@ -68,11 +68,11 @@ std::string case_key(const check::TypedRuleset& rules, const data::Table& cases,
   const data::Column& c = cases.columns[rules.case_key];
   const ColumnDecl& decl = rules.cases.columns[rules.case_key];
   switch (decl.type.kind) {
-    case TypeKind::Text: return interner.text(static_cast<uint32_t>(c.ints[row]));
-    case TypeKind::Integer: return std::to_string(c.ints[row]);
-    case TypeKind::Date: return format_date(c.ints[row]);
-    case TypeKind::Number: return format_number(c.nums[row]);
-    case TypeKind::Bool: return c.ints[row] ? "true" : "false";
+    case TypeKind::Text: return std::string(interner.text(c.text(row)));
+    case TypeKind::Integer: return std::to_string(c.integer(row));
+    case TypeKind::Date: return format_date(c.date(row));
+    case TypeKind::Number: return format_number(c.number(row));
+    case TypeKind::Bool: return c.boolean(row) ? "true" : "false";
     default: return "";
   }
 }
@@ -394,21 +394,7 @@ std::string decision_json(const check::TypedRuleset& rules, const data::Table& c
       if (!rules.case_fields_read[c] || static_cast<int32_t>(c) == rules.case_key) continue;
       const data::Column& col = cases.columns[c];
       if (!col.loaded) continue;
-      Value v;
-      if (col.valid[detail.row]) {
-        switch (rules.cases.columns[c].type.kind) {
-          case TypeKind::Bool: v = Value::boolean(col.ints[detail.row] != 0); break;
-          case TypeKind::Integer: v = Value::integer(col.ints[detail.row]); break;
-          case TypeKind::Number: v = Value::number(col.nums[detail.row]); break;
-          case TypeKind::Text: v = Value::text(static_cast<uint32_t>(col.ints[detail.row])); break;
-          case TypeKind::Date: v = Value::date(col.ints[detail.row]); break;
-          case TypeKind::Set:
-            v = Value::set_of(col.set_pool.data() + col.set_begin[detail.row],
-                              col.set_end[detail.row] - col.set_begin[detail.row]);
-            break;
-          default: break;
-        }
-      }
+      const Value v = col.value(detail.row);
       w.key(rules.cases.columns[c].name);
       w.value(v, interner);
     }
