@@ -56,7 +56,10 @@ class Interner {
   }
   size_t size() const { return positions_.size(); }
   // Room for n texts in the lookup table (a hint: texts beyond n still intern).
-  void reserve(size_t n) { ids_.reserve(n); }
+  void reserve(size_t n) {
+    ids_.reserve(n);
+    positions_.reserve(n);
+  }
   static constexpr uint32_t kNone = IdTable::kNone;
 
  private:

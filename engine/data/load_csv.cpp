@@ -124,18 +124,23 @@ struct StagedElem {
   int domain_index = -1;
 };
 
-// One field of the current row, typed but not yet written to its column.
+// One field of the current row, typed but not yet written to its column. A block holds a
+// thousand rows of these, written by the typing thread and read by the committing one, so
+// the struct is kept small (48 bytes): every byte of it crosses between the two cores.
 struct Staged {
-  bool valid = false;
-  int64_t i = 0;
-  double d = 0;
+  union {
+    int64_t i = 0;  // Bool (0/1), Integer, Date (day)
+    double d;       // Number
+  };
   std::string_view text;
-  int domain_index = -1;
-  size_t elem_begin = 0, elem_end = 0;  // into the block's elems
-  uint32_t id = Interner::kNone;        // Text already interned (key columns)
-  bool hashed = false;                  // `hash` holds Interner::hash(text), slot prefetched
+  uint32_t elem_begin = 0, elem_end = 0;  // into the block's elems (see kMaxBlockElems)
+  uint32_t id = Interner::kNone;          // Text already interned (key columns)
   uint32_t hash = 0;
+  int32_t domain_index = -1;
+  bool valid = false;
+  bool hashed = false;  // `hash` holds Interner::hash(text), slot prefetched
 };
+static_assert(sizeof(Staged) <= 48);
 
 int domain_index_of(const EnumDomain& domain, std::string_view s) {
   for (size_t i = 0; i < domain.values.size(); ++i)
@@ -215,6 +220,10 @@ class Loader {
  private:
   static constexpr size_t kBlockRows = 1024;
   static constexpr size_t kBlocks = 3;  // in flight: one filled, one consumed, one spare
+  // Staged rows index set elements with 32 bits: a block is closed before its elements could
+  // pass that, whatever one record adds (at most kMaxFields sets of kMaxSetElements).
+  static constexpr size_t kMaxBlockElems =
+      UINT32_MAX - detail::kMaxFields * detail::kMaxSetElements;
 
   struct Block {
     size_t count = 0;
@@ -247,7 +256,7 @@ class Loader {
     b.elems.clear();
     b.rejects.clear();
     b.owned.clear();
-    while (b.count < kBlockRows && reader_.next(record_)) {
+    while (b.count < kBlockRows && b.elems.size() <= kMaxBlockElems && reader_.next(record_)) {
       in_.row = b.staged.data() + b.count * plans_.size();
       in_.elems = &b.elems;
       in_.rejects = &b.rejects;
@@ -284,7 +293,14 @@ class Loader {
     size_t next_reject = 0;
     out_.rejects = &table_.rejects;
     out_.elems = &b.elems;
+    // Each row's texts are hashed and their slots prefetched kPrefetchRows rows before the row
+    // is committed, so the interner's cache misses overlap with the work on the rows between.
+    auto prefetch_row = [&](size_t i) {
+      if (i < b.count && b.staged_ok[i]) prefetch_texts(b.staged.data() + i * plans_.size());
+    };
+    for (size_t i = 0; i < kPrefetchRows; ++i) prefetch_row(i);
     for (size_t i = 0; i < b.count; ++i) {
+      prefetch_row(i + kPrefetchRows);
       ++table_.read;
       if (!b.staged_ok[i]) {
         table_.rejects.push_back(std::move(b.rejects[next_reject++]));
@@ -294,7 +310,6 @@ class Loader {
       out_.line = b.line[i];
       if (!set_pool_fits()) continue;
       if (table_.rows == kSampleRows) reserve_texts();
-      prefetch_texts();
       if (!key_is_new()) {
         if (fatal_) return false;
         continue;
@@ -496,13 +511,13 @@ class Loader {
     interner_.reserve(interner_.size() + (rows - kSampleRows) * per_row_x1000 / 1000 * 11 / 10);
   }
 
-  // Hashes the free texts of the staged row whose columns miss the small cache (case ids,
-  // phones, documents: mostly new texts) and prefetches their interner slots, so that the
-  // row's cache misses overlap instead of following each other.
-  void prefetch_texts() {
+  // Hashes the free texts of a staged row whose columns miss the small cache (case ids,
+  // phones, documents: mostly new texts) and prefetches their interner slots, a few rows
+  // before the row is committed (see consume).
+  void prefetch_texts(Staged* row) {
     for (const size_t c : text_columns_) {
       ColumnPlan& p = plans_[c];
-      Staged& st = out_.row[c];
+      Staged& st = row[c];
       st.hashed = false;
       if (!st.valid || st.domain_index >= 0 || p.cache.enabled()) continue;
       st.hash = Interner::hash(st.text);
@@ -543,7 +558,6 @@ class Loader {
     const std::string& col = p.decl->name;
     s.valid = false;
     s.i = 0;
-    s.d = 0;
     s.domain_index = -1;
     s.id = Interner::kNone;
     s.text = {};
@@ -571,7 +585,7 @@ class Loader {
     if (v.empty()) {
       if (p.kind == TypeKind::Set && p.decl->blank_is_empty) {  // "no vulnerability"
         s.valid = true;
-        s.elem_begin = s.elem_end = in_.elems->size();
+        s.elem_begin = s.elem_end = static_cast<uint32_t>(in_.elems->size());
         return true;
       }
       if (p.required) {
@@ -645,7 +659,7 @@ class Loader {
   bool stage_set(ColumnPlan& p, std::string_view v, Staged& s) {
     const std::string& col = p.decl->name;
     std::vector<StagedElem>& elems = *in_.elems;
-    s.elem_begin = elems.size();
+    s.elem_begin = static_cast<uint32_t>(elems.size());
     size_t from = 0;
     for (;;) {
       const size_t semi = v.find(';', from);
@@ -674,7 +688,7 @@ class Loader {
       if (semi == std::string_view::npos) break;
       from = semi + 1;
     }
-    s.elem_end = elems.size();
+    s.elem_end = static_cast<uint32_t>(elems.size());
     return true;
   }
 
@@ -732,7 +746,7 @@ class Loader {
     key_buf_.clear();
     for (const size_t c : key_columns_) {
       Staged& s = out_.row[c];
-      int64_t v = s.i;
+      int64_t v = plans_[c].kind == TypeKind::Number ? 0 : s.i;
       if (plans_[c].kind == TypeKind::Text) {
         s.id = text_id(plans_[c], s);  // the key is always loaded
         v = s.id;
@@ -851,6 +865,7 @@ class Loader {
   std::vector<uint32_t> set_ids_;     // one set's ids while they are sorted
   std::vector<size_t> text_columns_;  // loaded free-text columns (not enums), by schema index
   static constexpr size_t kSampleRows = 4096;
+  static constexpr size_t kPrefetchRows = 4;
   size_t expected_rows_ = 0;
   size_t texts_at_start_ = 0;
   static constexpr size_t kReleaseStep = size_t{16} << 20;
