@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <iterator>
 #include <string_view>
@@ -12,10 +13,35 @@
 
 namespace crible::render {
 
+namespace {
+void append_number(std::string& out, double v) {
+  if (std::isfinite(v) && v == std::floor(v) && std::fabs(v) < 9e15) {
+    char buf[24];
+    const auto r = std::to_chars(buf, buf + sizeof buf, static_cast<long long>(v));
+    out.append(buf, r.ptr);
+    return;
+  }
+  fmt::format_to(std::back_inserter(out), "{}", v);
+}
+
+void append_csv_field(std::string& out, std::string_view s) {
+  if (s.find_first_of(",\"\r\n") == std::string_view::npos) {
+    out += s;
+    return;
+  }
+  out += '"';
+  for (char c : s) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  out += '"';
+}
+}  // namespace
+
 std::string format_number(double v) {
-  if (std::isfinite(v) && v == std::floor(v) && std::fabs(v) < 9e15)
-    return std::to_string(static_cast<long long>(v));
-  return fmt::format("{}", v);
+  std::string out;
+  append_number(out, v);
+  return out;
 }
 
 namespace {
@@ -46,13 +72,8 @@ std::string format_value(const Value& v, TypeKind type, const Interner& interner
 }
 
 std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  out += '"';
+  std::string out;
+  append_csv_field(out, s);
   return out;
 }
 
@@ -95,17 +116,55 @@ std::string fired_field(const check::TypedRuleset& rules, const eval::Decisions&
 
 std::string decisions_csv_row(const check::TypedRuleset& rules, const data::Table& cases,
                               const Interner& interner, const eval::Decisions& d, size_t row) {
-  std::string line = csv_field(case_key(rules, cases, interner, row));
-  line += ',';
-  line += csv_field(rules.disposition[d.disposition[row]].outcome);
-  for (size_t i = 0; i < d.n_scores; ++i) {
-    line += ',';
-    line += format_number(d.scores[row * d.n_scores + i]);
-  }
-  line += ',';
-  line += csv_field(fired_field(rules, d, row));
-  line += '\n';
+  std::string line;
+  append_decisions_csv(line, rules, cases, interner, d, row, row + 1);
   return line;
+}
+
+void append_decisions_csv(std::string& out, const check::TypedRuleset& rules,
+                          const data::Table& cases, const Interner& interner,
+                          const eval::Decisions& d, size_t begin, size_t end) {
+  // The `fired` ids in byte order, once: criterion i as i, signal j as n_criteria + j. A row
+  // then lists the ones that apply in this order, the order fired_field sorts them into.
+  std::vector<size_t> order(d.n_criteria + d.n_signals);
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  auto id_of = [&](size_t k) -> const std::string& {
+    return k < d.n_criteria ? rules.criteria[k].id : rules.signals[k - d.n_criteria].id;
+  };
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return id_of(a) < id_of(b); });
+  const data::Column& keys = cases.columns[rules.case_key];
+  const bool text_key = rules.cases.columns[rules.case_key].type.kind == TypeKind::Text;
+  const auto pass = static_cast<uint8_t>(eval::CriterionOutcome::Pass);
+  for (size_t row = begin; row < end; ++row) {
+    if (text_key)
+      append_csv_field(out, interner.text(keys.text(row)));
+    else
+      append_csv_field(out, case_key(rules, cases, interner, row));
+    out += ',';
+    append_csv_field(out, rules.disposition[d.disposition[row]].outcome);
+    for (size_t i = 0; i < d.n_scores; ++i) {
+      out += ',';
+      append_number(out, d.scores[row * d.n_scores + i]);
+    }
+    out += ',';
+    const size_t fired_at = out.size();
+    bool first = true;
+    for (const size_t k : order) {
+      const bool listed = k < d.n_criteria ? d.criteria[row * d.n_criteria + k] != pass
+                                           : d.fired[row * d.n_signals + (k - d.n_criteria)] != 0;
+      if (!listed) continue;
+      if (!first) out += ';';
+      out += id_of(k);
+      first = false;
+    }
+    if (out.find_first_of(",\"\r\n", fired_at) != std::string::npos) {  // ids needing quotes
+      const std::string fired = out.substr(fired_at);
+      out.resize(fired_at);
+      append_csv_field(out, fired);
+    }
+    out += '\n';
+  }
 }
 
 std::string reason_text(const std::vector<check::TemplatePart>& parts,
