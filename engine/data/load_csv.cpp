@@ -135,10 +135,10 @@ struct Staged {
   std::string_view text;
   uint32_t elem_begin = 0, elem_end = 0;  // into the block's elems (see kMaxBlockElems)
   uint32_t id = Interner::kNone;          // Text already interned (key columns)
-  uint32_t hash = 0;
+  uint32_t hash = 0;  // free text of a loaded column: Interner::hash(text)
   int32_t domain_index = -1;
   bool valid = false;
-  bool hashed = false;  // `hash` holds Interner::hash(text), slot prefetched
+  bool hashed = false;  // intern with `hash` (Interner::hash(text), set when typed); prefetched
 };
 static_assert(sizeof(Staged) <= 48);
 
@@ -511,18 +511,14 @@ class Loader {
     interner_.reserve(interner_.size() + (rows - kSampleRows) * per_row_x1000 / 1000 * 11 / 10);
   }
 
-  // Hashes the free texts of a staged row whose columns miss the small cache (case ids,
-  // phones, documents: mostly new texts) and prefetches their interner slots, a few rows
-  // before the row is committed (see consume).
+  // Prefetches the interner slots of the free texts of a staged row whose columns miss the
+  // small cache (case ids, phones, documents: mostly new texts), a few rows before the row
+  // is committed (see consume). Their hashes were computed when the row was typed.
   void prefetch_texts(Staged* row) {
     for (const size_t c : text_columns_) {
-      ColumnPlan& p = plans_[c];
       Staged& st = row[c];
-      st.hashed = false;
-      if (!st.valid || st.domain_index >= 0 || p.cache.enabled()) continue;
-      st.hash = Interner::hash(st.text);
-      st.hashed = true;
-      interner_.prefetch(st.hash);
+      st.hashed = st.valid && st.domain_index < 0 && !plans_[c].cache.enabled();
+      if (st.hashed) interner_.prefetch(st.hash);
     }
   }
 
@@ -644,6 +640,8 @@ class Loader {
                             type_name(p.decl->type) + ")");
             return false;
           }
+        } else if (p.loaded) {
+          s.hash = Interner::hash(v);  // here, on the typing thread: committing is the longer
         }
         break;
       case TypeKind::Set:
