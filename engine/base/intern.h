@@ -47,8 +47,8 @@ class Interner {
   // Valid as long as the interner: the arena never moves a text.
   std::string_view text(uint32_t id) const {
     const uint32_t pos = positions_[id];
-    const unsigned char* p =
-        reinterpret_cast<const unsigned char*>(chunks_[pos >> kChunkBits].get()) + (pos & (kChunk - 1));
+    const char* chunk = chunks_[pos >> kChunkBits].get();
+    const auto* p = reinterpret_cast<const unsigned char*>(chunk) + (pos & (kChunk - 1));
     uint32_t n = p[0];
     if (n < 0x80) return {reinterpret_cast<const char*>(p + 1), n};
     std::memcpy(&n, p + 1, 4);

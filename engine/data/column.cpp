@@ -8,28 +8,45 @@ namespace crible::data {
 Value Column::value(size_t row) const {
   if (!loaded || !valid(row)) return Value{};
   switch (kind) {
-    case TypeKind::Bool: return Value::boolean(boolean(row));
-    case TypeKind::Integer: return Value::integer(integer(row));
-    case TypeKind::Number: return Value::number(number(row));
-    case TypeKind::Text: return Value::text(text(row));
-    case TypeKind::Date: return Value::date(date(row));
-    case TypeKind::Set: return Value::set_of(set(row), set_size(row));
-    default: return Value{};
+    case TypeKind::Bool:
+      return Value::boolean(boolean(row));
+    case TypeKind::Integer:
+      return Value::integer(integer(row));
+    case TypeKind::Number:
+      return Value::number(number(row));
+    case TypeKind::Text:
+      return Value::text(text(row));
+    case TypeKind::Date:
+      return Value::date(date(row));
+    case TypeKind::Set:
+      return Value::set_of(set(row), set_size(row));
+    default:
+      return Value{};
   }
 }
 
 void Column::append_missing() {
   switch (kind) {
-    case TypeKind::Bool: bytes_.push_back(0); break;
-    case TypeKind::Integer: ints_.push_back(0); break;
-    case TypeKind::Number: nums_.push_back(0); break;
+    case TypeKind::Bool:
+      bytes_.push_back(0);
+      break;
+    case TypeKind::Integer:
+      ints_.push_back(0);
+      break;
+    case TypeKind::Number:
+      nums_.push_back(0);
+      break;
     case TypeKind::Text:
-    case TypeKind::Date: words_.push_back(0); break;
+    case TypeKind::Date:
+      words_.push_back(0);
+      break;
     case TypeKind::Set:
       if (set_offsets_.empty()) set_offsets_.push_back(0);
       set_offsets_.push_back(set_offsets_.back());
       break;
-    default: assert(false && "a column of a type the loader refuses"); break;
+    default:
+      assert(false && "a column of a type the loader refuses");
+      break;
   }
   if ((rows_ & 63) == 0) valid_.push_back(0);
   ++rows_;
@@ -45,13 +62,24 @@ void Column::append_set(const uint32_t* ids, size_t n) {
 void Column::reserve(size_t rows) {
   valid_.reserve(rows / 64 + 1);
   switch (kind) {
-    case TypeKind::Bool: bytes_.reserve(rows); break;
-    case TypeKind::Integer: ints_.reserve(rows); break;
-    case TypeKind::Number: nums_.reserve(rows); break;
+    case TypeKind::Bool:
+      bytes_.reserve(rows);
+      break;
+    case TypeKind::Integer:
+      ints_.reserve(rows);
+      break;
+    case TypeKind::Number:
+      nums_.reserve(rows);
+      break;
     case TypeKind::Text:
-    case TypeKind::Date: words_.reserve(rows); break;
-    case TypeKind::Set: set_offsets_.reserve(rows + 1); break;
-    default: break;
+    case TypeKind::Date:
+      words_.reserve(rows);
+      break;
+    case TypeKind::Set:
+      set_offsets_.reserve(rows + 1);
+      break;
+    default:
+      break;
   }
 }
 

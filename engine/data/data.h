@@ -27,10 +27,10 @@ class Column {
 
   size_t size() const { return rows_; }  // rows stored (0 when not loaded)
   bool valid(size_t row) const { return (valid_[row >> 6] >> (row & 63)) & 1; }
-  bool boolean(size_t row) const { return bytes_[row] != 0; }       // Bool
-  int64_t integer(size_t row) const { return ints_[row]; }          // Integer
-  double number(size_t row) const { return nums_[row]; }            // Number
-  int64_t date(size_t row) const { return words_[row]; }            // Date: day number
+  bool boolean(size_t row) const { return bytes_[row] != 0; }  // Bool
+  int64_t integer(size_t row) const { return ints_[row]; }     // Integer
+  double number(size_t row) const { return nums_[row]; }       // Number
+  int64_t date(size_t row) const { return words_[row]; }       // Date: day number
   uint32_t text(size_t row) const { return static_cast<uint32_t>(words_[row]); }  // Text
   // Set: the row's ids (sorted, unique), and their count.
   const uint32_t* set(size_t row) const { return set_pool_.data() + set_offsets_[row]; }
@@ -42,11 +42,26 @@ class Column {
 
   // Appending a row, for the loader. Each call adds one row.
   void append_missing();
-  void append_bool(bool b) { bytes_.push_back(b ? 1 : 0); mark_valid(); }
-  void append_integer(int64_t x) { ints_.push_back(x); mark_valid(); }
-  void append_number(double x) { nums_.push_back(x); mark_valid(); }
-  void append_date(int64_t day) { words_.push_back(static_cast<int32_t>(day)); mark_valid(); }
-  void append_text(uint32_t id) { words_.push_back(static_cast<int32_t>(id)); mark_valid(); }
+  void append_bool(bool b) {
+    bytes_.push_back(b ? 1 : 0);
+    mark_valid();
+  }
+  void append_integer(int64_t x) {
+    ints_.push_back(x);
+    mark_valid();
+  }
+  void append_number(double x) {
+    nums_.push_back(x);
+    mark_valid();
+  }
+  void append_date(int64_t day) {
+    words_.push_back(static_cast<int32_t>(day));
+    mark_valid();
+  }
+  void append_text(uint32_t id) {
+    words_.push_back(static_cast<int32_t>(id));
+    mark_valid();
+  }
   // `ids` must be sorted and unique.
   void append_set(const uint32_t* ids, size_t n);
   // Room for `rows` rows (capacity beyond the rows appended is address space, not memory).

@@ -23,10 +23,9 @@ BOOST_AUTO_TEST_CASE(same_text_same_id_in_order_of_first_sight) {
 
 BOOST_AUTO_TEST_CASE(texts_of_every_length_round_trip) {
   // Around the short prefix (127/128), around a chunk (1 MiB), and several chunks long.
-  const std::vector<size_t> lengths = {0,           1,           126,         127,
-                                       128,         129,         1000,        (1u << 20) - 6,
-                                       (1u << 20) - 5, (1u << 20) - 1, 1u << 20, (1u << 20) + 1,
-                                       3u << 20,    7};
+  constexpr size_t kMiB = size_t{1} << 20;
+  const std::vector<size_t> lengths = {0,        1,        126,      127,  128,      129,      1000,
+                                       kMiB - 6, kMiB - 5, kMiB - 1, kMiB, kMiB + 1, 3 * kMiB, 7};
   Interner in;
   std::vector<std::string> texts;
   std::vector<uint32_t> ids;

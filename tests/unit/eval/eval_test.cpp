@@ -327,8 +327,9 @@ BOOST_AUTO_TEST_CASE(bulk_decisions_match_the_per_case_walk) {
     const auto& dcol = f->column("d");
     const auto& ncol = f->column("n");
     const auto& tcol = f->column("tags");
-    if (dcol.valid(row) && dcol.date(row) == dcol.date(2 * 9 * 5) && ncol.valid(row) && ncol.integer(row) == 4 &&
-        tcol.set_size(row) == 1 && f->interner.text(tcol.set(row)[0]) == "a")
+    if (dcol.valid(row) && dcol.date(row) == dcol.date(2 * 9 * 5) && ncol.valid(row) &&
+        ncol.integer(row) == 4 && tcol.set_size(row) == 1 &&
+        f->interner.text(tcol.set(row)[0]) == "a")
       break;
     ++row;
   }
