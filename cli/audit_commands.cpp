@@ -41,15 +41,18 @@ Interner pseudonymised(const check::TypedRuleset& rules, const data::Table& case
     if (!decl.personal || !col.loaded) continue;
     if (decl.type.kind == TypeKind::Text) {
       for (size_t r = 0; r < cases.rows; ++r)
-        if (col.valid[r]) personal.insert(static_cast<uint32_t>(col.ints[r]));
+        if (col.valid(r)) personal.insert(col.text(r));
     } else if (decl.type.kind == TypeKind::Set) {
-      for (uint32_t id : col.set_pool) personal.insert(id);
+      for (uint32_t id : col.set_pool()) personal.insert(id);
     }
   }
   Interner out;
   for (uint32_t i = 0; i < interner.size(); ++i) {
-    const std::string& t = interner.text(i);
-    out.intern(personal.count(i) ? "hmac:" + audit::hmac_sha256_hex(key, t).substr(0, 16) : t);
+    const std::string_view t = interner.text(i);
+    if (personal.count(i))
+      out.intern("hmac:" + audit::hmac_sha256_hex(key, std::string(t)).substr(0, 16));
+    else
+      out.intern(t);
   }
   return out;
 }

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <fstream>
@@ -16,6 +17,9 @@
 #include "render/render.h"
 
 namespace crible::cli {
+
+// Decisions CSV rows are rendered into one buffer this many at a time, then written.
+constexpr size_t kCsvRowsPerWrite = 16384;
 
 void register_commands(CLI::App& app, Commands& c) {
   c.check = app.add_subcommand("check", "Check rule files: syntax, names, types; print diagnostics");
@@ -161,8 +165,13 @@ int run_eval(const EvalOptions& o, bool review) {
       }
     } else {
       sink->write(render::decisions_csv_header(rules));
-      for (size_t r = 0; r < decisions.cases; ++r)
-        sink->write(render::decisions_csv_row(rules, loaded->cases, loaded->interner, decisions, r));
+      std::string rows;
+      for (size_t r = 0; r < decisions.cases; r += kCsvRowsPerWrite) {
+        rows.clear();
+        render::append_decisions_csv(rows, rules, loaded->cases, loaded->interner, decisions, r,
+                                     std::min(decisions.cases, r + kCsvRowsPerWrite));
+        sink->write(rows);
+      }
     }
     progress.done();
     if (!sink->close()) return kExitData;

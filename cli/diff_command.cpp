@@ -133,7 +133,7 @@ ordered_json json_value(const Value& v, TypeKind type, const Interner& interner)
       return v.d;
     case ValueKind::Set: {
       std::vector<std::string> texts;
-      for (uint32_t i = 0; i < v.n; ++i) texts.push_back(interner.text(v.set[i]));
+      for (uint32_t i = 0; i < v.n; ++i) texts.emplace_back(interner.text(v.set[i]));
       std::sort(texts.begin(), texts.end());
       return texts;
     }

@@ -3,13 +3,17 @@
 // run, so an id means the same text everywhere in that run.
 //
 // A million cases intern a few million distinct texts (case ids, phones, documents), so
-// the layout matters: the texts sit in fixed blocks of strings (short ones inline, no
-// allocation each), found through a flat table of (hash, id) pairs. A lookup is one hash and
-// usually one probe; freeing the interner is a few hundred deallocations.
+// the layout matters: the bytes of all texts sit one after the other in an arena of 1 MiB
+// chunks, each text preceded by its length (1 byte below 128, else 4), and an id is an index
+// into a flat vector of 32-bit arena positions: about 5 bytes a text beyond its own bytes,
+// where a std::string each took 32. The texts are found through a flat table of (hash, id)
+// pairs; a lookup is one hash and usually one probe. Chunks never move, so a view returned by
+// text() stays valid for the interner's life; freeing it is a few hundred deallocations.
 #pragma once
 #include <cstdint>
+#include <cstring>
 #include <memory>
-#include <string>
+#include <new>
 #include <string_view>
 #include <vector>
 
@@ -19,6 +23,10 @@ namespace crible {
 
 class Interner {
  public:
+  Interner() = default;
+  Interner(Interner&&) noexcept = default;
+  Interner& operator=(Interner&&) noexcept = default;
+
   uint32_t intern(std::string_view s) { return intern(s, hash(s)); }
 
   // For a caller holding several texts (the fields of a few rows): hash them and prefetch
@@ -27,31 +35,78 @@ class Interner {
   static uint32_t hash(std::string_view s) { return hash_bytes(s.data(), s.size()); }
   void prefetch(uint32_t h) const { ids_.prefetch(h); }
   uint32_t intern(std::string_view s, uint32_t h) {
-    const uint32_t fresh = static_cast<uint32_t>(size_);
+    const uint32_t fresh = static_cast<uint32_t>(positions_.size());
     auto [id, inserted] = ids_.insert(h, fresh, [&](uint32_t x) { return text(x) == s; });
-    if (inserted) {
-      if ((size_ & (kBlock - 1)) == 0) blocks_.push_back(std::make_unique<std::string[]>(kBlock));
-      blocks_.back()[size_ & (kBlock - 1)].assign(s.data(), s.size());
-      ++size_;
-    }
+    if (inserted) positions_.push_back(store(s));
     return id;
   }
   // The id of s if already interned; kNone otherwise.
   uint32_t find(std::string_view s) const {
     return ids_.find(hash(s), [&](uint32_t x) { return text(x) == s; });
   }
-  const std::string& text(uint32_t id) const { return blocks_[id >> kBlockBits][id & (kBlock - 1)]; }
-  size_t size() const { return size_; }
+  // Valid as long as the interner: the arena never moves a text.
+  std::string_view text(uint32_t id) const {
+    const uint32_t pos = positions_[id];
+    const char* chunk = chunks_[pos >> kChunkBits].get();
+    const auto* p = reinterpret_cast<const unsigned char*>(chunk) + (pos & (kChunk - 1));
+    uint32_t n = p[0];
+    if (n < 0x80) return {reinterpret_cast<const char*>(p + 1), n};
+    std::memcpy(&n, p + 1, 4);
+    return {reinterpret_cast<const char*>(p + 5), n};
+  }
+  size_t size() const { return positions_.size(); }
   // Room for n texts in the lookup table (a hint: texts beyond n still intern).
-  void reserve(size_t n) { ids_.reserve(n); }
+  void reserve(size_t n) {
+    ids_.reserve(n);
+    positions_.reserve(n);
+  }
   static constexpr uint32_t kNone = IdTable::kNone;
 
  private:
-  static constexpr size_t kBlockBits = 12;
-  static constexpr size_t kBlock = size_t{1} << kBlockBits;
-  std::vector<std::unique_ptr<std::string[]>> blocks_;  // stable: texts never move
+  // Positions are 32-bit: an arena holds at most 4 GiB of distinct text. Beyond that the run
+  // stops as out of memory (a memory budget, like any other; cli/main.cpp reports it).
+  static constexpr size_t kChunkBits = 20;
+  static constexpr size_t kChunk = size_t{1} << kChunkBits;
+  static constexpr uint64_t kMaxArena = uint64_t{1} << 32;
+
+  // Appends s (length prefix, bytes) and returns its position. A text that does not fit in
+  // what is left of the current chunk starts a new one; a text longer than a chunk gets a
+  // chunk of its own, spanning as many chunk numbers as its size (the others stay null).
+  uint32_t store(std::string_view s) {
+    const size_t need = (s.size() < 0x80 ? 1 : 5) + s.size();
+    if (chunks_.empty() || used_ + need > kChunk) {
+      const size_t span = (need + kChunk - 1) / kChunk;
+      if ((static_cast<uint64_t>(chunks_.size()) + span) << kChunkBits > kMaxArena)
+        throw std::bad_alloc();
+      chunks_.push_back(std::make_unique_for_overwrite<char[]>(span * kChunk));
+      for (size_t i = 1; i < span; ++i) chunks_.emplace_back();
+      used_ = span == 1 ? 0 : kChunk;  // a spanning chunk is full at once
+      if (span > 1) {
+        write(chunks_[chunks_.size() - span].get(), s);
+        return static_cast<uint32_t>((chunks_.size() - span) << kChunkBits);
+      }
+    }
+    const uint32_t pos = static_cast<uint32_t>(((chunks_.size() - 1) << kChunkBits) + used_);
+    write(chunks_.back().get() + used_, s);
+    used_ += need;
+    return pos;
+  }
+  static void write(char* p, std::string_view s) {
+    if (s.size() < 0x80) {
+      *p++ = static_cast<char>(s.size());
+    } else {
+      *p++ = static_cast<char>(0x80);
+      const uint32_t n = static_cast<uint32_t>(s.size());
+      std::memcpy(p, &n, 4);
+      p += 4;
+    }
+    if (!s.empty()) std::memcpy(p, s.data(), s.size());
+  }
+
+  std::vector<std::unique_ptr<char[]>> chunks_;  // stable: texts never move
+  size_t used_ = 0;                              // bytes used in the last chunk
+  std::vector<uint32_t> positions_;              // by id: the text's position in the arena
   IdTable ids_;
-  size_t size_ = 0;
 };
 
 }  // namespace crible

@@ -9,22 +9,81 @@
 #include "base/intern.h"
 #include "base/result.h"
 #include "base/schema.h"
+#include "base/value.h"
 
 namespace crible::data {
 
-// One typed column. Which vector is used depends on the column's type:
-//   Bool, Integer, Date (day number), Text/enum (interned id) -> ints
-//   Number -> nums
-//   Set of text -> set_begin/set_end into set_pool (sorted, unique interned ids per row)
-// valid[r] == 0 means the field is missing in row r (its slot in the value vector is 0).
-struct Column {
+// One typed column. Its storage depends on the column's type, and is read and written only
+// through the accessors below, so that it can change without touching the readers:
+//   Bool -> 1 byte a row; Date -> 32-bit day number; Text/enum -> 32-bit interned id;
+//   Integer -> 64-bit; Number -> double;
+//   Set of text -> per row an offset into a pool of sorted, unique interned ids
+// plus a validity bitmap (1 bit a row). A missing field reads as 0 / false / the empty set:
+// check valid(row) first, or use value(row), which gives a missing Value.
+class Column {
+ public:
   bool loaded = false;  // false for columns the rules never read (data minimisation)
   TypeKind kind = TypeKind::Error;
-  std::vector<int64_t> ints;
-  std::vector<double> nums;
-  std::vector<uint32_t> set_begin, set_end;
-  std::vector<uint32_t> set_pool;
-  std::vector<uint8_t> valid;
+
+  size_t size() const { return rows_; }  // rows stored (0 when not loaded)
+  bool valid(size_t row) const { return (valid_[row >> 6] >> (row & 63)) & 1; }
+  bool boolean(size_t row) const { return bytes_[row] != 0; }  // Bool
+  int64_t integer(size_t row) const { return ints_[row]; }     // Integer
+  double number(size_t row) const { return nums_[row]; }       // Number
+  int64_t date(size_t row) const { return words_[row]; }       // Date: day number
+  uint32_t text(size_t row) const { return static_cast<uint32_t>(words_[row]); }  // Text
+  // Set: the row's ids (sorted, unique), and their count.
+  const uint32_t* set(size_t row) const { return set_pool_.data() + set_offsets_[row]; }
+  uint32_t set_size(size_t row) const { return set_offsets_[row + 1] - set_offsets_[row]; }
+  // Every id of a set column, all rows together.
+  const std::vector<uint32_t>& set_pool() const { return set_pool_; }
+  // The field as a runtime value (missing when not valid); sets point into this column.
+  Value value(size_t row) const;
+
+  // Appending a row, for the loader. Each call adds one row.
+  void append_missing();
+  void append_bool(bool b) {
+    bytes_.push_back(b ? 1 : 0);
+    mark_valid();
+  }
+  void append_integer(int64_t x) {
+    ints_.push_back(x);
+    mark_valid();
+  }
+  void append_number(double x) {
+    nums_.push_back(x);
+    mark_valid();
+  }
+  void append_date(int64_t day) {
+    words_.push_back(static_cast<int32_t>(day));
+    mark_valid();
+  }
+  void append_text(uint32_t id) {
+    words_.push_back(static_cast<int32_t>(id));
+    mark_valid();
+  }
+  // `ids` must be sorted and unique.
+  void append_set(const uint32_t* ids, size_t n);
+  // Room for `rows` rows (capacity beyond the rows appended is address space, not memory).
+  void reserve(size_t rows);
+
+  bool operator==(const Column&) const = default;
+
+ private:
+  void mark_valid() {
+    if ((rows_ & 63) == 0) valid_.push_back(0);
+    valid_.back() |= uint64_t{1} << (rows_ & 63);
+    ++rows_;
+  }
+
+  size_t rows_ = 0;
+  std::vector<uint64_t> valid_;        // bit r: row r present
+  std::vector<uint8_t> bytes_;         // Bool
+  std::vector<int32_t> words_;         // Date (day), Text (id, as bits)
+  std::vector<int64_t> ints_;          // Integer
+  std::vector<double> nums_;           // Number
+  std::vector<uint32_t> set_offsets_;  // Set: rows + 1 offsets into set_pool_
+  std::vector<uint32_t> set_pool_;
 };
 
 struct Reject {

@@ -56,7 +56,7 @@ class TextCache {
     const uint64_t h = hash(s);
     Slot& slot = slots_[h & (kSlots - 1)];
     if (slot.id != Interner::kNone && slot.hash == h) {
-      const std::string& t = interner.text(slot.id);
+      const std::string_view t = interner.text(slot.id);
       if (t.size() == s.size() && std::memcmp(t.data(), s.data(), s.size()) == 0) {
         ++hits_;
         return slot.id;
@@ -124,18 +124,23 @@ struct StagedElem {
   int domain_index = -1;
 };
 
-// One field of the current row, typed but not yet written to its column.
+// One field of the current row, typed but not yet written to its column. A block holds a
+// thousand rows of these, written by the typing thread and read by the committing one, so
+// the struct is kept small (48 bytes): every byte of it crosses between the two cores.
 struct Staged {
-  bool valid = false;
-  int64_t i = 0;
-  double d = 0;
+  union {
+    int64_t i = 0;  // Bool (0/1), Integer, Date (day)
+    double d;       // Number
+  };
   std::string_view text;
-  int domain_index = -1;
-  size_t elem_begin = 0, elem_end = 0;  // into the block's elems
-  uint32_t id = Interner::kNone;        // Text already interned (key columns)
-  bool hashed = false;                  // `hash` holds Interner::hash(text), slot prefetched
-  uint32_t hash = 0;
+  uint32_t elem_begin = 0, elem_end = 0;  // into the block's elems (see kMaxBlockElems)
+  uint32_t id = Interner::kNone;          // Text already interned (key columns)
+  uint32_t hash = 0;  // free text of a loaded column: Interner::hash(text)
+  int32_t domain_index = -1;
+  bool valid = false;
+  bool hashed = false;  // intern with `hash` (Interner::hash(text), set when typed); prefetched
 };
+static_assert(sizeof(Staged) <= 48);
 
 int domain_index_of(const EnumDomain& domain, std::string_view s) {
   for (size_t i = 0; i < domain.values.size(); ++i)
@@ -215,6 +220,10 @@ class Loader {
  private:
   static constexpr size_t kBlockRows = 1024;
   static constexpr size_t kBlocks = 3;  // in flight: one filled, one consumed, one spare
+  // Staged rows index set elements with 32 bits: a block is closed before its elements could
+  // pass that, whatever one record adds (at most kMaxFields sets of kMaxSetElements).
+  static constexpr size_t kMaxBlockElems =
+      UINT32_MAX - detail::kMaxFields * detail::kMaxSetElements;
 
   struct Block {
     size_t count = 0;
@@ -247,7 +256,7 @@ class Loader {
     b.elems.clear();
     b.rejects.clear();
     b.owned.clear();
-    while (b.count < kBlockRows && reader_.next(record_)) {
+    while (b.count < kBlockRows && b.elems.size() <= kMaxBlockElems && reader_.next(record_)) {
       in_.row = b.staged.data() + b.count * plans_.size();
       in_.elems = &b.elems;
       in_.rejects = &b.rejects;
@@ -284,7 +293,14 @@ class Loader {
     size_t next_reject = 0;
     out_.rejects = &table_.rejects;
     out_.elems = &b.elems;
+    // Each row's texts are hashed and their slots prefetched kPrefetchRows rows before the row
+    // is committed, so the interner's cache misses overlap with the work on the rows between.
+    auto prefetch_row = [&](size_t i) {
+      if (i < b.count && b.staged_ok[i]) prefetch_texts(b.staged.data() + i * plans_.size());
+    };
+    for (size_t i = 0; i < kPrefetchRows; ++i) prefetch_row(i);
     for (size_t i = 0; i < b.count; ++i) {
+      prefetch_row(i + kPrefetchRows);
       ++table_.read;
       if (!b.staged_ok[i]) {
         table_.rejects.push_back(std::move(b.rejects[next_reject++]));
@@ -294,7 +310,6 @@ class Loader {
       out_.line = b.line[i];
       if (!set_pool_fits()) continue;
       if (table_.rows == kSampleRows) reserve_texts();
-      prefetch_texts();
       if (!key_is_new()) {
         if (fatal_) return false;
         continue;
@@ -459,20 +474,7 @@ class Loader {
     table_.row_line.reserve(lines);
     for (size_t c = 0; c < plans_.size(); ++c) {
       if (!plans_[c].loaded) continue;
-      Column& col = table_.columns[c];
-      col.valid.reserve(lines);
-      switch (plans_[c].kind) {
-        case TypeKind::Number:
-          col.nums.reserve(lines);
-          break;
-        case TypeKind::Set:
-          col.set_begin.reserve(lines);
-          col.set_end.reserve(lines);
-          break;
-        default:
-          col.ints.reserve(lines);
-          break;
-      }
+      table_.columns[c].reserve(lines);
     }
     single_text_key_ = key_columns_.size() == 1 && plans_[key_columns_[0]].kind == TypeKind::Text;
     for (size_t c = 0; c < plans_.size(); ++c)
@@ -500,27 +502,28 @@ class Loader {
     return std::min(estimate, text_.size() / std::max<size_t>(1, header_.size()) + 64);
   }
 
-  // After the first kSample rows the texts per row are known: room in the interner for the
-  // rest of the file at that rate, so that its table does not regrow (each regrowth rehashes
-  // every text and briefly holds two tables).
+  // After the first kSample rows the rate of new texts is known: room in the interner for
+  // the rest of the file, so that its table does not regrow through every size (each
+  // regrowth rehashes every text and briefly holds two tables). The rate only falls as the
+  // file goes on (phones, households and registrars recur), so the rate of the first rows
+  // overstates the rest: 3.65 new texts a row in the first 4,096 rows of the seeded 1M
+  // file, 3.17 over the whole file. Reserving for all of that would double the table
+  // (64 MB instead of 32 at 1M cases) for room never used; reserving for 3/4 of it fits
+  // that file, and a file whose texts are all new regrows once, near its end.
   void reserve_texts() {
     const size_t per_row_x1000 = (interner_.size() - texts_at_start_) * 1000 / kSampleRows;
     const size_t rows = std::max(expected_rows_, kSampleRows);
-    interner_.reserve(interner_.size() + (rows - kSampleRows) * per_row_x1000 / 1000 * 11 / 10);
+    interner_.reserve(interner_.size() + (rows - kSampleRows) * per_row_x1000 / 1000 * 3 / 4);
   }
 
-  // Hashes the free texts of the staged row whose columns miss the small cache (case ids,
-  // phones, documents: mostly new texts) and prefetches their interner slots, so that the
-  // row's cache misses overlap instead of following each other.
-  void prefetch_texts() {
+  // Prefetches the interner slots of the free texts of a staged row whose columns miss the
+  // small cache (case ids, phones, documents: mostly new texts), a few rows before the row
+  // is committed (see consume). Their hashes were computed when the row was typed.
+  void prefetch_texts(Staged* row) {
     for (const size_t c : text_columns_) {
-      ColumnPlan& p = plans_[c];
-      Staged& st = out_.row[c];
-      st.hashed = false;
-      if (!st.valid || st.domain_index >= 0 || p.cache.enabled()) continue;
-      st.hash = Interner::hash(st.text);
-      st.hashed = true;
-      interner_.prefetch(st.hash);
+      Staged& st = row[c];
+      st.hashed = st.valid && st.domain_index < 0 && !plans_[c].cache.enabled();
+      if (st.hashed) interner_.prefetch(st.hash);
     }
   }
 
@@ -556,7 +559,6 @@ class Loader {
     const std::string& col = p.decl->name;
     s.valid = false;
     s.i = 0;
-    s.d = 0;
     s.domain_index = -1;
     s.id = Interner::kNone;
     s.text = {};
@@ -584,7 +586,7 @@ class Loader {
     if (v.empty()) {
       if (p.kind == TypeKind::Set && p.decl->blank_is_empty) {  // "no vulnerability"
         s.valid = true;
-        s.elem_begin = s.elem_end = in_.elems->size();
+        s.elem_begin = s.elem_end = static_cast<uint32_t>(in_.elems->size());
         return true;
       }
       if (p.required) {
@@ -643,6 +645,8 @@ class Loader {
                             type_name(p.decl->type) + ")");
             return false;
           }
+        } else if (p.loaded) {
+          s.hash = Interner::hash(v);  // here, on the typing thread: committing is the longer
         }
         break;
       case TypeKind::Set:
@@ -658,7 +662,7 @@ class Loader {
   bool stage_set(ColumnPlan& p, std::string_view v, Staged& s) {
     const std::string& col = p.decl->name;
     std::vector<StagedElem>& elems = *in_.elems;
-    s.elem_begin = elems.size();
+    s.elem_begin = static_cast<uint32_t>(elems.size());
     size_t from = 0;
     for (;;) {
       const size_t semi = v.find(';', from);
@@ -687,7 +691,7 @@ class Loader {
       if (semi == std::string_view::npos) break;
       from = semi + 1;
     }
-    s.elem_end = elems.size();
+    s.elem_end = static_cast<uint32_t>(elems.size());
     return true;
   }
 
@@ -698,7 +702,7 @@ class Loader {
       const ColumnPlan& p = plans_[c];
       const Staged& st = out_.row[c];
       if (p.kind != TypeKind::Set || !p.loaded || !st.valid) continue;
-      if (table_.columns[c].set_pool.size() + (st.elem_end - st.elem_begin) > kMaxSetPool) {
+      if (table_.columns[c].set_pool().size() + (st.elem_end - st.elem_begin) > kMaxSetPool) {
         const std::string& col = p.decl->name;
         reject(out_, col, "too many set elements in column " + col + " (a table holds at most " +
                               std::to_string(kMaxSetPool) + ")");
@@ -745,7 +749,7 @@ class Loader {
     key_buf_.clear();
     for (const size_t c : key_columns_) {
       Staged& s = out_.row[c];
-      int64_t v = s.i;
+      int64_t v = plans_[c].kind == TypeKind::Number ? 0 : s.i;
       if (plans_[c].kind == TypeKind::Text) {
         s.id = text_id(plans_[c], s);  // the key is always loaded
         v = s.id;
@@ -786,10 +790,9 @@ class Loader {
   // The line of the committed row whose single text key is `id`. The map catches up with the
   // rows committed since the last duplicate, so many duplicates cost one pass, not one each.
   uint64_t first_line_of(uint32_t id) {
-    const std::vector<int64_t>& keys = table_.columns[key_columns_[0]].ints;
+    const Column& keys = table_.columns[key_columns_[0]];
     for (; mapped_rows_ < table_.rows; ++mapped_rows_)
-      first_line_by_id_.emplace(static_cast<uint32_t>(keys[mapped_rows_]),
-                                table_.row_line[mapped_rows_]);
+      first_line_by_id_.emplace(keys.text(mapped_rows_), table_.row_line[mapped_rows_]);
     auto it = first_line_by_id_.find(id);
     return it == first_line_by_id_.end() ? 0 : it->second;
   }
@@ -800,22 +803,31 @@ class Loader {
       if (!p.loaded) continue;
       const Staged& s = out_.row[c];
       Column& col = table_.columns[c];
-      col.valid.push_back(s.valid ? 1 : 0);
+      if (!s.valid) {
+        col.append_missing();
+        continue;
+      }
       switch (p.kind) {
+        case TypeKind::Bool:
+          col.append_bool(s.i != 0);
+          break;
+        case TypeKind::Integer:
+          col.append_integer(s.i);
+          break;
         case TypeKind::Number:
-          col.nums.push_back(s.valid ? s.d : 0.0);
+          col.append_number(s.d);
+          break;
+        case TypeKind::Date:
+          col.append_date(s.i);
           break;
         case TypeKind::Text:
-          col.ints.push_back(!s.valid                  ? 0
-                             : s.id != Interner::kNone ? s.id
-                                                       : text_id(p, s));
+          col.append_text(s.id != Interner::kNone ? s.id : text_id(p, s));
           break;
         case TypeKind::Set:
           commit_set(p, s, col);
           break;
         default:
-          col.ints.push_back(s.valid ? s.i : 0);
-          break;
+          break;  // excluded by check_schema
       }
     }
     table_.row_line.push_back(out_.line);
@@ -823,19 +835,12 @@ class Loader {
   }
 
   void commit_set(ColumnPlan& p, const Staged& s, Column& col) {
-    if (!s.valid) {
-      col.set_begin.push_back(0);
-      col.set_end.push_back(0);
-      return;
-    }
-    const size_t begin = col.set_pool.size();
+    set_ids_.clear();
     for (size_t e = s.elem_begin; e < s.elem_end; ++e)
-      col.set_pool.push_back(text_id(p, (*out_.elems)[e].text, (*out_.elems)[e].domain_index));
-    std::sort(col.set_pool.begin() + begin, col.set_pool.end());
-    col.set_pool.erase(std::unique(col.set_pool.begin() + begin, col.set_pool.end()),
-                       col.set_pool.end());
-    col.set_begin.push_back(static_cast<uint32_t>(begin));
-    col.set_end.push_back(static_cast<uint32_t>(col.set_pool.size()));
+      set_ids_.push_back(text_id(p, (*out_.elems)[e].text, (*out_.elems)[e].domain_index));
+    std::sort(set_ids_.begin(), set_ids_.end());
+    set_ids_.erase(std::unique(set_ids_.begin(), set_ids_.end()), set_ids_.end());
+    col.append_set(set_ids_.data(), set_ids_.size());
   }
 
   std::string_view text_;
@@ -860,8 +865,10 @@ class Loader {
   std::unordered_map<std::string, uint64_t> keys_;  // other keys: bytes -> first line
   std::optional<Error> fatal_;
   Table table_;
+  std::vector<uint32_t> set_ids_;     // one set's ids while they are sorted
   std::vector<size_t> text_columns_;  // loaded free-text columns (not enums), by schema index
   static constexpr size_t kSampleRows = 4096;
+  static constexpr size_t kPrefetchRows = 4;
   size_t expected_rows_ = 0;
   size_t texts_at_start_ = 0;
   static constexpr size_t kReleaseStep = size_t{16} << 20;

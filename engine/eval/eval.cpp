@@ -165,15 +165,14 @@ struct Evaluator::Impl {
 
   static Value column_value(const data::Table& t, int col, size_t row, TypeKind kind) {
     const data::Column& c = t.columns[col];
-    if (!c.loaded || !c.valid[row]) return Value{};
+    if (!c.loaded || !c.valid(row)) return Value{};
     switch (kind) {
-      case TypeKind::Bool: return Value::boolean(c.ints[row] != 0);
-      case TypeKind::Integer: return Value::integer(c.ints[row]);
-      case TypeKind::Number: return Value::number(c.nums[row]);
-      case TypeKind::Text: return Value::text(static_cast<uint32_t>(c.ints[row]));
-      case TypeKind::Date: return Value::date(c.ints[row]);
-      case TypeKind::Set:
-        return Value::set_of(c.set_pool.data() + c.set_begin[row], c.set_end[row] - c.set_begin[row]);
+      case TypeKind::Bool: return Value::boolean(c.boolean(row));
+      case TypeKind::Integer: return Value::integer(c.integer(row));
+      case TypeKind::Number: return Value::number(c.number(row));
+      case TypeKind::Text: return Value::text(c.text(row));
+      case TypeKind::Date: return Value::date(c.date(row));
+      case TypeKind::Set: return Value::set_of(c.set(row), c.set_size(row));
       default: return Value{};
     }
   }
@@ -1197,33 +1196,30 @@ struct Evaluator::Impl {
       std::fill_n(out, count, Value{});
       return;
     }
-    const uint8_t* valid = c.valid.data() + b;
-    const int64_t* ints = c.ints.data() + b;
     switch (n.type.kind) {
       case TypeKind::Bool:
-        for (size_t i = 0; i < count; ++i) store(out + i, valid[i] ? Value::boolean(ints[i] != 0) : Value{});
+        for (size_t i = 0; i < count; ++i)
+          store(out + i, c.valid(b + i) ? Value::boolean(c.boolean(b + i)) : Value{});
         break;
       case TypeKind::Integer:
-        for (size_t i = 0; i < count; ++i) store(out + i, valid[i] ? Value::integer(ints[i]) : Value{});
+        for (size_t i = 0; i < count; ++i)
+          store(out + i, c.valid(b + i) ? Value::integer(c.integer(b + i)) : Value{});
         break;
-      case TypeKind::Number: {
-        const double* nums = c.nums.data() + b;
-        for (size_t i = 0; i < count; ++i) store(out + i, valid[i] ? Value::number(nums[i]) : Value{});
+      case TypeKind::Number:
+        for (size_t i = 0; i < count; ++i)
+          store(out + i, c.valid(b + i) ? Value::number(c.number(b + i)) : Value{});
         break;
-      }
       case TypeKind::Text:
         for (size_t i = 0; i < count; ++i)
-          store(out + i, valid[i] ? Value::text(static_cast<uint32_t>(ints[i])) : Value{});
+          store(out + i, c.valid(b + i) ? Value::text(c.text(b + i)) : Value{});
         break;
       case TypeKind::Date:
-        for (size_t i = 0; i < count; ++i) store(out + i, valid[i] ? Value::date(ints[i]) : Value{});
+        for (size_t i = 0; i < count; ++i)
+          store(out + i, c.valid(b + i) ? Value::date(c.date(b + i)) : Value{});
         break;
       case TypeKind::Set:
-        for (size_t i = 0; i < count; ++i) {
-          const size_t r = b + i;
-          store(out + i, valid[i] ? Value::set_of(c.set_pool.data() + c.set_begin[r], c.set_end[r] - c.set_begin[r])
-                            : Value{});
-        }
+        for (size_t i = 0; i < count; ++i)
+          store(out + i, c.valid(b + i) ? Value::set_of(c.set(b + i), c.set_size(b + i)) : Value{});
         break;
       default: std::fill_n(out, count, Value{}); break;
     }

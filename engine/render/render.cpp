@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <iterator>
 #include <nlohmann/json.hpp>
@@ -13,16 +14,41 @@
 
 namespace crible::render {
 
+namespace {
+void append_number(std::string& out, double v) {
+  if (std::isfinite(v) && v == std::floor(v) && std::fabs(v) < 9e15) {
+    char buf[24];
+    const auto r = std::to_chars(buf, buf + sizeof buf, static_cast<long long>(v));
+    out.append(buf, r.ptr);
+    return;
+  }
+  fmt::format_to(std::back_inserter(out), "{}", v);
+}
+
+void append_csv_field(std::string& out, std::string_view s) {
+  if (s.find_first_of(",\"\r\n") == std::string_view::npos) {
+    out += s;
+    return;
+  }
+  out += '"';
+  for (char c : s) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  out += '"';
+}
+}  // namespace
+
 std::string format_number(double v) {
-  if (std::isfinite(v) && v == std::floor(v) && std::fabs(v) < 9e15)
-    return std::to_string(static_cast<long long>(v));
-  return fmt::format("{}", v);
+  std::string out;
+  append_number(out, v);
+  return out;
 }
 
 namespace {
 std::vector<std::string> set_texts(const Value& v, const Interner& interner) {
   std::vector<std::string> out;
-  for (uint32_t i = 0; i < v.n; ++i) out.push_back(interner.text(v.set[i]));
+  for (uint32_t i = 0; i < v.n; ++i) out.emplace_back(interner.text(v.set[i]));
   std::sort(out.begin(), out.end());
   return out;
 }
@@ -35,7 +61,7 @@ std::string format_value(const Value& v, TypeKind type, const Interner& interner
     case ValueKind::Bool: return v.i ? "true" : "false";
     case ValueKind::Int: return std::to_string(v.i);
     case ValueKind::Num: return format_number(v.d);
-    case ValueKind::Text: return interner.text(static_cast<uint32_t>(v.i));
+    case ValueKind::Text: return std::string(interner.text(static_cast<uint32_t>(v.i)));
     case ValueKind::Date: return format_date(v.i);
     case ValueKind::Duration: return fmt::format("{} day{}", v.i, v.i == 1 || v.i == -1 ? "" : "s");
     case ValueKind::Set: {
@@ -47,13 +73,8 @@ std::string format_value(const Value& v, TypeKind type, const Interner& interner
 }
 
 std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  out += '"';
+  std::string out;
+  append_csv_field(out, s);
   return out;
 }
 
@@ -69,11 +90,11 @@ std::string case_key(const check::TypedRuleset& rules, const data::Table& cases,
   const data::Column& c = cases.columns[rules.case_key];
   const ColumnDecl& decl = rules.cases.columns[rules.case_key];
   switch (decl.type.kind) {
-    case TypeKind::Text: return interner.text(static_cast<uint32_t>(c.ints[row]));
-    case TypeKind::Integer: return std::to_string(c.ints[row]);
-    case TypeKind::Date: return format_date(c.ints[row]);
-    case TypeKind::Number: return format_number(c.nums[row]);
-    case TypeKind::Bool: return c.ints[row] ? "true" : "false";
+    case TypeKind::Text: return std::string(interner.text(c.text(row)));
+    case TypeKind::Integer: return std::to_string(c.integer(row));
+    case TypeKind::Date: return format_date(c.date(row));
+    case TypeKind::Number: return format_number(c.number(row));
+    case TypeKind::Bool: return c.boolean(row) ? "true" : "false";
     default: return "";
   }
 }
@@ -96,17 +117,55 @@ std::string fired_field(const check::TypedRuleset& rules, const eval::Decisions&
 
 std::string decisions_csv_row(const check::TypedRuleset& rules, const data::Table& cases,
                               const Interner& interner, const eval::Decisions& d, size_t row) {
-  std::string line = csv_field(case_key(rules, cases, interner, row));
-  line += ',';
-  line += csv_field(rules.disposition[d.disposition[row]].outcome);
-  for (size_t i = 0; i < d.n_scores; ++i) {
-    line += ',';
-    line += format_number(d.scores[row * d.n_scores + i]);
-  }
-  line += ',';
-  line += csv_field(fired_field(rules, d, row));
-  line += '\n';
+  std::string line;
+  append_decisions_csv(line, rules, cases, interner, d, row, row + 1);
   return line;
+}
+
+void append_decisions_csv(std::string& out, const check::TypedRuleset& rules,
+                          const data::Table& cases, const Interner& interner,
+                          const eval::Decisions& d, size_t begin, size_t end) {
+  // The `fired` ids in byte order, once: criterion i as i, signal j as n_criteria + j. A row
+  // then lists the ones that apply in this order, the order fired_field sorts them into.
+  std::vector<size_t> order(d.n_criteria + d.n_signals);
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  auto id_of = [&](size_t k) -> const std::string& {
+    return k < d.n_criteria ? rules.criteria[k].id : rules.signals[k - d.n_criteria].id;
+  };
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return id_of(a) < id_of(b); });
+  const data::Column& keys = cases.columns[rules.case_key];
+  const bool text_key = rules.cases.columns[rules.case_key].type.kind == TypeKind::Text;
+  const auto pass = static_cast<uint8_t>(eval::CriterionOutcome::Pass);
+  for (size_t row = begin; row < end; ++row) {
+    if (text_key)
+      append_csv_field(out, interner.text(keys.text(row)));
+    else
+      append_csv_field(out, case_key(rules, cases, interner, row));
+    out += ',';
+    append_csv_field(out, rules.disposition[d.disposition[row]].outcome);
+    for (size_t i = 0; i < d.n_scores; ++i) {
+      out += ',';
+      append_number(out, d.scores[row * d.n_scores + i]);
+    }
+    out += ',';
+    const size_t fired_at = out.size();
+    bool first = true;
+    for (const size_t k : order) {
+      const bool listed = k < d.n_criteria ? d.criteria[row * d.n_criteria + k] != pass
+                                           : d.fired[row * d.n_signals + (k - d.n_criteria)] != 0;
+      if (!listed) continue;
+      if (!first) out += ';';
+      out += id_of(k);
+      first = false;
+    }
+    if (out.find_first_of(",\"\r\n", fired_at) != std::string::npos) {  // ids needing quotes
+      const std::string fired = out.substr(fired_at);
+      out.resize(fired_at);
+      append_csv_field(out, fired);
+    }
+    out += '\n';
+  }
 }
 
 std::string reason_text(const std::vector<check::TemplatePart>& parts,
@@ -252,22 +311,6 @@ void evidence_json(JsonWriter& w, const std::vector<eval::EvidenceItem>& ev, con
   w.close('}');
 }
 
-// A case's field as a value (missing when the cell was empty).
-Value field_value(const data::Column& col, TypeKind kind, size_t row) {
-  if (!col.valid[row]) return Value{};
-  switch (kind) {
-    case TypeKind::Bool: return Value::boolean(col.ints[row] != 0);
-    case TypeKind::Integer: return Value::integer(col.ints[row]);
-    case TypeKind::Number: return Value::number(col.nums[row]);
-    case TypeKind::Text: return Value::text(static_cast<uint32_t>(col.ints[row]));
-    case TypeKind::Date: return Value::date(col.ints[row]);
-    case TypeKind::Set:
-      return Value::set_of(col.set_pool.data() + col.set_begin[row],
-                           col.set_end[row] - col.set_begin[row]);
-    default: return Value{};
-  }
-}
-
 void string_array(JsonWriter& w, const std::vector<std::string>& items) {
   w.open('[');
   for (const auto& s : items) {
@@ -411,7 +454,7 @@ std::string decision_json(const check::TypedRuleset& rules, const data::Table& c
       if (!rules.case_fields_read[c] || static_cast<int32_t>(c) == rules.case_key) continue;
       if (!cases.columns[c].loaded) continue;
       w.key(rules.cases.columns[c].name);
-      w.value(field_value(cases.columns[c], rules.cases.columns[c].type.kind, detail.row), interner);
+      w.value(cases.columns[c].value(detail.row), interner);
     }
     w.close('}');
   }
@@ -554,7 +597,7 @@ std::string DecisionEncoder::values_json(const data::Table& cases, const Interne
   JsonWriter fw;
   std::vector<size_t> field_end;
   for (int32_t c : fields_) {
-    fw.value(field_value(cases.columns[c], rules.cases.columns[c].type.kind, detail.row), interner);
+    fw.value(cases.columns[c].value(detail.row), interner);
     field_end.push_back(fw.out.size());
   }
   auto field_json = [&](int32_t i) {

@@ -27,6 +27,11 @@ std::string decisions_csv_header(const check::TypedRuleset& rules);
 // One CSV row (with trailing newline) for case `row`.
 std::string decisions_csv_row(const check::TypedRuleset& rules, const data::Table& cases,
                               const Interner& interner, const eval::Decisions& d, size_t row);
+// The rows of cases [begin, end) appended to `out`: the bytes of decisions_csv_row for each,
+// without a string or an allocation per row.
+void append_decisions_csv(std::string& out, const check::TypedRuleset& rules,
+                          const data::Table& cases, const Interner& interner,
+                          const eval::Decisions& d, size_t begin, size_t end);
 // The `fired` field: failed or unknown criteria and fired signals, byte-sorted, ';'-joined.
 std::string fired_field(const check::TypedRuleset& rules, const eval::Decisions& d, size_t row);
 

@@ -61,7 +61,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     // Invariants the evaluator relies on.
     for (const auto& c : table.columns) {
       if (!c.loaded) continue;
-      if (c.valid.size() != table.rows) std::abort();
+      if (c.size() != table.rows) std::abort();
     }
     if (table.row_line.size() != table.rows) std::abort();
   }

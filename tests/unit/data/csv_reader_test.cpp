@@ -169,7 +169,7 @@ BOOST_AUTO_TEST_CASE(random_bytes_never_crash_the_loader) {
     BOOST_TEST_REQUIRE(result.ok());
     const data::Table& t = *result;
     BOOST_TEST_REQUIRE(t.read == t.rows + t.rejects.size());
-    for (const data::Column& c : t.columns) BOOST_TEST_REQUIRE(c.valid.size() == t.rows);
+    for (const data::Column& c : t.columns) BOOST_TEST_REQUIRE(c.size() == t.rows);
     for (const data::Reject& r : t.rejects) BOOST_TEST_REQUIRE(!r.reason.empty());
   }
 }

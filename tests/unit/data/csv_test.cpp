@@ -86,14 +86,36 @@ struct Loaded {
   }
   const Column& col(size_t c) const { return table().columns.at(c); }
   std::string text(size_t c, size_t row) const {
-    BOOST_TEST_REQUIRE(col(c).valid.at(row) == 1);
-    return interner.text(static_cast<uint32_t>(col(c).ints.at(row)));
+    BOOST_TEST_REQUIRE(row < col(c).size());
+    BOOST_TEST_REQUIRE(col(c).valid(row));
+    return std::string(interner.text(col(c).text(row)));
   }
   std::vector<std::string> set(size_t c, size_t row) const {
     std::vector<std::string> out;
     const Column& k = col(c);
-    for (uint32_t i = k.set_begin.at(row); i < k.set_end.at(row); ++i)
-      out.push_back(interner.text(k.set_pool.at(i)));
+    BOOST_TEST_REQUIRE(row < k.size());
+    for (uint32_t i = 0; i < k.set_size(row); ++i) out.emplace_back(interner.text(k.set(row)[i]));
+    return out;
+  }
+  // Whether row r of column c is present (not missing).
+  bool valid(size_t c, size_t row) const {
+    BOOST_TEST_REQUIRE(row < col(c).size());
+    return col(c).valid(row);
+  }
+  // Every row's integer (Integer), day (Date) or truth (Bool, as 0/1), missing rows as 0.
+  std::vector<int64_t> ints(size_t c) const {
+    const Column& k = col(c);
+    std::vector<int64_t> out;
+    for (size_t r = 0; r < k.size(); ++r)
+      out.push_back(k.kind == TypeKind::Bool   ? k.boolean(r)
+                    : k.kind == TypeKind::Date ? k.date(r)
+                                               : k.integer(r));
+    return out;
+  }
+  std::vector<double> nums(size_t c) const {
+    const Column& k = col(c);
+    std::vector<double> out;
+    for (size_t r = 0; r < k.size(); ++r) out.push_back(k.number(r));
     return out;
   }
   // The one reject a test expects.
@@ -140,26 +162,25 @@ BOOST_AUTO_TEST_CASE(loads_every_kind_of_column) {
   BOOST_TEST(t.row_line == (std::vector<uint64_t>{2, 3}), boost::test_tools::per_element());
   BOOST_TEST(l->text(0, 0) == "A1");
   BOOST_TEST(l->text(0, 1) == "A2");
-  BOOST_TEST(l->col(1).ints[0] == *parse_date("1990-06-15"));
-  BOOST_TEST(l->col(1).valid[1] == 0);  // blank: missing, slot 0
-  BOOST_TEST(l->col(1).ints[1] == 0);
+  BOOST_TEST(l->ints(1) == (std::vector<int64_t>{*parse_date("1990-06-15"), 0}),
+             boost::test_tools::per_element());  // blank: missing, slot 0
+  BOOST_TEST(!l->valid(1, 1));
   BOOST_TEST(l->text(2, 0) == "F");
   BOOST_TEST(l->text(2, 1) == "M");
-  BOOST_TEST(l->col(3).ints == (std::vector<int64_t>{1, 0}), boost::test_tools::per_element());
-  BOOST_TEST(l->col(4).ints == (std::vector<int64_t>{3, 1}), boost::test_tools::per_element());
-  BOOST_TEST(l->col(5).nums[0] == -12.5);
-  BOOST_TEST(l->col(5).valid[1] == 1);  // "0" is a value, not missing
+  BOOST_TEST(l->ints(3) == (std::vector<int64_t>{1, 0}), boost::test_tools::per_element());
+  BOOST_TEST(l->ints(4) == (std::vector<int64_t>{3, 1}), boost::test_tools::per_element());
+  BOOST_TEST(l->nums(5) == (std::vector<double>{-12.5, 0}), boost::test_tools::per_element());
+  BOOST_TEST(l->valid(5, 1));  // "0" is a value, not missing
   BOOST_TEST(l->set(6, 0) == (std::vector<std::string>{"eng", "fra"}),
              boost::test_tools::per_element());
-  BOOST_TEST(l->col(6).valid[1] == 0);  // blank languages: unknown
-  BOOST_TEST(l->col(7).valid[1] == 1);  // blank vulnerabilities: the empty set
+  BOOST_TEST(!l->valid(6, 1));  // blank languages: unknown
+  BOOST_TEST(l->valid(7, 1));   // blank vulnerabilities: the empty set
   BOOST_TEST(l->set(7, 1).empty());
   for (const Column& c : t.columns) {
     BOOST_TEST(c.loaded);
-    BOOST_TEST(c.valid.size() == 2u);
+    BOOST_TEST(c.size() == 2u);
   }
   BOOST_TEST((l->col(5).kind == TypeKind::Number));
-  BOOST_TEST(l->col(5).ints.empty());
   BOOST_TEST((l->col(6).kind == TypeKind::Set));
 }
 
@@ -188,7 +209,7 @@ BOOST_AUTO_TEST_CASE(quoted_fields_keep_commas_quotes_and_newlines) {
 BOOST_AUTO_TEST_CASE(quoted_empty_field_is_missing) {
   auto l = load("id,v\nA,\"\"\n", one_column(kDate));
   BOOST_TEST(l->table().rows == 1u);
-  BOOST_TEST(l->col(1).valid[0] == 0);
+  BOOST_TEST(!l->valid(1, 0));
 }
 
 BOOST_AUTO_TEST_CASE(crlf_and_lf_line_ends) {
@@ -206,11 +227,11 @@ BOOST_AUTO_TEST_CASE(last_line_with_and_without_newline) {
   for (const char* text : {"id,v\nA,1\nB,2\n", "id,v\nA,1\nB,2"}) {
     auto l = load(text, one_column(kInteger));
     BOOST_TEST(l->table().rows == 2u);
-    BOOST_TEST(l->col(1).ints[1] == 2);
+    BOOST_TEST(l->ints(1) == (std::vector<int64_t>{1, 2}), boost::test_tools::per_element());
   }
   auto l = load("id,v\nA,", one_column(kInteger));  // last field empty at the very end
   BOOST_TEST(l->table().rows == 1u);
-  BOOST_TEST(l->col(1).valid[0] == 0);
+  BOOST_TEST(!l->valid(1, 0));
 }
 
 BOOST_AUTO_TEST_CASE(utf8_bom_is_skipped) {
@@ -282,7 +303,7 @@ BOOST_AUTO_TEST_CASE(header_maps_columns_by_name_and_ignores_extras) {
   auto l = load("extra,v,id,more\nx,7,A,y\n", one_column(kInteger));
   BOOST_TEST(l->table().rows == 1u);
   BOOST_TEST(l->text(0, 0) == "A");
-  BOOST_TEST(l->col(1).ints[0] == 7);
+  BOOST_TEST(l->ints(1) == (std::vector<int64_t>{7}), boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_CASE(missing_declared_column_is_an_error) {
@@ -342,7 +363,7 @@ BOOST_AUTO_TEST_CASE(integer_spelling_and_range) {
   auto l = load("id,v\nA,42\nB,-7\nC,007\nD,9223372036854775807\nE,-9223372036854775808\nF,-0\n",
                 one_column(kInteger));
   BOOST_TEST(l->table().rows == 6u);
-  BOOST_TEST(l->col(1).ints == (std::vector<int64_t>{42, -7, 7, INT64_MAX, INT64_MIN, 0}),
+  BOOST_TEST(l->ints(1) == (std::vector<int64_t>{42, -7, 7, INT64_MAX, INT64_MIN, 0}),
              boost::test_tools::per_element());
 
   BOOST_TEST(reason_for(kInteger, "1.5") ==
@@ -362,7 +383,7 @@ BOOST_AUTO_TEST_CASE(integer_spelling_and_range) {
 BOOST_AUTO_TEST_CASE(number_is_a_plain_decimal) {
   auto l = load("id,v\nA,1\nB,-0.5\nC,.25\nD,5.\nE,1e3\nF,2.5E-2\n", one_column(kNumber));
   BOOST_TEST(l->table().rows == 6u);
-  BOOST_TEST(l->col(1).nums == (std::vector<double>{1, -0.5, 0.25, 5, 1000, 0.025}),
+  BOOST_TEST(l->nums(1) == (std::vector<double>{1, -0.5, 0.25, 5, 1000, 0.025}),
              boost::test_tools::per_element());
   BOOST_TEST(reason_for(kNumber, "abc") ==
              "bad number 'abc' in column v (expected a decimal number such as -12.5)");
@@ -410,14 +431,12 @@ BOOST_AUTO_TEST_CASE(sets_are_sorted_unique_ids) {
   const Column& c = l->col(1);
   const std::vector<std::string> a = l->set(1, 0);
   BOOST_TEST(a.size() == 2u);
-  BOOST_TEST(
-      std::is_sorted(c.set_pool.begin() + c.set_begin[0], c.set_pool.begin() + c.set_end[0]));
+  BOOST_TEST(std::is_sorted(c.set(0), c.set(0) + c.set_size(0)));
   BOOST_TEST(std::count(a.begin(), a.end(), "wol") == 1);
   BOOST_TEST(std::count(a.begin(), a.end(), "eng") == 1);
   BOOST_TEST(l->set(1, 1) == (std::vector<std::string>{"eng"}), boost::test_tools::per_element());
-  BOOST_TEST(c.valid[2] == 0);  // blank, not blank_is_empty: missing
-  BOOST_TEST(c.set_begin[2] == 0u);
-  BOOST_TEST(c.set_end[2] == 0u);
+  BOOST_TEST(!l->valid(1, 2));  // blank, not blank_is_empty: missing
+  BOOST_TEST(c.set_size(2) == 0u);
 }
 
 BOOST_AUTO_TEST_CASE(set_elements_are_never_empty) {
@@ -439,7 +458,7 @@ BOOST_AUTO_TEST_CASE(blank_is_empty_sets) {
   s.columns[1].blank_is_empty = true;
   auto l = load("id,v\nA,\nB,vot\n", s);
   BOOST_TEST(l->table().rows == 2u);  // required, yet blank is a value: the empty set
-  BOOST_TEST(l->col(1).valid[0] == 1);
+  BOOST_TEST(l->valid(1, 0));
   BOOST_TEST(l->set(1, 0).empty());
   BOOST_TEST(l->set(1, 1) == (std::vector<std::string>{"vot"}), boost::test_tools::per_element());
 }
@@ -581,8 +600,8 @@ BOOST_AUTO_TEST_CASE(same_text_same_id_across_columns_and_loads) {
   auto b = load_csv_text("id,v\nGIN,MLI\n", "b.csv", s, interner);
   BOOST_TEST_REQUIRE(a.ok());
   BOOST_TEST_REQUIRE(b.ok());
-  BOOST_TEST(a->columns[0].ints[0] == b->columns[1].ints[0]);
-  BOOST_TEST(a->columns[1].ints[0] == b->columns[0].ints[0]);
+  BOOST_TEST(a->columns[0].text(0) == b->columns[1].text(0));
+  BOOST_TEST(a->columns[1].text(0) == b->columns[0].text(0));
 }
 
 // --- Minimisation: LoadOptions.wanted --------------------------------------------------------
@@ -605,11 +624,12 @@ BOOST_AUTO_TEST_CASE(unwanted_columns_are_validated_but_not_loaded) {
   for (size_t c : {1, 3, 4, 5, 6}) {
     const Column& col = l->col(c);
     BOOST_TEST(!col.loaded);
-    BOOST_TEST(col.valid.empty());
-    BOOST_TEST(col.ints.empty());
-    BOOST_TEST(col.nums.empty());
-    BOOST_TEST(col.set_begin.empty());
-    BOOST_TEST(col.set_pool.empty());
+    BOOST_TEST(col.size() == 0u);
+    BOOST_TEST(col.set_pool().empty());
+    Column blank;
+    blank.loaded = col.loaded;
+    blank.kind = col.kind;
+    BOOST_TEST((col == blank));  // nothing stored
   }
   BOOST_TEST(l->interner.find("eng") == Interner::kNone);  // unwanted texts are not interned
 }
@@ -716,7 +736,7 @@ BOOST_AUTO_TEST_CASE(load_csv_reads_a_file) {
   BOOST_TEST_REQUIRE(r.ok());
   BOOST_TEST(r->read == 3u);
   BOOST_TEST(r->rows == 2u);
-  BOOST_TEST(interner.text(static_cast<uint32_t>(r->columns[1].ints[0])) == "x,y");
+  BOOST_TEST(interner.text(r->columns[1].text(0)) == "x,y");
   BOOST_TEST_REQUIRE(r->rejects.size() == 1u);
   BOOST_TEST(r->rejects[0].line == 4u);
 }
@@ -741,7 +761,8 @@ BOOST_AUTO_TEST_CASE(load_csv_reads_a_pipe) {
   close(fds[0]);
   BOOST_TEST_REQUIRE(r.ok());
   BOOST_TEST(r->rows == 20000u);
-  BOOST_TEST(r->columns[1].ints[19999] == 19999);
+  BOOST_TEST_REQUIRE(r->columns[1].size() == 20000u);
+  BOOST_TEST(r->columns[1].integer(19999) == 19999);
 }
 
 BOOST_AUTO_TEST_CASE(load_csv_errors_name_the_file) {

@@ -35,7 +35,7 @@ struct Fixture {
   }
   // The case key of a row, as text.
   std::string key(size_t row) const {
-    return interner.text(static_cast<uint32_t>(cases.columns[rules.case_key].ints[row]));
+    return std::string(interner.text(cases.columns[rules.case_key].text(row)));
   }
   size_t score_index(const std::string& name) const {
     for (size_t i = 0; i < rules.scores.size(); ++i)
@@ -326,9 +326,10 @@ BOOST_AUTO_TEST_CASE(bulk_decisions_match_the_per_case_walk) {
   while (row < f->cases.rows) {
     const auto& dcol = f->column("d");
     const auto& ncol = f->column("n");
-    if (dcol.valid[row] && dcol.ints[row] == dcol.ints[2 * 9 * 5] && ncol.valid[row] && ncol.ints[row] == 4 &&
-        f->column("tags").set_end[row] - f->column("tags").set_begin[row] == 1 &&
-        f->interner.text(f->column("tags").set_pool[f->column("tags").set_begin[row]]) == "a")
+    const auto& tcol = f->column("tags");
+    if (dcol.valid(row) && dcol.date(row) == dcol.date(2 * 9 * 5) && ncol.valid(row) &&
+        ncol.integer(row) == 4 && tcol.set_size(row) == 1 &&
+        f->interner.text(tcol.set(row)[0]) == "a")
       break;
     ++row;
   }

@@ -1,0 +1,74 @@
+// tests/unit/base/intern_test.cpp: the Interner's arena — ids, texts of every length (the
+// 1-byte and 4-byte length prefixes, texts longer than a chunk), and views that stay valid.
+#include "base/intern.h"
+
+#include <boost/test/unit_test.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace crible {
+namespace {
+
+BOOST_AUTO_TEST_CASE(same_text_same_id_in_order_of_first_sight) {
+  Interner in;
+  BOOST_TEST(in.intern("MLI") == 0u);
+  BOOST_TEST(in.intern("GIN") == 1u);
+  BOOST_TEST(in.intern("MLI") == 0u);
+  BOOST_TEST(in.size() == 2u);
+  BOOST_TEST(in.find("GIN") == 1u);
+  BOOST_TEST(in.find("SEN") == Interner::kNone);
+  BOOST_TEST(in.text(1) == "GIN");
+}
+
+BOOST_AUTO_TEST_CASE(texts_of_every_length_round_trip) {
+  // Around the short prefix (127/128), around a chunk (1 MiB), and several chunks long.
+  constexpr size_t kMiB = size_t{1} << 20;
+  const std::vector<size_t> lengths = {0,        1,        126,      127,  128,      129,      1000,
+                                       kMiB - 6, kMiB - 5, kMiB - 1, kMiB, kMiB + 1, 3 * kMiB, 7};
+  Interner in;
+  std::vector<std::string> texts;
+  std::vector<uint32_t> ids;
+  for (size_t i = 0; i < lengths.size(); ++i) {
+    std::string t(lengths[i], static_cast<char>('a' + i % 26));
+    if (!t.empty()) t.back() = static_cast<char>('0' + i % 10);  // distinct from each other
+    ids.push_back(in.intern(t));
+    texts.push_back(std::move(t));
+  }
+  BOOST_TEST(in.size() == lengths.size());
+  for (size_t i = 0; i < texts.size(); ++i) {
+    BOOST_TEST_CONTEXT("length " << lengths[i]) {
+      BOOST_TEST(ids[i] == i);
+      BOOST_TEST(in.text(ids[i]).size() == texts[i].size());
+      BOOST_TEST((in.text(ids[i]) == texts[i]));
+      BOOST_TEST(in.find(texts[i]) == ids[i]);
+      BOOST_TEST(in.intern(texts[i]) == ids[i]);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(views_outlive_later_interning) {
+  Interner in;
+  const uint32_t first = in.intern("first");
+  const std::string_view view = in.text(first);
+  // Enough texts to fill several chunks and regrow the id table many times.
+  for (int i = 0; i < 300000; ++i) in.intern("case-" + std::to_string(i));
+  BOOST_TEST(view.data() == in.text(first).data());
+  BOOST_TEST(view == "first");
+  BOOST_TEST(in.text(in.find("case-299999")) == "case-299999");
+  BOOST_TEST(in.size() == 300001u);
+}
+
+BOOST_AUTO_TEST_CASE(prehashed_interning_gives_the_same_ids) {
+  Interner a, b;
+  for (const char* s : {"x", "y", "x", "z"}) {
+    const uint32_t h = Interner::hash(s);
+    b.prefetch(h);
+    BOOST_TEST(a.intern(s) == b.intern(s, h));
+  }
+  Interner moved = std::move(a);
+  BOOST_TEST(moved.text(2) == "z");
+}
+
+}  // namespace
+}  // namespace crible
