@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <iterator>
 #include <nlohmann/json.hpp>
 #include <string_view>
@@ -484,6 +485,17 @@ void names_array(JsonWriter& w, const std::vector<check::Evidence>& evidence) {
   w.close(']');
 }
 
+// Equal values render equally: same kind and the same number, id or elements.
+bool same_value(const Value& a, const Value& b) {
+  if (a.kind != b.kind) return false;
+  switch (a.kind) {
+    case ValueKind::Missing: return true;
+    case ValueKind::Num: return std::memcmp(&a.d, &b.d, sizeof a.d) == 0;
+    case ValueKind::Set: return a.n == b.n && std::equal(a.set, a.set + a.n, b.set);
+    default: return a.i == b.i;
+  }
+}
+
 // Signal states in the values: not fired, fired, not fired for lack of data.
 constexpr int kNotFired = 0, kFired = 1, kSignalUnknown = 2;
 
@@ -596,8 +608,11 @@ std::string DecisionEncoder::values_json(const data::Table& cases, const Interne
   // The fields first, into their own buffer: evidence equal to a field is stored as `{}`.
   JsonWriter fw;
   std::vector<size_t> field_end;
+  std::vector<Value> field_values;
+  field_values.reserve(fields_.size());
   for (int32_t c : fields_) {
-    fw.value(cases.columns[c].value(detail.row), interner);
+    field_values.push_back(cases.columns[c].value(detail.row));
+    fw.value(field_values.back(), interner);
     field_end.push_back(fw.out.size());
   }
   auto field_json = [&](int32_t i) {
@@ -610,6 +625,11 @@ std::string DecisionEncoder::values_json(const data::Table& cases, const Interne
     w.open('[');
     for (size_t k = 0; k < items.size(); ++k) {
       w.item();
+      // Most evidence is a field read as it is: known equal without rendering it.
+      if (at[k] >= 0 && same_value(items[k].value, field_values[at[k]])) {
+        w.out += "{}";
+        continue;
+      }
       const size_t begin = w.out.size();
       w.value(items[k].value, interner);
       if (at[k] >= 0 && std::string_view(w.out).substr(begin) == field_json(at[k])) {
