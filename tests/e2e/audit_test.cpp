@@ -194,6 +194,35 @@ BOOST_AUTO_TEST_CASE(tampering_is_detected_even_without_triggers) {
   }
 }
 
+// A decision is read with its run's layout: a damaged layout or detail makes explain fail with
+// a message naming the decision and pointing to verify, never crash or print half an answer.
+BOOST_AUTO_TEST_CASE(explain_of_a_damaged_detail_or_layout_is_a_clear_error) {
+  const std::vector<std::pair<const char*, const char*>> damages = {
+      {"DROP TRIGGER runs_no_update; UPDATE runs SET detail_layout = '{\"dispositions\":[]}';",
+       "does not fit its run's layout"},
+      {"DROP TRIGGER runs_no_update; UPDATE runs SET detail_layout = 'garbage';",
+       "the run's decision layout is not valid JSON"},
+      {"DROP TRIGGER decision_details_erase_only; UPDATE decision_details SET detail = '[1,2' "
+       "WHERE seq = (SELECT seq FROM decisions WHERE case_key = 'AVR0000756');",
+       "the decision's detail is not valid JSON"},
+  };
+  for (const auto& [sql, message] : damages) {
+    BOOST_TEST_CONTEXT(sql) {
+      std::string store = reviewed_store("damaged");
+      tamper(store, sql);
+      for (const char* format : {"text", "json"}) {
+        ct::Run explain = ct::run_crible({"explain", "--audit", store, "AVR0000756", "--format", format});
+        BOOST_TEST(explain.exit_code == 3);
+        BOOST_TEST(explain.out.empty());
+        BOOST_TEST(explain.err.find(message) != std::string::npos, explain.err);
+        BOOST_TEST(explain.err.find("decision #") != std::string::npos, explain.err);
+        BOOST_TEST(explain.err.find("crible audit verify") != std::string::npos, explain.err);
+      }
+      BOOST_TEST(ct::run_crible({"audit", "verify", store}).exit_code == 4);
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(triggers_refuse_edits_in_normal_use) {
   std::string store = reviewed_store("triggers");
   sqlite3* db = nullptr;
