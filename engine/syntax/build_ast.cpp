@@ -869,43 +869,47 @@ class Builder {
     for (auto* p : parts) e.args.push_back(below(1, e.span, [&] { return additive(p); }));
   }
 
+  // The grammar writes a comparison as its left operand and an optional tail (the operator
+  // and what follows): the node spans both, its operands are the left one then the tail's.
   ExprPtr comparison(P::ComparisonContext* c) {
     if (!c) return error_expr({file_, 0, 0});
-    if (auto* cmp = dynamic_cast<P::CompareContext*>(c)) {
-      auto e = make(ExprKind::Binary, span(c));
+    if (auto* o = dynamic_cast<P::OutcomeContext*>(c)) return outcome(o->outcomeTest());
+    auto* base = dynamic_cast<P::CompareBaseContext*>(c);
+    if (!base) return error_expr(span(c));
+    P::ComparisonTailContext* tail = base->comparisonTail();
+    if (!tail) return additive(base->additive());
+    auto with_operands = [&](ExprKind kind, std::vector<P::AdditiveContext*> right) {
+      auto e = make(kind, span(c));
+      right.insert(right.begin(), base->additive());
+      operands(*e, right);
+      return e;
+    };
+    if (auto* cmp = dynamic_cast<P::CompareContext*>(tail)) {
       std::string op = cmp->op ? cmp->op->getText() : "=";
+      auto e = with_operands(ExprKind::Binary, {cmp->additive()});
       e->op = op == "=" ? BinaryOp::Eq : op == "!=" ? BinaryOp::Ne : op == "<" ? BinaryOp::Lt
             : op == "<=" ? BinaryOp::Le : op == ">" ? BinaryOp::Gt : BinaryOp::Ge;
       e->name_span = span(cmp->op);
-      operands(*e, cmp->additive());
       return e;
     }
-    if (auto* m = dynamic_cast<P::MembershipContext*>(c)) {
-      auto e = make(ExprKind::In, span(c));
+    if (auto* m = dynamic_cast<P::MembershipContext*>(tail)) {
+      auto e = with_operands(ExprKind::In, {m->additive()});
       e->negated = m->NOT() != nullptr;
       e->name_span = span(m->IN()->getSymbol());
-      operands(*e, m->additive());
       return e;
     }
-    if (auto* x = dynamic_cast<P::IntersectsContext*>(c)) {
-      auto e = make(ExprKind::Intersects, span(c));
+    if (auto* x = dynamic_cast<P::IntersectsContext*>(tail)) {
+      auto e = with_operands(ExprKind::Intersects, {x->additive()});
       e->name_span = span(x->INTERSECTS()->getSymbol());
-      operands(*e, x->additive());
       return e;
     }
-    if (auto* b = dynamic_cast<P::BetweenContext*>(c)) {
-      auto e = make(ExprKind::Between, span(c));
+    if (auto* b = dynamic_cast<P::BetweenContext*>(tail)) {
+      auto e = with_operands(ExprKind::Between, b->additive());
       e->negated = b->NOT() != nullptr;
-      operands(*e, b->additive());
       return e;
     }
-    if (auto* p = dynamic_cast<P::PresenceContext*>(c)) {
-      auto e = make(p->MISSING() ? ExprKind::IsMissing : ExprKind::IsPresent, span(c));
-      operands(*e, {p->additive()});
-      return e;
-    }
-    if (auto* o = dynamic_cast<P::OutcomeContext*>(c)) return outcome(o->outcomeTest());
-    if (auto* b = dynamic_cast<P::CompareBaseContext*>(c)) return additive(b->additive());
+    if (auto* p = dynamic_cast<P::PresenceContext*>(tail))
+      return with_operands(p->MISSING() ? ExprKind::IsMissing : ExprKind::IsPresent, {});
     return error_expr(span(c));
   }
 
