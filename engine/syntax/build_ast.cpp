@@ -1,6 +1,7 @@
 // Parsing with ANTLR and building the owned AST. Everything ANTLR-specific (its exceptions,
-// its 4.9 runtime API, code-point token offsets) stays in this file; the parse tree is freed
-// before `parse` returns.
+// its 4.9 runtime API, code-point token offsets) stays in this file and in the hand-written
+// token source it feeds the parser (detail/rule_lexer.h); the parse tree is freed before
+// `parse` returns.
 #include <CribleLexer.h>
 #include <CribleParser.h>
 #include <antlr4-runtime.h>
@@ -10,6 +11,7 @@
 #include <algorithm>
 #include <set>
 
+#include "syntax/detail/rule_lexer.h"
 #include "syntax/syntax.h"
 
 namespace crible::syntax {
@@ -1077,6 +1079,20 @@ struct Chains {
 // author's words, pairs up brackets for the syntax errors, and stops what would make ANTLR's
 // recursive descent go too deep (nesting) or slow (chains of 100,000 `or`s build a parse tree
 // of millions of nodes before the AST builder can object). Returns false to skip parsing.
+// The parser's vocabulary names every token type of the grammar; a parser over no input is
+// the way to it before the tokens exist.
+const detail::TokenTypes& token_types() {
+  static const detail::TokenTypes types = [] {
+    std::vector<std::unique_ptr<antlr4::Token>> eof;
+    eof.push_back(std::make_unique<antlr4::CommonToken>(antlr4::Token::EOF));
+    antlr4::ListTokenSource none(std::move(eof));
+    antlr4::CommonTokenStream stream(&none);
+    P parser(&stream);
+    return detail::TokenTypes(parser.getVocabulary());
+  }();
+  return types;
+}
+
 bool scan_tokens(antlr4::CommonTokenStream& tokens, const std::string& src, Diagnostics& diags,
                  uint32_t file, const OffsetMap& offsets, const Limits& limits, TokenFacts& facts) {
   int prefix_run = 0;
@@ -1273,9 +1289,8 @@ Staged<Ruleset> parse(const SourceSet& sources, uint32_t file, const Limits& lim
 
   OffsetMap offsets(text);
   try {
-    antlr4::ANTLRInputStream input(text);
-    CribleLexer lexer(&input);
-    lexer.removeErrorListeners();  // BAD_CHAR catches everything the lexer could reject
+    detail::RuleChars input(text);
+    detail::RuleLexer lexer(input, token_types());  // BAD_CHAR catches what no rule matches
     antlr4::CommonTokenStream tokens(&lexer);
     tokens.fill();
     TokenFacts facts;
