@@ -1,6 +1,7 @@
 // Parsing with ANTLR and building the owned AST. Everything ANTLR-specific (its exceptions,
-// its 4.9 runtime API, code-point token offsets) stays in this file; the parse tree is freed
-// before `parse` returns.
+// its 4.9 runtime API, code-point token offsets) stays in this file and in the hand-written
+// token source it feeds the parser (detail/rule_lexer.h); the parse tree is freed before
+// `parse` returns.
 #include <CribleLexer.h>
 #include <CribleParser.h>
 #include <antlr4-runtime.h>
@@ -10,6 +11,7 @@
 #include <algorithm>
 #include <set>
 
+#include "syntax/detail/rule_lexer.h"
 #include "syntax/syntax.h"
 
 namespace crible::syntax {
@@ -869,43 +871,47 @@ class Builder {
     for (auto* p : parts) e.args.push_back(below(1, e.span, [&] { return additive(p); }));
   }
 
+  // The grammar writes a comparison as its left operand and an optional tail (the operator
+  // and what follows): the node spans both, its operands are the left one then the tail's.
   ExprPtr comparison(P::ComparisonContext* c) {
     if (!c) return error_expr({file_, 0, 0});
-    if (auto* cmp = dynamic_cast<P::CompareContext*>(c)) {
-      auto e = make(ExprKind::Binary, span(c));
+    if (auto* o = dynamic_cast<P::OutcomeContext*>(c)) return outcome(o->outcomeTest());
+    auto* base = dynamic_cast<P::CompareBaseContext*>(c);
+    if (!base) return error_expr(span(c));
+    P::ComparisonTailContext* tail = base->comparisonTail();
+    if (!tail) return additive(base->additive());
+    auto with_operands = [&](ExprKind kind, std::vector<P::AdditiveContext*> right) {
+      auto e = make(kind, span(c));
+      right.insert(right.begin(), base->additive());
+      operands(*e, right);
+      return e;
+    };
+    if (auto* cmp = dynamic_cast<P::CompareContext*>(tail)) {
       std::string op = cmp->op ? cmp->op->getText() : "=";
+      auto e = with_operands(ExprKind::Binary, {cmp->additive()});
       e->op = op == "=" ? BinaryOp::Eq : op == "!=" ? BinaryOp::Ne : op == "<" ? BinaryOp::Lt
             : op == "<=" ? BinaryOp::Le : op == ">" ? BinaryOp::Gt : BinaryOp::Ge;
       e->name_span = span(cmp->op);
-      operands(*e, cmp->additive());
       return e;
     }
-    if (auto* m = dynamic_cast<P::MembershipContext*>(c)) {
-      auto e = make(ExprKind::In, span(c));
+    if (auto* m = dynamic_cast<P::MembershipContext*>(tail)) {
+      auto e = with_operands(ExprKind::In, {m->additive()});
       e->negated = m->NOT() != nullptr;
       e->name_span = span(m->IN()->getSymbol());
-      operands(*e, m->additive());
       return e;
     }
-    if (auto* x = dynamic_cast<P::IntersectsContext*>(c)) {
-      auto e = make(ExprKind::Intersects, span(c));
+    if (auto* x = dynamic_cast<P::IntersectsContext*>(tail)) {
+      auto e = with_operands(ExprKind::Intersects, {x->additive()});
       e->name_span = span(x->INTERSECTS()->getSymbol());
-      operands(*e, x->additive());
       return e;
     }
-    if (auto* b = dynamic_cast<P::BetweenContext*>(c)) {
-      auto e = make(ExprKind::Between, span(c));
+    if (auto* b = dynamic_cast<P::BetweenContext*>(tail)) {
+      auto e = with_operands(ExprKind::Between, b->additive());
       e->negated = b->NOT() != nullptr;
-      operands(*e, b->additive());
       return e;
     }
-    if (auto* p = dynamic_cast<P::PresenceContext*>(c)) {
-      auto e = make(p->MISSING() ? ExprKind::IsMissing : ExprKind::IsPresent, span(c));
-      operands(*e, {p->additive()});
-      return e;
-    }
-    if (auto* o = dynamic_cast<P::OutcomeContext*>(c)) return outcome(o->outcomeTest());
-    if (auto* b = dynamic_cast<P::CompareBaseContext*>(c)) return additive(b->additive());
+    if (auto* p = dynamic_cast<P::PresenceContext*>(tail))
+      return with_operands(p->MISSING() ? ExprKind::IsMissing : ExprKind::IsPresent, {});
     return error_expr(span(c));
   }
 
@@ -1073,6 +1079,20 @@ struct Chains {
 // author's words, pairs up brackets for the syntax errors, and stops what would make ANTLR's
 // recursive descent go too deep (nesting) or slow (chains of 100,000 `or`s build a parse tree
 // of millions of nodes before the AST builder can object). Returns false to skip parsing.
+// The parser's vocabulary names every token type of the grammar; a parser over no input is
+// the way to it before the tokens exist.
+const detail::TokenTypes& token_types() {
+  static const detail::TokenTypes types = [] {
+    std::vector<std::unique_ptr<antlr4::Token>> eof;
+    eof.push_back(std::make_unique<antlr4::CommonToken>(antlr4::Token::EOF));
+    antlr4::ListTokenSource none(std::move(eof));
+    antlr4::CommonTokenStream stream(&none);
+    P parser(&stream);
+    return detail::TokenTypes(parser.getVocabulary());
+  }();
+  return types;
+}
+
 bool scan_tokens(antlr4::CommonTokenStream& tokens, const std::string& src, Diagnostics& diags,
                  uint32_t file, const OffsetMap& offsets, const Limits& limits, TokenFacts& facts) {
   int prefix_run = 0;
@@ -1269,9 +1289,8 @@ Staged<Ruleset> parse(const SourceSet& sources, uint32_t file, const Limits& lim
 
   OffsetMap offsets(text);
   try {
-    antlr4::ANTLRInputStream input(text);
-    CribleLexer lexer(&input);
-    lexer.removeErrorListeners();  // BAD_CHAR catches everything the lexer could reject
+    detail::RuleChars input(text);
+    detail::RuleLexer lexer(input, token_types());  // BAD_CHAR catches what no rule matches
     antlr4::CommonTokenStream tokens(&lexer);
     tokens.fill();
     TokenFacts facts;

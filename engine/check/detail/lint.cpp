@@ -13,7 +13,6 @@
 #include <algorithm>
 #include <map>
 #include <set>
-#include <unordered_map>
 
 namespace crible::check::detail {
 namespace {
@@ -197,7 +196,8 @@ Op flip(Op op) {
 class Question {
  public:
   Question(const TypedRuleset& r, Facts& facts, const OutcomeDomains* domains = nullptr)
-      : r_(r), facts_(facts), domains_(domains) {}
+      : r_(r), facts_(facts), domains_(domains), atom_of_(r.nodes.size(), -1),
+        mask_(r.nodes.size(), 0) {}
 
   void add(int32_t root) {
     const Node& n = r_.nodes[root];
@@ -205,7 +205,7 @@ class Question {
       for_children(r_, n, [&](int32_t c) { add(c); });
       return;
     }
-    if (!atom_of_.count(root)) {
+    if (atom_of_[root] < 0) {
       Atom a = make_atom(root);
       atom_of_[root] = static_cast<int>(atoms_.size());
       atoms_.push_back(std::move(a));
@@ -276,15 +276,14 @@ class Question {
       case Op::And: v = t_and(eval(n.a), eval(n.b)); break;
       case Op::Or: v = t_or(eval(n.a), eval(n.b)); break;
       case Op::Not: v = t_not(eval(n.a)); break;
-      default: v = atom_value(atoms_[atom_of_.at(id)]); break;
+      default: v = atom_value(atoms_[atom_of_[id]]); break;
     }
     mask_[id] |= v;
     return v;
   }
   double worlds() const { return worlds_; }
   uint8_t mask(int32_t id) const {
-    auto it = mask_.find(id);
-    return it == mask_.end() ? 0 : it->second;
+    return mask_[id];
   }
 
   std::vector<int> missing_leaves() const {
@@ -541,14 +540,16 @@ class Question {
   Facts& facts_;
   const OutcomeDomains* domains_;
   double worlds_ = 0;
-  std::unordered_map<int32_t, int> atom_of_;
+  // Per node id, not hashed: eval() reads both for every node in every world, and that lookup
+  // was most of `crible check`'s lint time.
+  std::vector<int> atom_of_;  // index in atoms_, -1 if the node is not an atom of this question
   std::vector<Atom> atoms_;
   std::vector<Var> vars_;
   std::map<std::pair<int, int>, int> var_index_;
   std::vector<int> leaf_nodes_;  // global leaf ids
   std::vector<uint8_t> missing_;
   std::vector<uint32_t> choice_;
-  std::unordered_map<int32_t, uint8_t> mask_;  // truth values seen, per node
+  std::vector<uint8_t> mask_;  // truth values seen, per node
 };
 
 const char* clause_words(ClauseKind k) {
@@ -701,8 +702,9 @@ class Linter {
     const size_t k = conditions.size();
     FirstHolding out{std::vector<bool>(k, false), std::vector<bool>(k, false),
                      std::vector<std::set<size_t>>(k), false, {}};
+    std::vector<size_t> true_here;  // reused: one allocation, not one per world
     q.each_world([&] {
-      std::vector<size_t> true_here;
+      true_here.clear();
       for (size_t j = 0; j < k; ++j)
         if (q.eval(conditions[j]) == kTrue) true_here.push_back(j);
       if (true_here.empty()) {
