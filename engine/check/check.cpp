@@ -1995,10 +1995,11 @@ class Checker {
     }
   }
 
-  // The operands an evaluation of node `id` descends into, as the later stages walk them:
-  // definitions into their body, aggregates into their conditions, keys and ranges.
+  // What an evaluation of a node descends into, as the later stages walk it: its operands,
+  // and beyond its own expression, definitions into their body and aggregates into their
+  // conditions, keys and ranges.
   template <typename Visit>
-  void for_each_operand(const Node& n, Visit&& visit) const {
+  void for_each_evaluated(const Node& n, Visit&& visit) const {
     switch (n.op) {
       case Op::Definition:
         if (n.index >= 0) visit(r_.definitions[n.index].root);
@@ -2021,14 +2022,8 @@ class Checker {
         }
         return;
       }
-      case Op::SetOf:
-        if (n.index >= 0)
-          for (int32_t e : r_.lists[n.index]) visit(e);
-        return;
       default:
-        visit(n.a);
-        visit(n.b);
-        visit(n.c);
+        for_each_operand(r_, n, visit);
     }
   }
 
@@ -2051,13 +2046,13 @@ class Checker {
         if (depth[id] >= 0) continue;
         if (!done) {
           stack.push_back({id, true});
-          for_each_operand(r_.nodes[id], [&](int32_t c) {
+          for_each_evaluated(r_.nodes[id], [&](int32_t c) {
             if (c >= 0 && depth[c] < 0) stack.push_back({c, false});
           });
           continue;
         }
         int32_t d = 1;
-        for_each_operand(r_.nodes[id], [&](int32_t c) {
+        for_each_evaluated(r_.nodes[id], [&](int32_t c) {
           if (c >= 0) d = std::max(d, depth[c] + 1);
         });
         depth[id] = d;

@@ -195,4 +195,18 @@ struct TypedRuleset {
   std::vector<std::vector<bool>> table_fields_read;
 };
 
+// The operands of a node within its own expression: a, b and c, or a set's elements. Outcome
+// and AnyOutcome use `b` as a flag, not an operand. Definitions, lets and aggregates lead to
+// other expressions through `index`; walks that follow those do it themselves.
+template <class F>
+void for_each_operand(const TypedRuleset& r, const Node& n, F f) {
+  if (n.op == Op::Outcome || n.op == Op::AnyOutcome) return;
+  if (n.op == Op::SetOf) {
+    for (int32_t e : r.lists[n.index]) f(e);
+    return;
+  }
+  for (int32_t c : {n.a, n.b, n.c})
+    if (c >= 0) f(c);
+}
+
 }  // namespace crible::check

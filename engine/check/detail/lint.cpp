@@ -42,18 +42,6 @@ constexpr double kMaxRuleCombinations = 1024;
 
 bool logical(Op op) { return op == Op::And || op == Op::Or || op == Op::Not; }
 
-// The children of a node (Outcome and AnyOutcome use `b` as a flag, not a child).
-template <class F>
-void for_children(const TypedRuleset& r, const Node& n, F f) {
-  if (n.op == Op::Outcome || n.op == Op::AnyOutcome) return;
-  if (n.op == Op::SetOf) {
-    for (int32_t e : r.lists[n.index]) f(e);
-    return;
-  }
-  for (int32_t c : {n.a, n.b, n.c})
-    if (c >= 0) f(c);
-}
-
 std::string literal_key(const Literal& l) {
   std::string k = fmt::format("{}:{}:{}:{}", static_cast<int>(l.kind), l.i, l.d, l.text);
   for (const auto& s : l.set) k += "," + s;
@@ -79,7 +67,7 @@ class Facts {
     std::string key = fmt::format("{}|{}|{}", static_cast<int>(n.op), n.index, n.aux);
     if (n.op == Op::Outcome || n.op == Op::AnyOutcome) key += fmt::format("|{}", n.b);
     if (n.op == Op::Literal) key += "|" + literal_key(r_.literals[n.index]);
-    for_children(r_, n, [&](int32_t c) { key += fmt::format(",{}", canon(c)); });
+    for_each_operand(r_, n, [&](int32_t c) { key += fmt::format(",{}", canon(c)); });
     auto it = ids_.try_emplace(key, static_cast<int>(ids_.size())).first;
     return canon_[id] = it->second;
   }
@@ -104,7 +92,7 @@ class Facts {
         case Op::Aggregate: case Op::Div: case Op::Coalesce: case Op::Literal:
           break;
         default:
-          for_children(r_, n, [&](int32_t c) {
+          for_each_operand(r_, n, [&](int32_t c) {
             const auto& more = leaves(c);
             out.insert(out.end(), more.begin(), more.end());
           });
@@ -202,7 +190,7 @@ class Question {
   void add(int32_t root) {
     const Node& n = r_.nodes[root];
     if (logical(n.op)) {
-      for_children(r_, n, [&](int32_t c) { add(c); });
+      for_each_operand(r_, n, [&](int32_t c) { add(c); });
       return;
     }
     if (atom_of_[root] < 0) {
@@ -648,7 +636,7 @@ class Linter {
       return;
     }
     if (logical(n.op))
-      for_children(r_, n, [&](int32_t c) { report_constant(q, c, {}, {}); });
+      for_each_operand(r_, n, [&](int32_t c) { report_constant(q, c, {}, {}); });
   }
 
   // Which outcomes each criterion and signal can have (0 = not worked out: any).
