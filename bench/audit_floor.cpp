@@ -1,6 +1,7 @@
 // The floor of the audit store: inserts N decision rows with the same columns, indexes,
-// journal mode and batching as crible's store, but no hash chain and no evaluation. What
-// `crible review` costs above this is the price of evaluation, evidence and the chain.
+// journal mode and batching as crible's store (schema 3), but no hash chain and no
+// evaluation: the two hash columns hold a constant. What `crible review` costs above this is
+// the price of evaluation, evidence and the chain.
 // Usage: audit_floor N STORE.sqlite [FINDINGS_BYTES DETAIL_BYTES]
 // The two sizes are those of a decision's findings and detail columns; bench/run.sh passes the
 // averages of the store that `crible review` just wrote, so that both write the same bytes.
@@ -39,19 +40,19 @@ int main(int argc, char** argv) {
       "CREATE TABLE decisions(seq INTEGER PRIMARY KEY, run_id INTEGER NOT NULL,"
       " input_index INTEGER NOT NULL, case_key TEXT NOT NULL, disposition TEXT NOT NULL,"
       " disposition_rule TEXT NOT NULL, scores TEXT NOT NULL, fired TEXT NOT NULL,"
-      " findings TEXT NOT NULL, detail_hash TEXT NOT NULL) STRICT;"
+      " findings TEXT NOT NULL, detail_hash TEXT NOT NULL, hash BLOB NOT NULL, detail TEXT)"
+      " STRICT;"
       "CREATE UNIQUE INDEX decisions_by_run_input ON decisions(run_id, input_index);"
-      "CREATE INDEX decisions_by_case_run ON decisions(case_key, run_id);"
-      "CREATE TABLE decision_details(seq INTEGER PRIMARY KEY, detail TEXT) STRICT;";
+      "CREATE INDEX decisions_by_case_run ON decisions(case_key, run_id);";
   if (!exec(db, schema)) return 3;
   // By default, payloads of the sizes crible writes for the reference ruleset (schema 2).
   const std::string findings(argc == 5 ? std::strtoul(argv[3], nullptr, 10) : 15, 'f');
   const std::string detail(argc == 5 ? std::strtoul(argv[4], nullptr, 10) : 600, 'd');
-  const std::string hash(64, 'a');
+  const std::string detail_hash(64, 'a');
+  const unsigned char hash[32] = {0x5a};
   sqlite3_stmt* ins = nullptr;
-  sqlite3_stmt* det = nullptr;
-  sqlite3_prepare_v2(db, "INSERT INTO decisions VALUES(?,?,?,?,?,?,?,?,?,?)", -1, &ins, nullptr);
-  sqlite3_prepare_v2(db, "INSERT INTO decision_details VALUES(?,?)", -1, &det, nullptr);
+  sqlite3_prepare_v2(db, "INSERT INTO decisions VALUES(?,?,?,?,?,?,?,?,?,?,?,?)", -1, &ins,
+                     nullptr);
   auto started = std::chrono::steady_clock::now();
   constexpr long kBatch = 5000;  // as crible's review
   char key[32];
@@ -67,18 +68,15 @@ int main(int argc, char** argv) {
     sqlite3_bind_text(ins, 7, "[[\"risk\",\"0\"],[\"priority\",\"0\"]]", -1, SQLITE_STATIC);
     sqlite3_bind_text(ins, 8, "", -1, SQLITE_STATIC);
     sqlite3_bind_text(ins, 9, findings.c_str(), static_cast<int>(findings.size()), SQLITE_STATIC);
-    sqlite3_bind_text(ins, 10, hash.c_str(), 64, SQLITE_STATIC);
+    sqlite3_bind_text(ins, 10, detail_hash.c_str(), 64, SQLITE_STATIC);
+    sqlite3_bind_blob(ins, 11, hash, sizeof hash, SQLITE_STATIC);
+    sqlite3_bind_text(ins, 12, detail.c_str(), static_cast<int>(detail.size()), SQLITE_STATIC);
     if (sqlite3_step(ins) != SQLITE_DONE) return 3;
     sqlite3_reset(ins);
-    sqlite3_bind_int64(det, 1, i + 1);
-    sqlite3_bind_text(det, 2, detail.c_str(), static_cast<int>(detail.size()), SQLITE_STATIC);
-    if (sqlite3_step(det) != SQLITE_DONE) return 3;
-    sqlite3_reset(det);
     if ((i + 1) % kBatch == 0 || i + 1 == n)
       if (!exec(db, "COMMIT")) return 3;
   }
   sqlite3_finalize(ins);
-  sqlite3_finalize(det);
   sqlite3_close(db);
   double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   std::printf("inserted %ld decisions in %.3f s\n", n, s);

@@ -16,7 +16,7 @@
 
 namespace crible::audit {
 
-inline constexpr int kSchemaVersion = 2;
+inline constexpr int kSchemaVersion = 3;
 inline constexpr int kExitTampered = 4;
 
 struct RulesetVersion {

@@ -2,24 +2,27 @@
 // runs, decisions, run ends, overrides, erasures) and reading them back. verify() is in
 // verify.cpp; the chain's byte encoding in detail/canonical.h.
 //
-// Store layout, schema version 2 (PRAGMA user_version and meta.schema_version):
-//   chain(seq, kind, hash)  one row per chained record, seq = 1, 2, 3... over all kinds;
-//                           hash = SHA-256(hash of seq-1 || canonical bytes of the record).
+// Store layout, schema version 3 (PRAGMA user_version and meta.schema_version):
 //   rulesets, runs, decisions, run_ends, overrides, erasures
-//                           the records, each keyed by its seq (columns: detail/store_impl.h).
-//   decision_details(seq, detail)
-//                           the personal detail of decision `seq`, beside the chain: the
-//                           decision commits to it by detail_hash = SHA-256(detail), so it can
-//                           be erased (set to NULL) while the chain still verifies.
+//                           the chained records (columns: detail/store_impl.h). Each is keyed
+//                           by its seq, 1, 2, 3... over all the tables together, and carries
+//                           its chain hash in its own row:
+//                           hash = SHA-256(hash of seq-1 || canonical bytes of the record).
+//   decisions.detail        the personal detail of a decision, beside the chain: the decision
+//                           commits to it by detail_hash = SHA-256(detail), so it can be
+//                           erased (set to NULL) while the chain still verifies.
 // What all decisions of a run share is stored once, in its run record: the list of its
 // criteria and signals (runs.findings: [[id, name, kind, points], ...]), of which a decision
 // stores only the outcomes, one letter each (decisions.findings: p pass, f fail, u unknown,
 // y fired, n not fired); and the layout of the details (runs.detail_layout), of which a
-// decision's detail holds only the values. Version 1 stored both in full in every decision,
-// ~4.3 KB a decision for the reference ruleset.
+// decision's detail holds only the values.
 //   meta(key, value)        schema version, creating crible version, encoding version.
-// Triggers refuse UPDATE and DELETE on every table but decision_details, where the only
-// change allowed is setting a detail to NULL when an erasure record already lists that
+// Version 2 kept the hashes in a separate chain(seq, kind, hash) table and the details in a
+// decision_details table: three rows a decision instead of one, which made writing the store
+// a third slower (docs/decisions.md). The hashes are the same: a record's canonical bytes
+// did not change. Version 1 stored each decision's rule names and texts in full.
+// Triggers refuse UPDATE and DELETE on every table, except that a decision's detail may be
+// set to NULL, and nothing else of the row changed, when an erasure record already lists that
 // decision: erase() appends the erasure record first, then clears the details, in one
 // transaction. The triggers are a guard against mistakes; verify() does not rely on them.
 #include <unistd.h>
@@ -46,43 +49,49 @@ using detail::Transaction;
 
 namespace {
 
-constexpr const char* kChainedTables[] = {"meta",      "chain",    "rulesets",  "runs",
-                                          "decisions", "run_ends", "overrides", "erasures"};
+// Tables whose every UPDATE and DELETE a trigger refuses; decisions refuse DELETE, and
+// every UPDATE but an erasure (kSchema).
+constexpr const char* kSealedTables[] = {"meta",     "rulesets",  "runs",
+                                         "run_ends", "overrides", "erasures"};
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
-CREATE TABLE chain(seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, hash TEXT NOT NULL) STRICT;
 CREATE TABLE rulesets(seq INTEGER PRIMARY KEY, id INTEGER NOT NULL UNIQUE, path TEXT NOT NULL,
   source TEXT NOT NULL, sha256 TEXT NOT NULL UNIQUE, crible_version TEXT NOT NULL,
-  stored_at TEXT NOT NULL) STRICT;
+  stored_at TEXT NOT NULL, hash BLOB NOT NULL) STRICT;
 CREATE TABLE runs(seq INTEGER PRIMARY KEY, id INTEGER NOT NULL UNIQUE,
   ruleset_id INTEGER NOT NULL, params TEXT NOT NULL, inputs TEXT NOT NULL, as_of TEXT NOT NULL,
   command TEXT NOT NULL, fingerprint TEXT NOT NULL, started_at TEXT NOT NULL,
-  findings TEXT NOT NULL, detail_layout TEXT NOT NULL) STRICT;
+  findings TEXT NOT NULL, detail_layout TEXT NOT NULL, hash BLOB NOT NULL) STRICT;
 CREATE INDEX runs_by_fingerprint ON runs(fingerprint);
 CREATE TABLE decisions(seq INTEGER PRIMARY KEY, run_id INTEGER NOT NULL,
   input_index INTEGER NOT NULL, case_key TEXT NOT NULL, disposition TEXT NOT NULL,
   disposition_rule TEXT NOT NULL, scores TEXT NOT NULL, fired TEXT NOT NULL,
-  findings TEXT NOT NULL, detail_hash TEXT NOT NULL) STRICT;
+  findings TEXT NOT NULL, detail_hash TEXT NOT NULL, hash BLOB NOT NULL, detail TEXT) STRICT;
 CREATE UNIQUE INDEX decisions_by_run_input ON decisions(run_id, input_index);
 CREATE INDEX decisions_by_case_run ON decisions(case_key, run_id);
-CREATE TABLE decision_details(seq INTEGER PRIMARY KEY, detail TEXT) STRICT;
 CREATE TABLE run_ends(seq INTEGER PRIMARY KEY, run_id INTEGER NOT NULL UNIQUE,
   read INTEGER NOT NULL, decided INTEGER NOT NULL, rejected INTEGER NOT NULL,
-  rejects TEXT NOT NULL, finished_at TEXT NOT NULL, head_hash TEXT NOT NULL) STRICT;
+  rejects TEXT NOT NULL, finished_at TEXT NOT NULL, head_hash TEXT NOT NULL,
+  hash BLOB NOT NULL) STRICT;
 CREATE TABLE overrides(seq INTEGER PRIMARY KEY, decision_seq INTEGER NOT NULL,
   run_id INTEGER NOT NULL, case_key TEXT NOT NULL, disposition TEXT NOT NULL,
-  previous TEXT NOT NULL, who TEXT NOT NULL, why TEXT NOT NULL, at TEXT NOT NULL) STRICT;
+  previous TEXT NOT NULL, who TEXT NOT NULL, why TEXT NOT NULL, at TEXT NOT NULL,
+  hash BLOB NOT NULL) STRICT;
 CREATE INDEX overrides_by_decision ON overrides(decision_seq);
 CREATE TABLE erasures(seq INTEGER PRIMARY KEY, case_key TEXT NOT NULL, decisions TEXT NOT NULL,
-  who TEXT NOT NULL, why TEXT NOT NULL, at TEXT NOT NULL) STRICT;
+  who TEXT NOT NULL, why TEXT NOT NULL, at TEXT NOT NULL, hash BLOB NOT NULL) STRICT;
 CREATE INDEX erasures_by_case ON erasures(case_key);
-CREATE TRIGGER decision_details_no_delete BEFORE DELETE ON decision_details
+CREATE TRIGGER decisions_no_delete BEFORE DELETE ON decisions
 BEGIN SELECT RAISE(ABORT, 'audit store is append-only'); END;
-CREATE TRIGGER decision_details_erase_only BEFORE UPDATE ON decision_details
-WHEN NOT (NEW.seq IS OLD.seq AND NEW.detail IS NULL AND EXISTS (
+CREATE TRIGGER decisions_erase_only BEFORE UPDATE ON decisions
+WHEN NOT (NEW.detail IS NULL AND NEW.seq IS OLD.seq AND NEW.run_id IS OLD.run_id
+  AND NEW.input_index IS OLD.input_index AND NEW.case_key IS OLD.case_key
+  AND NEW.disposition IS OLD.disposition AND NEW.disposition_rule IS OLD.disposition_rule
+  AND NEW.scores IS OLD.scores AND NEW.fired IS OLD.fired AND NEW.findings IS OLD.findings
+  AND NEW.detail_hash IS OLD.detail_hash AND NEW.hash IS OLD.hash AND EXISTS (
   SELECT 1 FROM erasures e, json_each(e.decisions) j WHERE j.value = OLD.seq))
-BEGIN SELECT RAISE(ABORT, 'audit store is append-only: a decision detail is only erased under an erasure record'); END;
+BEGIN SELECT RAISE(ABORT, 'audit store is append-only: a decision changes only when an erasure record erases its detail'); END;
 )sql";
 
 // ---- canonical JSON of the structured columns (format: detail/canonical.h) ----
@@ -256,13 +265,12 @@ bool read_rejects(const std::string& text, std::vector<RejectRecord>& out) {
 
 // ---- appending ----
 
-constexpr const char* kInsertChain = "INSERT INTO chain(seq, kind, hash) VALUES(?, ?, ?)";
-
 // Appends one chained record after `head`: `fill` writes the columns after seq, in the kind's
-// column order. Returns SQLITE_DONE, or the failing SQLite code (the message stays on the
-// connection). On success `head` is the new record.
+// column order; the record's chain hash is bound after them. Anything bound to `insert`
+// beyond that (a decision's detail) is the caller's. Returns SQLITE_DONE, or the failing
+// SQLite code (the message stays on the connection). On success `head` is the new record.
 template <typename Fill>
-int append(StoreImpl& m, Query& insert, Query& chain, Head& head, const Kind& kind, Fill&& fill) {
+int append(StoreImpl& m, Query& insert, Head& head, const Kind& kind, Fill&& fill) {
   Canonical& c = m.canonical;
   c.clear();
   c.text(kind.name);
@@ -270,15 +278,10 @@ int append(StoreImpl& m, Query& insert, Query& chain, Head& head, const Kind& ki
   const int64_t seq = head.seq + 1;
   w.integer(seq);
   fill(w);
-  int rc = insert.step();
-  insert.reset();
-  if (rc != SQLITE_DONE) return rc;
   const detail::Digest hash = m.sha.chain(head.hash, c.bytes());
-  chain.bind(1, seq);
-  chain.bind(2, std::string_view(kind.name));
-  chain.bind(3, detail::to_hex(hash));
-  rc = chain.step();
-  chain.reset();
+  insert.bind_blob(w.bound() + 1, hash.data(), hash.size());
+  const int rc = insert.step();
+  insert.reset();
   if (rc != SQLITE_DONE) return rc;
   head = {seq, hash};
   return SQLITE_DONE;
@@ -289,9 +292,7 @@ template <typename Fill>
 Status append_one(StoreImpl& m, Head& head, const Kind& kind, Fill&& fill) {
   auto insert = m.query(detail::insert_sql(kind));
   if (!insert) return insert.error();
-  auto chain = m.query(kInsertChain);
-  if (!chain) return chain.error();
-  if (append(m, *insert, *chain, head, kind, fill) != SQLITE_DONE)
+  if (append(m, *insert, head, kind, fill) != SQLITE_DONE)
     return m.error(std::string("cannot append a ") + kind.name + " record");
   return ok_status();
 }
@@ -386,7 +387,7 @@ Error no_decision(const std::string& case_key, std::optional<int64_t> run_id) {
 
 constexpr const char* kDecisionColumns =
     "d.seq, d.run_id, d.input_index, d.case_key, d.disposition, d.disposition_rule, d.scores, "
-    "d.fired, d.findings, x.detail FROM decisions d LEFT JOIN decision_details x ON x.seq = d.seq";
+    "d.fired, d.findings, d.detail FROM decisions d";
 
 Status read_decision(const StoreImpl& m, const Query& q, const RunLayout& layout,
                      DecisionRecord& d) {
@@ -416,7 +417,7 @@ constexpr const char* kRunColumns =
     "SELECT r.id, r.ruleset_id, s.sha256, r.started_at, r.as_of, r.command, r.inputs, "
     // The head shown for a run is the hash of its closing record: the chain as the run left
     // it (run_ends.head_hash, inside that record, is the hash just before it).
-    "e.finished_at, e.read, e.rejected, (SELECT c.hash FROM chain c WHERE c.seq = e.seq), "
+    "e.finished_at, e.read, e.rejected, lower(hex(e.hash)), "
     "e.rejects, "
     "CASE WHEN e.seq IS NULL THEN (SELECT count(*) FROM decisions d WHERE d.run_id = r.id) "
     "ELSE e.decided END "
@@ -463,16 +464,21 @@ Result<RunSummary> load_run(StoreImpl& m, int64_t run_id) {
 
 namespace detail {
 
+int column_count(const Kind& kind) {
+  return 1 + static_cast<int>(std::count(kind.columns, kind.columns + std::strlen(kind.columns), ','));
+}
+
 std::string insert_sql(const Kind& kind) {
-  const std::string_view cols = kind.columns;
   std::string marks = "?";
-  for (char c : cols)
-    if (c == ',') marks += ", ?";
-  return std::string("INSERT INTO ") + kind.table + "(" + kind.columns + ") VALUES(" + marks + ")";
+  for (int i = 1; i < column_count(kind); ++i) marks += ", ?";
+  return std::string("INSERT INTO ") + kind.table + "(" + kind.columns +
+         (kind.has_detail ? ", hash, detail" : ", hash") + ") VALUES(" + marks +
+         (kind.has_detail ? ", ?, ?)" : ", ?)");
 }
 
 std::string select_sql(const Kind& kind) {
-  return std::string("SELECT ") + kind.columns + " FROM " + kind.table + " ORDER BY seq";
+  return std::string("SELECT ") + kind.columns + (kind.has_detail ? ", hash, detail" : ", hash") +
+         " FROM " + kind.table + " ORDER BY seq";
 }
 
 Result<Transaction> Transaction::begin(StoreImpl& impl) {
@@ -500,19 +506,26 @@ Status Transaction::commit() {
 }
 
 Result<Head> read_head(StoreImpl& impl) {
-  auto q = impl.query("SELECT seq, hash FROM chain ORDER BY seq DESC LIMIT 1");
-  if (!q) return q.error();
-  const int rc = q->step();
-  if (rc == SQLITE_DONE) return Head{};
-  if (rc != SQLITE_ROW) return impl.error("cannot read the chain head");
+  // The records of one chain are spread over six tables: the head is the highest seq of all,
+  // each found by its table's rowid without a scan.
   Head head;
-  head.seq = q->integer(0);
-  const auto hash = digest_from_hex(q->text(1));
-  if (!hash) {
-    return Error{"audit store " + impl.path + ": the chain head #" + std::to_string(head.seq) +
-                 " has a malformed hash; run `crible audit verify`"};
+  for (const Kind* kind : kKinds) {
+    auto q = impl.query(std::string("SELECT seq, hash FROM ") + kind->table +
+                        " ORDER BY seq DESC LIMIT 1");
+    if (!q) return q.error();
+    const int rc = q->step();
+    if (rc == SQLITE_DONE) continue;
+    if (rc != SQLITE_ROW) return impl.error("cannot read the chain head");
+    const int64_t seq = q->integer(0);
+    if (seq <= head.seq) continue;
+    const std::string_view hash = q->blob(1);
+    if (hash.size() != head.hash.size()) {
+      return Error{"audit store " + impl.path + ": the chain head #" + std::to_string(seq) +
+                   " has a malformed hash; run `crible audit verify`"};
+    }
+    head.seq = seq;
+    std::copy(hash.begin(), hash.end(), head.hash.begin());
   }
-  head.hash = *hash;
   return head;
 }
 
@@ -599,7 +612,7 @@ Result<Declared> declared_version(StoreImpl& m) {
 
 Status create_schema(StoreImpl& m) {
   std::string sql = kSchema;
-  for (const char* table : kChainedTables) {
+  for (const char* table : kSealedTables) {
     for (const char* op : {"UPDATE", "DELETE"}) {
       sql += std::string("CREATE TRIGGER ") + table + "_no_" +
              (op[0] == 'U' ? "update" : "delete") + " BEFORE " + op + " ON " + table +
@@ -821,12 +834,9 @@ Status Store::append_decisions(int64_t run_id, const std::vector<DecisionRecord>
   if (!layout) return layout.error();
 
   static const std::string kInsertDecision = detail::insert_sql(detail::kDecision);
+  static const int kDetailColumn = detail::column_count(detail::kDecision) + 2;
   auto insert = m.query(kInsertDecision);
   if (!insert) return insert.error();
-  auto chain = m.query(kInsertChain);
-  if (!chain) return chain.error();
-  auto details = m.query("INSERT INTO decision_details(seq, detail) VALUES(?, ?)");
-  if (!details) return details.error();
 
   std::vector<bool> is_signal;
   for (const FindingRecord& f : layout->findings) is_signal.push_back(f.kind == "signal");
@@ -846,7 +856,8 @@ Status Store::append_decisions(int64_t run_id, const std::vector<DecisionRecord>
                    std::to_string(run_id)};
     }
     const std::string detail_hash = detail::to_hex(m.sha.digest(d.detail_json));
-    const int rc = append(m, *insert, *chain, *head, detail::kDecision, [&](RecordWriter& w) {
+    insert->bind_static(kDetailColumn, d.detail_json);
+    const int rc = append(m, *insert, *head, detail::kDecision, [&](RecordWriter& w) {
       w.integer(run_id);
       w.integer(static_cast<int64_t>(d.input_index));
       w.text(d.case_key);
@@ -862,11 +873,6 @@ Status Store::append_decisions(int64_t run_id, const std::vector<DecisionRecord>
                    std::to_string(d.input_index)};
     }
     if (rc != SQLITE_DONE) return m.error("cannot append a decision");
-    details->bind(1, head->seq);
-    details->bind_static(2, d.detail_json);
-    const int drc = details->step();
-    details->reset();
-    if (drc != SQLITE_DONE) return m.error("cannot store a decision's detail");
   }
   return txn->commit();
 }
@@ -1068,8 +1074,7 @@ Result<uint64_t> Store::erase(const std::string& case_key, const std::string& by
   bool any = false;
   {
     auto q = m.query(
-        "SELECT d.seq, x.detail IS NOT NULL FROM decisions d "
-        "LEFT JOIN decision_details x ON x.seq = d.seq WHERE d.case_key = ? ORDER BY d.seq");
+        "SELECT seq, detail IS NOT NULL FROM decisions WHERE case_key = ? ORDER BY seq");
     if (!q) return q.error();
     q->bind(1, case_key);
     int rc;
@@ -1082,8 +1087,8 @@ Result<uint64_t> Store::erase(const std::string& case_key, const std::string& by
   if (!any) return no_decision(case_key, std::nullopt);
   if (seqs.empty()) return uint64_t{0};
 
-  // The erasure record first: the trigger on decision_details lets a detail become NULL
-  // only under an erasure record that lists its decision.
+  // The erasure record first: the trigger on decisions lets a detail become NULL only under
+  // an erasure record that lists its decision.
   auto head = detail::read_head(m);
   if (!head) return head.error();
   Status s = append_one(m, *head, detail::kErasure, [&](RecordWriter& w) {
@@ -1094,7 +1099,7 @@ Result<uint64_t> Store::erase(const std::string& case_key, const std::string& by
     w.text(*now);
   });
   if (!s) return s.error();
-  auto clear = m.query("UPDATE decision_details SET detail = NULL WHERE seq = ?");
+  auto clear = m.query("UPDATE decisions SET detail = NULL WHERE seq = ?");
   if (!clear) return clear.error();
   for (int64_t seq : seqs) {
     clear->bind(1, seq);

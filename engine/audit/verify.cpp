@@ -1,5 +1,6 @@
-// Store::verify(): recomputes the whole hash chain from the stored columns, in seq order,
-// trusting none of the stored hashes, and names the first record that does not check out.
+// Store::verify(): recomputes the whole hash chain from the stored columns, in seq order over
+// all the chained tables, trusting none of the stored hashes, and names the first record that
+// does not check out.
 // It reads the tables directly, so it sees edits made with the sqlite3 shell after the
 // protective triggers were dropped, rows deleted, inserted or reordered, a changed ruleset
 // text and a changed or removed personal detail.
@@ -22,7 +23,7 @@ using detail::StoreImpl;
 
 namespace {
 
-// One table read in seq order, alongside the chain.
+// One chained table read in seq order; the chain is their merge by seq.
 struct Cursor {
   const Kind* kind = nullptr;
   const char* table = nullptr;
@@ -39,11 +40,11 @@ struct Cursor {
   }
 };
 
-// The record as stored, encoded by the types SQLite holds (see canonical.h).
-void encode_row(Canonical& c, const char* kind, sqlite3_stmt* st) {
+// The record as stored (its first n columns), encoded by the types SQLite holds
+// (see canonical.h).
+void encode_row(Canonical& c, const char* kind, sqlite3_stmt* st, int n) {
   c.clear();
   c.text(kind);
-  const int n = sqlite3_column_count(st);
   for (int i = 0; i < n; ++i) {
     switch (sqlite3_column_type(st, i)) {
       case SQLITE_INTEGER:
@@ -94,9 +95,8 @@ struct Erasure {
 };
 
 std::vector<std::string> expected_triggers() {
-  std::vector<std::string> out = {"decision_details_no_delete", "decision_details_erase_only"};
-  for (const char* t :
-       {"meta", "chain", "rulesets", "runs", "decisions", "run_ends", "overrides", "erasures"}) {
+  std::vector<std::string> out = {"decisions_no_delete", "decisions_erase_only"};
+  for (const char* t : {"meta", "rulesets", "runs", "run_ends", "overrides", "erasures"}) {
     out.push_back(std::string(t) + "_no_update");
     out.push_back(std::string(t) + "_no_delete");
   }
@@ -164,16 +164,6 @@ Result<VerifyReport> Store::verify() {
     c.q.emplace(std::move(*q));
     if (!c.advance()) return m.error(std::string("cannot read ") + kind->table);
   }
-  Cursor details;
-  {
-    auto q = m.query("SELECT seq, detail FROM decision_details ORDER BY seq");
-    if (!q) return unreadable("decision_details");
-    details.table = "decision_details";
-    details.q.emplace(std::move(*q));
-    if (!details.advance()) return m.error("cannot read decision_details");
-  }
-  auto chain = m.query("SELECT seq, kind, hash FROM chain ORDER BY seq");
-  if (!chain) return unreadable("chain");
 
   Canonical canonical;
   detail::Digest prev{};
@@ -183,38 +173,34 @@ Result<VerifyReport> Store::verify() {
   std::set<int64_t> rulesets;                    // ruleset ids seen
   std::vector<bool> is_decision(1, false);       // by seq
 
-  int rc;
-  while ((rc = chain->step()) == SQLITE_ROW) {
-    const int64_t seq = chain->integer(0);
-    const std::string kind_name = chain->text(1);
+  for (;;) {
+    // The next record of the chain: the lowest seq not yet read, in whichever table.
+    Cursor* cur = nullptr;
+    for (Cursor& c : cursors) {
+      if (!c.row) continue;
+      if (cur && c.seq == cur->seq) {
+        return broken("record #" + std::to_string(c.seq) + " appears twice: in table " +
+                      cur->table + " and in table " + c.table);
+      }
+      if (!cur || c.seq < cur->seq) cur = &c;
+    }
+    if (!cur) break;
+    const int64_t seq = cur->seq;
     if (seq != expected) {
       return broken("record #" + std::to_string(expected) + " is missing: the chain goes from #" +
                     std::to_string(expected - 1) + " to #" + std::to_string(seq));
     }
-    Cursor* cur = nullptr;
-    for (Cursor& c : cursors) {
-      // A row older than this point in the chain was never chained: inserted by hand.
-      if (c.row && c.seq < seq) {
-        return broken("table " + std::string(c.table) + " holds record #" + std::to_string(c.seq) +
-                      " which is not in the chain");
-      }
-      if (kind_name == c.kind->name) cur = &c;
-    }
-    if (!cur)
-      return broken("record #" + std::to_string(seq) + " has an unknown kind '" + kind_name + "'");
-    if (!cur->row || cur->seq != seq) {
-      return broken("record #" + std::to_string(seq) + " (" + kind_name +
-                    ") is in the chain but missing from table " + cur->table);
-    }
     const Kind& kind = *cur->kind;
     const Query& row = *cur->q;
+    const int columns = detail::column_count(kind);
     // Named only when something is wrong: building the text for every record would cost
     // more than checking it.
     const auto what = [&] { return describe(kind, row, seq); };
 
-    encode_row(canonical, kind.name, row.get());
+    encode_row(canonical, kind.name, row.get(), columns);
     const detail::Digest hash = m.sha.chain(prev, canonical.bytes());
-    if (detail::to_hex(hash) != chain->view(2)) {
+    const std::string_view stored = row.blob(columns);
+    if (stored != std::string_view(reinterpret_cast<const char*>(hash.data()), hash.size())) {
       if (&kind == &detail::kRuleset && detail::to_hex(m.sha.digest(row.text(3))) != row.text(4))
         return broken(what() +
                       ": its source text does not match its sha256 (the ruleset was changed)");
@@ -238,17 +224,13 @@ Result<VerifyReport> Store::verify() {
       if (finished.count(run)) return broken(what() + ": it was appended after its run finished");
       ++it->second;
       // The personal detail beside the chain.
-      if (details.row && details.seq < seq) {
-        return broken("table decision_details holds detail #" + std::to_string(details.seq) +
-                      " which belongs to no decision");
-      }
-      const bool has_row = details.row && details.seq == seq;
-      const bool present = has_row && !details.q->is_null(1);
+      const int detail_column = columns + 1;
+      const bool present = !row.is_null(detail_column);
       const auto erasure = erased_by.find(seq);
       const bool covered = erasure != erased_by.end() && erasure->second.seq > seq &&
                            erasure->second.case_key == row.view(3);
       if (present) {
-        if (detail::to_hex(m.sha.digest(details.q->view(1))) != row.view(9))
+        if (detail::to_hex(m.sha.digest(row.view(detail_column))) != row.view(9))
           return broken(
               what() +
               ": its personal detail does not match its detail_hash (the detail was changed)");
@@ -258,7 +240,6 @@ Result<VerifyReport> Store::verify() {
       } else if (!covered) {
         return broken(what() + ": its personal detail is missing and no erasure record covers it");
       }
-      if (has_row && !details.advance()) return m.error("cannot read decision_details");
     } else if (&kind == &detail::kRunEnd) {
       const int64_t run = row.integer(1);
       const auto it = decided.find(run);
@@ -282,17 +263,6 @@ Result<VerifyReport> Store::verify() {
     ++expected;
     ++report.records;
     if (!cur->advance()) return m.error(std::string("cannot read ") + cur->table);
-  }
-  if (rc != SQLITE_DONE) return m.error("cannot read the chain");
-  for (Cursor& c : cursors) {
-    if (c.row) {
-      return broken("table " + std::string(c.table) + " holds record #" + std::to_string(c.seq) +
-                    " which is not in the chain");
-    }
-  }
-  if (details.row) {
-    return broken("table decision_details holds detail #" + std::to_string(details.seq) +
-                  " which belongs to no decision");
   }
   report.head_hash = detail::to_hex(prev);
   return report;

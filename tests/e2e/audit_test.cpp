@@ -130,13 +130,13 @@ BOOST_AUTO_TEST_CASE(review_out_matches_eval_and_store_verifies) {
                            "WHERE f.value IN ('centre', 'status')") == 0);
   BOOST_TEST(scalar(store, "SELECT count(*) FROM runs, json_each(detail_layout, '$.fields') f "
                            "WHERE f.value IN ('phone', 'nationality')") == 2);
-  BOOST_TEST(scalar(store, "SELECT count(*) FROM decision_details d, runs r "
+  BOOST_TEST(scalar(store, "SELECT count(*) FROM decisions d, runs r "
                            "WHERE json_array_length(d.detail, '$[6]') = "
                            "json_array_length(r.detail_layout, '$.fields')") == 1500);
   for (const char* centre_or_status : {"SOKONIKO", "\"KIDAL\"", "\"GAO\"", "\"pending\""})
-    BOOST_TEST(scalar(store, std::string("SELECT count(*) FROM decision_details WHERE detail LIKE '%") +
+    BOOST_TEST(scalar(store, std::string("SELECT count(*) FROM decisions WHERE detail LIKE '%") +
                                  centre_or_status + "%'") == 0);
-  BOOST_TEST(scalar(store, "SELECT count(*) FROM decision_details WHERE detail LIKE '%+223%'") > 0);
+  BOOST_TEST(scalar(store, "SELECT count(*) FROM decisions WHERE detail LIKE '%+223%'") > 0);
 }
 
 BOOST_AUTO_TEST_CASE(explain_golden_text_and_json_from_the_store_alone) {
@@ -176,11 +176,11 @@ BOOST_AUTO_TEST_CASE(tampering_is_detected_even_without_triggers) {
     const char* sql;
   };
   const std::vector<Edit> edits = {
-      {"edited disposition", "DROP TRIGGER decisions_no_update; UPDATE decisions SET disposition='APPROVE' WHERE case_key='AVR0000756';"},
+      {"edited disposition", "DROP TRIGGER decisions_erase_only; UPDATE decisions SET disposition='APPROVE' WHERE case_key='AVR0000756';"},
       {"deleted decision", "DROP TRIGGER decisions_no_delete; DELETE FROM decisions WHERE case_key='AVR0000100';"},
-      {"swapped dispositions", "DROP TRIGGER decisions_no_update; UPDATE decisions SET disposition = CASE disposition WHEN 'APPROVE' THEN 'INELIGIBLE' ELSE 'APPROVE' END WHERE case_key IN ('AVR0000001','AVR0000003');"},
+      {"swapped dispositions", "DROP TRIGGER decisions_erase_only; UPDATE decisions SET disposition = CASE disposition WHEN 'APPROVE' THEN 'INELIGIBLE' ELSE 'APPROVE' END WHERE case_key IN ('AVR0000001','AVR0000003');"},
       {"changed ruleset text", "DROP TRIGGER rulesets_no_update; UPDATE rulesets SET source = replace(source, 'points 25', 'points 5');"},
-      {"edited evidence", "DROP TRIGGER decision_details_erase_only; UPDATE decision_details SET detail = replace(detail, '[1,[{},6],', '[1,[{},2],') WHERE seq = (SELECT seq FROM decisions WHERE case_key = 'AVR0000756');"},
+      {"edited evidence", "DROP TRIGGER decisions_erase_only; UPDATE decisions SET detail = replace(detail, '[1,[{},6],', '[1,[{},2],') WHERE case_key = 'AVR0000756';"},
   };
   for (const auto& e : edits) {
     BOOST_TEST_CONTEXT(e.what) {
@@ -202,8 +202,8 @@ BOOST_AUTO_TEST_CASE(explain_of_a_damaged_detail_or_layout_is_a_clear_error) {
        "does not fit its run's layout"},
       {"DROP TRIGGER runs_no_update; UPDATE runs SET detail_layout = 'garbage';",
        "the run's decision layout is not valid JSON"},
-      {"DROP TRIGGER decision_details_erase_only; UPDATE decision_details SET detail = '[1,2' "
-       "WHERE seq = (SELECT seq FROM decisions WHERE case_key = 'AVR0000756');",
+      {"DROP TRIGGER decisions_erase_only; UPDATE decisions SET detail = '[1,2' "
+       "WHERE case_key = 'AVR0000756';",
        "the decision's detail is not valid JSON"},
   };
   for (const auto& [sql, message] : damages) {
@@ -229,7 +229,8 @@ BOOST_AUTO_TEST_CASE(triggers_refuse_edits_in_normal_use) {
   sqlite3_open(store.c_str(), &db);
   BOOST_TEST(sqlite3_exec(db, "UPDATE decisions SET disposition='APPROVE'", nullptr, nullptr, nullptr) != SQLITE_OK);
   BOOST_TEST(sqlite3_exec(db, "DELETE FROM decisions", nullptr, nullptr, nullptr) != SQLITE_OK);
-  BOOST_TEST(sqlite3_exec(db, "DELETE FROM chain", nullptr, nullptr, nullptr) != SQLITE_OK);
+  BOOST_TEST(sqlite3_exec(db, "DELETE FROM runs", nullptr, nullptr, nullptr) != SQLITE_OK);
+  BOOST_TEST(sqlite3_exec(db, "UPDATE decisions SET detail = NULL", nullptr, nullptr, nullptr) != SQLITE_OK);
   sqlite3_close(db);
   BOOST_TEST(ct::run_crible({"audit", "verify", store}).exit_code == 0);
 }
@@ -265,9 +266,9 @@ BOOST_AUTO_TEST_CASE(erase_keeps_the_chain_verifiable) {
   BOOST_TEST(text.out.find("+22323340928") == std::string::npos);  // the phone is gone
   BOOST_TEST(text.out.find("HOLD_REVIEW") != std::string::npos);   // the decision is not
   BOOST_TEST(text.out.find("erased") != std::string::npos);
-  BOOST_TEST(scalar(store, "SELECT count(*) FROM decision_details d JOIN decisions x ON x.seq = d.seq "
-                           "WHERE x.case_key = 'AVR0000756' AND d.detail IS NOT NULL") == 0);
-  BOOST_TEST(scalar(store, "SELECT count(*) FROM decision_details WHERE detail IS NOT NULL") == 1499);
+  BOOST_TEST(scalar(store, "SELECT count(*) FROM decisions "
+                           "WHERE case_key = 'AVR0000756' AND detail IS NOT NULL") == 0);
+  BOOST_TEST(scalar(store, "SELECT count(*) FROM decisions WHERE detail IS NOT NULL") == 1499);
 }
 
 BOOST_AUTO_TEST_CASE(pseudonymised_store_holds_no_raw_identifier) {
@@ -279,8 +280,8 @@ BOOST_AUTO_TEST_CASE(pseudonymised_store_holds_no_raw_identifier) {
   args.push_back(key.string());
   ct::Run run = ct::run_crible(args);
   BOOST_REQUIRE_MESSAGE(run.exit_code == 0, run.err);
-  BOOST_TEST(scalar(store, "SELECT count(*) FROM decision_details WHERE detail LIKE '%+22323340928%'") == 0);
-  BOOST_TEST(scalar(store, "SELECT count(*) FROM decision_details WHERE detail LIKE '%hmac:%'") > 0);
+  BOOST_TEST(scalar(store, "SELECT count(*) FROM decisions WHERE detail LIKE '%+22323340928%'") == 0);
+  BOOST_TEST(scalar(store, "SELECT count(*) FROM decisions WHERE detail LIKE '%hmac:%'") > 0);
   ct::Run text = ct::run_crible({"explain", "--audit", store, "AVR0000756"});
   BOOST_TEST(text.out.find("is shared by 6 households") != std::string::npos);  // links survive
   BOOST_TEST(ct::run_crible({"audit", "verify", store}).exit_code == 0);

@@ -17,11 +17,15 @@ namespace crible::audit::detail {
 
 // One kind of chained record: its table and its columns in canonical order (seq first).
 // The INSERT that appends it and the SELECT that verify() re-encodes it with are both
-// generated from `columns`, so the two cannot drift apart.
+// generated from `columns`, so the two cannot drift apart. Every chained table also has a
+// `hash` column (the record's chain hash, 32 bytes, not itself hashed), after `columns` in
+// both statements; decisions have their personal `detail` after that (beside the chain:
+// committed to by detail_hash, not hashed directly, so that it can be erased).
 struct Kind {
-  const char* name;  // the `kind` column of the chain table, and the first field hashed
+  const char* name;  // the first field hashed; names the record in verify's messages
   const char* table;
   const char* columns;  // comma-separated, as written in SQL
+  bool has_detail = false;
 };
 
 inline constexpr Kind kRuleset{"ruleset", "rulesets",
@@ -31,7 +35,8 @@ inline constexpr Kind kRun{"run", "runs",
                            "started_at, findings, detail_layout"};
 inline constexpr Kind kDecision{"decision", "decisions",
                                 "seq, run_id, input_index, case_key, disposition, "
-                                "disposition_rule, scores, fired, findings, detail_hash"};
+                                "disposition_rule, scores, fired, findings, detail_hash",
+                                true};
 inline constexpr Kind kRunEnd{"run_end", "run_ends",
                               "seq, run_id, read, decided, rejected, rejects, finished_at, "
                               "head_hash"};
@@ -42,6 +47,9 @@ inline constexpr Kind kErasure{"erasure", "erasures", "seq, case_key, decisions,
 inline constexpr const Kind* kKinds[] = {&kRuleset, &kRun,      &kDecision,
                                          &kRunEnd,  &kOverride, &kErasure};
 
+// The number of `columns`: the chain hash is bound (or read) at column_count + 1, a
+// decision's detail at column_count + 2.
+int column_count(const Kind& kind);
 std::string insert_sql(const Kind& kind);
 std::string select_sql(const Kind& kind);  // every row, in seq order
 
@@ -67,6 +75,9 @@ class Query {
   void bind_static(int i, std::string_view s) {
     sqlite3_bind_text64(stmt_, i, s.data(), s.size(), SQLITE_STATIC, SQLITE_UTF8);
   }
+  void bind_blob(int i, const unsigned char* p, size_t n) {
+    sqlite3_bind_blob64(stmt_, i, p, n, SQLITE_TRANSIENT);
+  }
   int step() { return sqlite3_step(stmt_); }  // SQLITE_ROW, SQLITE_DONE or an error
   void reset() { sqlite3_reset(stmt_); }      // for the next step in a loop of inserts
   int64_t integer(int col) const { return sqlite3_column_int64(stmt_, col); }
@@ -81,6 +92,13 @@ class Query {
              : std::string_view();
   }
   bool is_null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+  // A BLOB column's bytes, valid like view(); empty for any other type.
+  std::string_view blob(int col) const {
+    if (sqlite3_column_type(stmt_, col) != SQLITE_BLOB) return {};
+    const auto* p = static_cast<const char*>(sqlite3_column_blob(stmt_, col));
+    return p ? std::string_view(p, static_cast<size_t>(sqlite3_column_bytes(stmt_, col)))
+             : std::string_view();
+  }
   sqlite3_stmt* get() const { return stmt_; }
 
  private:
@@ -100,6 +118,7 @@ class RecordWriter {
     q_.bind(++i_, s);
     c_.text(s);
   }
+  int bound() const { return i_; }
 
  private:
   Query& q_;
@@ -125,7 +144,8 @@ struct StoreImpl {
   Status exec(const char* sql);
 };
 
-// The chain's last record, read inside the write transaction that appends after it.
+// The chain's last record (the highest seq over the chained tables), read inside the write
+// transaction that appends after it.
 struct Head {
   int64_t seq = 0;  // 0 for an empty chain
   Digest hash{};    // 32 zero bytes for an empty chain

@@ -89,6 +89,16 @@ inline Store open_store(const std::string& path, const OpenOptions& options = {}
   return std::move(s.value());
 }
 
+// The chain as one table (seq, kind, hash as lowercase hex), as an auditor would list it
+// with the sqlite3 shell: the records of all the chained tables, by seq.
+inline const std::string kChain =
+    "(SELECT seq, 'ruleset' AS kind, lower(hex(hash)) AS hash FROM rulesets "
+    "UNION ALL SELECT seq, 'run', lower(hex(hash)) FROM runs "
+    "UNION ALL SELECT seq, 'decision', lower(hex(hash)) FROM decisions "
+    "UNION ALL SELECT seq, 'run_end', lower(hex(hash)) FROM run_ends "
+    "UNION ALL SELECT seq, 'override', lower(hex(hash)) FROM overrides "
+    "UNION ALL SELECT seq, 'erasure', lower(hex(hash)) FROM erasures)";
+
 // A raw sqlite3 connection, as the sqlite3 shell would have.
 class Raw {
  public:

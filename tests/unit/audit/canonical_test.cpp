@@ -156,8 +156,8 @@ BOOST_AUTO_TEST_CASE(stored_decision_hash_follows_the_documented_encoding) {
   }
   test::Raw raw(path);
   // Records: #1 ruleset, #2 run, #3 the decision.
-  BOOST_TEST(raw.text("SELECT kind FROM chain WHERE seq = 3") == "decision");
-  const auto prev = detail::digest_from_hex(raw.text("SELECT hash FROM chain WHERE seq = 2"));
+  BOOST_TEST(raw.text("SELECT kind FROM " + test::kChain + " WHERE seq = 3") == "decision");
+  const auto prev = detail::digest_from_hex(raw.text("SELECT lower(hex(hash)) FROM runs WHERE seq = 2"));
   BOOST_REQUIRE(prev.has_value());
   Canonical c;
   c.text("decision");
@@ -172,7 +172,7 @@ BOOST_AUTO_TEST_CASE(stored_decision_hash_follows_the_documented_encoding) {
   c.text("uy");  // the outcomes only, one letter each: the rules are in the run record
   c.text(sha256_hex(d.detail_json));
   detail::Sha256 sha;
-  BOOST_TEST(raw.text("SELECT hash FROM chain WHERE seq = 3") ==
+  BOOST_TEST(raw.text("SELECT lower(hex(hash)) FROM decisions WHERE seq = 3") ==
              detail::to_hex(sha.chain(*prev, c.bytes())));
   // And the first record chains from 32 zero bytes.
   Canonical r;
@@ -185,7 +185,7 @@ BOOST_AUTO_TEST_CASE(stored_decision_hash_follows_the_documented_encoding) {
   r.text(rs.sha256);
   r.text(rs.crible_version);
   r.text("2026-11-23T14:35:51Z");
-  BOOST_TEST(raw.text("SELECT hash FROM chain WHERE seq = 1") ==
+  BOOST_TEST(raw.text("SELECT lower(hex(hash)) FROM rulesets WHERE seq = 1") ==
              detail::to_hex(sha.chain(detail::Digest{}, r.bytes())));
 }
 
