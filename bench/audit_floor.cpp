@@ -36,7 +36,7 @@ int main(int argc, char** argv) {
   sqlite3* db = nullptr;
   if (sqlite3_open(argv[2], &db) != SQLITE_OK) return 3;
   const char* schema =
-      "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
+      "PRAGMA page_size = 16384; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
       "CREATE TABLE decisions(seq INTEGER PRIMARY KEY, run_id INTEGER NOT NULL,"
       " input_index INTEGER NOT NULL, case_key TEXT NOT NULL, disposition TEXT NOT NULL,"
       " disposition_rule TEXT NOT NULL, scores TEXT NOT NULL, fired TEXT NOT NULL,"

@@ -610,6 +610,12 @@ Result<Declared> declared_version(StoreImpl& m) {
   return d;
 }
 
+// 16 KB pages: a decision row is ~750 bytes, and with SQLite's default 4 KB pages a fifth of
+// each page went unused and B-tree splits were four times as frequent. Writing 1M decisions
+// of the reference ruleset took 5.6 s instead of 7.4 s, in 13% less space (docs/decisions.md).
+// Only takes effect on an empty database before it enters WAL mode.
+constexpr const char* kPageSize = "PRAGMA page_size = 16384";
+
 Status create_schema(StoreImpl& m) {
   std::string sql = kSchema;
   for (const char* table : kSealedTables) {
@@ -650,6 +656,10 @@ Status create_store_file(const std::string& path) {
       std::string why = m.db ? sqlite3_errmsg(m.db) : sqlite3_errstr(rc);
       ::unlink(tmp.c_str());
       return Error{"cannot create audit store " + path + ": " + why};
+    }
+    if (Status s = m.exec(kPageSize); !s) {
+      ::unlink(tmp.c_str());
+      return s.error();
     }
     auto txn = Transaction::begin(m);
     if (!txn) {
@@ -711,6 +721,9 @@ Result<Store> Store::open(const std::string& path, const OpenOptions& options) {
   if (declared->version == 0 && !options.create)
     return Error{path + " is not a crible audit store (it is empty)"};
 
+  if (declared->version == 0) {
+    if (Status s = m->exec(kPageSize); !s) return s.error();
+  }
   // WAL: readers (explain, verify) never block the writer and a killed writer loses only its
   // uncommitted transaction. NORMAL syncs at checkpoints, not at every commit: a power cut may
   // lose the last batches, never consistency, and a resumed review redoes them. secure_delete
