@@ -2,10 +2,12 @@
 // be measured without loading (issue 6: "at least 1,000,000 cases/s for evaluation proper,
 // after load"). Same stages as the CLI, no output written.
 //
-//   eval_phases RULES CASES.csv [NAME=TABLE.csv]... [--threads N] [--repeat R]
+//   eval_phases RULES CASES.csv [NAME=TABLE.csv]... [--threads N] [--repeat R] [--explain]
 //
 // Prints, per phase, wall seconds and process CPU seconds (all threads); evaluate_all is run
-// R times (default 3) and its best wall time gives the cases/s figure.
+// R times (default 3) and its best wall time gives the cases/s figure. --explain adds the two
+// steps `crible review` takes per case besides storing it, on one thread: explaining every
+// case (Evaluator::explain) and rendering the stored detail (DecisionEncoder::values_json).
 #include <time.h>
 
 #include <algorithm>
@@ -21,6 +23,7 @@
 #include "check/check.h"
 #include "data/data.h"
 #include "eval/eval.h"
+#include "render/render.h"
 #include "plan/plan.h"
 #include "syntax/syntax.h"
 
@@ -73,13 +76,16 @@ struct Phase {
 
 int main(int argc, char** argv) {
   using namespace crible;
-  if (argc < 3) die("usage: eval_phases RULES CASES.csv [NAME=TABLE.csv]... [--threads N] [--repeat R]");
+  if (argc < 3)
+    die("usage: eval_phases RULES CASES.csv [NAME=TABLE.csv]... [--threads N] [--repeat R] [--explain]");
   std::vector<std::pair<std::string, std::string>> table_args;
   int threads = 0, repeat = 3;
+  bool explain = false;
   for (int i = 3; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--threads" && i + 1 < argc) threads = std::atoi(argv[++i]);
     else if (a == "--repeat" && i + 1 < argc) repeat = std::max(1, std::atoi(argv[++i]));
+    else if (a == "--explain") explain = true;
     else if (auto eq = a.find('='); eq != std::string::npos) table_args.emplace_back(a.substr(0, eq), a.substr(eq + 1));
     else die("bad argument " + a);
   }
@@ -134,6 +140,24 @@ int main(int argc, char** argv) {
     best = std::min(best, decide.done(n));
   }
   std::printf("%-14s %12.0f cases/s (best evaluate_all, wall, %zu cases)\n", "evaluation", n / best, n);
+  if (explain) {
+    // Kept for the rendering step after, as review keeps a batch's: the memory is the phase's.
+    std::vector<eval::CaseDetail> details(n);
+    {
+      Phase ex("explain");
+      for (size_t r = 0; r < n; ++r) details[r] = ev.value()->explain(r);
+      ex.done(n);
+    }
+    const render::DecisionEncoder encoder(rules);
+    size_t bytes = 0;
+    {
+      Phase values("values_json");
+      for (size_t r = 0; r < n; ++r)
+        bytes += encoder.values_json(cases.value(), interner, details[r]).size();
+      values.done(n);
+    }
+    std::printf("%-14s %12.0f bytes a case on average\n", "detail", double(bytes) / double(n));
+  }
   std::fflush(stdout);
   std::_Exit(0);  // the teardown is not a phase of interest here
 }
