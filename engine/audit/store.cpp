@@ -870,16 +870,17 @@ Status Store::append_decisions(int64_t run_id, const std::vector<DecisionRecord>
     }
     const std::string detail_hash = detail::to_hex(m.sha.digest(d.detail_json));
     insert->bind_static(kDetailColumn, d.detail_json);
+    // Every text bound here outlives the step in append(): no copies into SQLite.
     const int rc = append(m, *insert, *head, detail::kDecision, [&](RecordWriter& w) {
       w.integer(run_id);
       w.integer(static_cast<int64_t>(d.input_index));
-      w.text(d.case_key);
-      w.text(d.disposition);
-      w.text(d.disposition_rule);
-      w.text(scores);
-      w.text(d.fired);
-      w.text(d.outcomes);
-      w.text(detail_hash);
+      w.text_kept(d.case_key);
+      w.text_kept(d.disposition);
+      w.text_kept(d.disposition_rule);
+      w.text_kept(scores);
+      w.text_kept(d.fired);
+      w.text_kept(d.outcomes);
+      w.text_kept(detail_hash);
     });
     if (rc == SQLITE_CONSTRAINT_UNIQUE) {
       return Error{"run " + std::to_string(run_id) + " already has a decision for input " +
