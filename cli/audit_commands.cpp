@@ -148,6 +148,7 @@ int record_review(const Compiled& compiled, const Loaded& loaded, const eval::De
     for (size_t i = 0; i < rules.signals.size(); ++i)
       rec.outcomes += d.fired[r * d.n_signals + i] ? 'y' : 'n';
     rec.detail_json = encoder.values_json(loaded.cases, *view, detail);
+    audit::hash_detail(rec);  // here, on all cores, rather than on the one appending thread
     return rec;
   };
   // Explaining a case and rendering its detail cost more than storing it, so the records of

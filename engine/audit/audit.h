@@ -77,7 +77,14 @@ struct DecisionRecord {
   // rules read, each finding's evidence values and rendered reason, linked case ids) as
   // render::DecisionEncoder writes them; the run's detail_layout gives them their names.
   std::string detail_json;
+  // SHA-256 of detail_json, hex: what the chained record commits to. Left empty, it is
+  // computed by append_decisions, on the one thread that appends; hash_detail() fills it
+  // beforehand, on the threads that build the records. Read back: the stored value.
+  std::string detail_hash;
 };
+
+// Fills d.detail_hash from d.detail_json. Thread-safe (its own hashing context).
+void hash_detail(DecisionRecord& d);
 
 struct RunSummary {
   int64_t run_id = 0;

@@ -387,7 +387,7 @@ Error no_decision(const std::string& case_key, std::optional<int64_t> run_id) {
 
 constexpr const char* kDecisionColumns =
     "d.seq, d.run_id, d.input_index, d.case_key, d.disposition, d.disposition_rule, d.scores, "
-    "d.fired, d.findings, d.detail FROM decisions d";
+    "d.fired, d.findings, d.detail, d.detail_hash FROM decisions d";
 
 Status read_decision(const StoreImpl& m, const Query& q, const RunLayout& layout,
                      DecisionRecord& d) {
@@ -410,6 +410,7 @@ Status read_decision(const StoreImpl& m, const Query& q, const RunLayout& layout
     d.findings[i].outcome = outcome;
   }
   d.detail_json = q.text(9);  // "" once erased (NULL)
+  d.detail_hash = q.text(10);
   return ok_status();
 }
 
@@ -854,6 +855,7 @@ Status Store::append_decisions(int64_t run_id, const std::vector<DecisionRecord>
   std::vector<bool> is_signal;
   for (const FindingRecord& f : layout->findings) is_signal.push_back(f.kind == "signal");
   std::string scores;
+  std::string detail_hash;
   for (const DecisionRecord& d : batch) {
     scores.clear();
     pairs_json(scores, d.scores);
@@ -868,7 +870,14 @@ Status Store::append_decisions(int64_t run_id, const std::vector<DecisionRecord>
                    " does not give one outcome for each criterion and signal of run " +
                    std::to_string(run_id)};
     }
-    const std::string detail_hash = detail::to_hex(m.sha.digest(d.detail_json));
+    if (d.detail_hash.empty()) {
+      detail_hash = detail::to_hex(m.sha.digest(d.detail_json));
+    } else if (d.detail_hash.size() != 64 ||
+               d.detail_hash.find_first_not_of("0123456789abcdef") != std::string::npos) {
+      return Error{"the decision for input " + std::to_string(d.input_index) +
+                   " has a malformed detail hash"};
+    }
+    const std::string& committed = d.detail_hash.empty() ? detail_hash : d.detail_hash;
     insert->bind_static(kDetailColumn, d.detail_json);
     // Every text bound here outlives the step in append(): no copies into SQLite.
     const int rc = append(m, *insert, *head, detail::kDecision, [&](RecordWriter& w) {
@@ -880,7 +889,7 @@ Status Store::append_decisions(int64_t run_id, const std::vector<DecisionRecord>
       w.text_kept(scores);
       w.text_kept(d.fired);
       w.text_kept(d.outcomes);
-      w.text_kept(detail_hash);
+      w.text_kept(committed);
     });
     if (rc == SQLITE_CONSTRAINT_UNIQUE) {
       return Error{"run " + std::to_string(run_id) + " already has a decision for input " +
@@ -1127,6 +1136,11 @@ Result<uint64_t> Store::erase(const std::string& case_key, const std::string& by
   // concurrent reader can hold the log); the next checkpoint overwrites them anyway.
   sqlite3_exec(m.db, "PRAGMA wal_checkpoint(TRUNCATE)", nullptr, nullptr, nullptr);
   return static_cast<uint64_t>(seqs.size());
+}
+
+void hash_detail(DecisionRecord& d) {
+  thread_local detail::Sha256 sha;
+  d.detail_hash = detail::to_hex(sha.digest(d.detail_json));
 }
 
 }  // namespace crible::audit

@@ -210,6 +210,47 @@ BOOST_AUTO_TEST_CASE(decisions_round_trip_in_input_order) {
   check_intact(store);
 }
 
+// Review hashes each detail on the threads that build the records (hash_detail); the store
+// holds the same hash, and the same chain, as when it hashes the detail itself.
+BOOST_AUTO_TEST_CASE(a_detail_hashed_beforehand_gives_the_same_store) {
+  TempDir tmp;
+  FixedNow now("2026-11-23T14:35:51Z");
+  std::vector<DecisionRecord> plain, hashed;
+  for (uint64_t i = 0; i < 3; ++i) {
+    plain.push_back(sample_decision(i));
+    hashed.push_back(sample_decision(i));
+    hash_detail(hashed.back());
+  }
+  BOOST_TEST(hashed[1].detail_hash == sha256_hex(hashed[1].detail_json));
+  std::string heads[2];
+  for (int k = 0; k < 2; ++k) {
+    Store store = open_store(tmp.file("audit" + std::to_string(k) + ".sqlite"));
+    auto run = store.begin_run(sample_ruleset(), sample_start());
+    BOOST_REQUIRE(run.ok());
+    BOOST_REQUIRE(store.append_decisions(*run, k == 0 ? plain : hashed).ok());
+    auto back = store.decisions(*run);
+    BOOST_REQUIRE(back.ok());
+    BOOST_TEST((*back)[2].detail_hash == hashed[2].detail_hash);
+    auto v = store.verify();
+    BOOST_REQUIRE(v.ok());
+    BOOST_TEST(v->intact, v->first_broken);
+    heads[k] = v->head_hash;
+  }
+  BOOST_TEST(heads[0] == heads[1]);
+
+  Store store = open_store(tmp.file("bad.sqlite"));
+  auto run = store.begin_run(sample_ruleset(), sample_start());
+  BOOST_REQUIRE(run.ok());
+  for (const std::string& bad : {std::string(64, 'A'), std::string(63, 'a'), std::string("xyz")}) {
+    DecisionRecord d = sample_decision(1);
+    d.detail_hash = bad;
+    auto st = store.append_decisions(*run, {sample_decision(0), d});
+    BOOST_REQUIRE_MESSAGE(!st.ok(), "detail hash '" << bad << "' was accepted");
+    BOOST_TEST(st.error().message == "the decision for input 1 has a malformed detail hash");
+  }
+  BOOST_TEST(store.already_decided(*run).empty());
+}
+
 BOOST_AUTO_TEST_CASE(runs_report_counts_inputs_rejects_and_head_hash) {
   TempDir tmp;
   FixedNow now("2026-11-23T14:35:51Z");
