@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
   }
   const long n = std::atol(argv[1]);
   std::remove(argv[2]);
+  sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);  // as crible's store does
   sqlite3* db = nullptr;
   if (sqlite3_open(argv[2], &db) != SQLITE_OK) return 3;
   const char* schema =

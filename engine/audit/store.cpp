@@ -684,7 +684,23 @@ Status create_store_file(const std::string& path) {
 
 }  // namespace
 
+namespace {
+
+// SQLite counts every allocation under a global mutex for sqlite3_memory_used(), which
+// crible never asks; off, appending a decision takes a few percent less CPU. Only possible
+// before SQLite initialises, so done once, before the first connection.
+void configure_sqlite() {
+  static const bool done = [] {
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    return true;
+  }();
+  (void)done;
+}
+
+}  // namespace
+
 Result<Store> Store::open(const std::string& path, const OpenOptions& options) {
+  configure_sqlite();
   if (options.create && ::access(path.c_str(), F_OK) != 0 && errno == ENOENT) {
     if (Status s = create_store_file(path); !s) return s.error();
   }
