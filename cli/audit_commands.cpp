@@ -414,20 +414,42 @@ int run_audit_export(const AuditOptions& o) {
     }
     run_id = runs->back().run_id;
   }
-  auto decisions = store->decisions(run_id);
-  if (!decisions) return store_error(decisions.error());
   auto sink = Sink::open(o.out);
   if (!sink) return kExitData;
-  std::string header = "case_id,disposition";
-  if (!decisions->empty())
-    for (const auto& [name, _] : decisions->front().scores) header += "," + render::csv_field(name);
-  sink->write(header + ",fired\n");
-  for (const auto& d : decisions.value()) {
-    std::string line = render::csv_field(d.case_key) + "," + render::csv_field(d.disposition);
-    for (const auto& [_, v] : d.scores) line += "," + v;
-    line += "," + render::csv_field(d.fired) + "\n";
-    sink->write(line);
-  }
+  // Streamed: a run of a million decisions is written in chunks, never held in memory.
+  std::string chunk;
+  bool first = true;
+  Status walked = store->for_each_decision(
+      run_id,
+      [&](const audit::DecisionRecord& d) {
+        if (first) {
+          chunk = "case_id,disposition";
+          for (const auto& [name, _] : d.scores) chunk += "," + render::csv_field(name);
+          chunk += ",fired\n";
+          first = false;
+        }
+        chunk += render::csv_field(d.case_key);
+        chunk += ',';
+        chunk += render::csv_field(d.disposition);
+        for (const auto& [_, v] : d.scores) {
+          chunk += ',';
+          chunk += v;
+        }
+        chunk += ',';
+        chunk += render::csv_field(d.fired);
+        chunk += '\n';
+        if (chunk.size() >= (1 << 20)) {
+          sink->write(chunk);
+          chunk.clear();
+        }
+        return ok_status();
+      },
+      /*brief=*/true);
+  if (!walked) return store_error(walked.error());
+  // A run without decisions still gets a header, without score columns (as before: they
+  // are named by the decisions).
+  if (first) chunk = "case_id,disposition,fired\n";
+  sink->write(chunk);
   return sink->close() ? kExitOk : kExitData;
 }
 

@@ -7,6 +7,7 @@
 // CRIBLE_NOW, set to such a time, replaces the clock so that golden tests are byte-identical.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
@@ -161,6 +162,14 @@ class Store {
   // The latest run that decided the case unless run_id is given.
   Result<StoredDecision> decision(const std::string& case_key, std::optional<int64_t> run_id);
   Result<std::vector<DecisionRecord>> decisions(int64_t run_id);  // input order
+  // The same, one at a time, without holding a run's decisions in memory (a million of them
+  // would take gigabytes): `each` gets every decision of the run in input order, in a record
+  // reused between calls, and stops the walk by returning an Error. With `brief`, the record
+  // has only what `audit export` needs: input_index, case_key, disposition,
+  // disposition_rule, scores, fired and outcomes (not findings, detail_json, detail_hash).
+  Status for_each_decision(int64_t run_id,
+                           const std::function<Status(const DecisionRecord&)>& each,
+                           bool brief = false);
   Result<OverrideRecord> add_override(const std::string& case_key, std::optional<int64_t> run_id,
                                       const std::string& disposition, const std::string& by,
                                       const std::string& reason);

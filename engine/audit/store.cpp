@@ -389,28 +389,29 @@ constexpr const char* kDecisionColumns =
     "d.seq, d.run_id, d.input_index, d.case_key, d.disposition, d.disposition_rule, d.scores, "
     "d.fired, d.findings, d.detail, d.detail_hash FROM decisions d";
 
+// Fills `d` from a row of kDecisionColumns, reusing its strings' storage. `brief`: as in
+// Store::for_each_decision.
 Status read_decision(const StoreImpl& m, const Query& q, const RunLayout& layout,
-                     DecisionRecord& d) {
+                     DecisionRecord& d, bool brief = false) {
   const int64_t seq = q.integer(0);
   d.input_index = static_cast<uint64_t>(q.integer(2));
-  d.case_key = q.text(3);
-  d.disposition = q.text(4);
-  d.disposition_rule = q.text(5);
+  d.case_key = q.view(3);
+  d.disposition = q.view(4);
+  d.disposition_rule = q.view(5);
   if (!read_pairs(q.text(6), d.scores))
     return damaged(m, "decision #" + std::to_string(seq), "scores");
-  d.fired = q.text(7);
+  d.fired = q.view(7);
   const std::string_view codes = q.view(8);
   if (codes.size() != layout.findings.size())
     return damaged(m, "decision #" + std::to_string(seq), "findings");
   d.outcomes = codes;
+  for (size_t i = 0; i < codes.size(); ++i)
+    if (!outcome_of_code(codes[i])) return damaged(m, "decision #" + std::to_string(seq), "findings");
+  if (brief) return ok_status();
   d.findings = layout.findings;
-  for (size_t i = 0; i < codes.size(); ++i) {
-    const char* outcome = outcome_of_code(codes[i]);
-    if (!outcome) return damaged(m, "decision #" + std::to_string(seq), "findings");
-    d.findings[i].outcome = outcome;
-  }
-  d.detail_json = q.text(9);  // "" once erased (NULL)
-  d.detail_hash = q.text(10);
+  for (size_t i = 0; i < codes.size(); ++i) d.findings[i].outcome = outcome_of_code(codes[i]);
+  d.detail_json = q.view(9);  // "" once erased (NULL)
+  d.detail_hash = q.view(10);
   return ok_status();
 }
 
@@ -1035,6 +1036,18 @@ Result<StoredDecision> Store::decision(const std::string& case_key, std::optiona
 }
 
 Result<std::vector<DecisionRecord>> Store::decisions(int64_t run_id) {
+  std::vector<DecisionRecord> out;
+  Status s = for_each_decision(run_id, [&](const DecisionRecord& d) {
+    out.push_back(d);
+    return ok_status();
+  });
+  if (!s) return s.error();
+  return out;
+}
+
+Status Store::for_each_decision(int64_t run_id,
+                                const std::function<Status(const DecisionRecord&)>& each,
+                                bool brief) {
   Impl& m = *impl_;
   auto state = run_state(m, run_id);
   if (!state) return state.error();
@@ -1045,14 +1058,15 @@ Result<std::vector<DecisionRecord>> Store::decisions(int64_t run_id) {
                    " WHERE d.run_id = ? ORDER BY d.input_index");
   if (!q) return q.error();
   q->bind(1, run_id);
-  std::vector<DecisionRecord> out;
+  DecisionRecord d;
   int rc;
   while ((rc = q->step()) == SQLITE_ROW) {
-    if (Status s = read_decision(m, *q, *layout, out.emplace_back()); !s) return s.error();
+    if (Status s = read_decision(m, *q, *layout, d, brief); !s) return s;
+    if (Status s = each(d); !s) return s;
   }
   if (rc != SQLITE_DONE)
     return m.error("cannot read the decisions of run " + std::to_string(run_id));
-  return out;
+  return ok_status();
 }
 
 Result<OverrideRecord> Store::add_override(const std::string& case_key,

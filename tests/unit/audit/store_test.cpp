@@ -210,6 +210,44 @@ BOOST_AUTO_TEST_CASE(decisions_round_trip_in_input_order) {
   check_intact(store);
 }
 
+// Export walks a run one decision at a time: in input order, brief records without detail,
+// and stops at the first Error its callback returns.
+BOOST_AUTO_TEST_CASE(for_each_decision_walks_a_run_in_input_order) {
+  TempDir tmp;
+  Store store = open_store(tmp.file("audit.sqlite"));
+  auto run = store.begin_run(sample_ruleset(), sample_start());
+  BOOST_REQUIRE(run.ok());
+  std::vector<DecisionRecord> all;
+  for (uint64_t i = 0; i < 4; ++i) all.push_back(sample_decision(i));
+  BOOST_REQUIRE(store.append_decisions(*run, {all[2], all[0]}).ok());
+  BOOST_REQUIRE(store.append_decisions(*run, {all[3], all[1]}).ok());
+  for (const bool brief : {false, true}) {
+    std::vector<std::string> keys;
+    Status walked = store.for_each_decision(
+        *run,
+        [&](const DecisionRecord& d) {
+          keys.push_back(d.case_key);
+          const DecisionRecord& want = all[d.input_index];
+          BOOST_TEST(d.disposition == want.disposition);
+          BOOST_TEST(d.outcomes == want.outcomes);
+          BOOST_TEST((d.scores == want.scores));
+          BOOST_TEST(d.detail_json == (brief ? std::string() : want.detail_json));
+          BOOST_TEST(d.findings.size() == (brief ? 0u : want.outcomes.size()));
+          return ok_status();
+        },
+        brief);
+    BOOST_REQUIRE(walked.ok());
+    BOOST_TEST((keys == std::vector<std::string>{"AVR100000", "AVR100001", "AVR100002", "AVR100003"}));
+  }
+  size_t seen = 0;
+  Status stopped = store.for_each_decision(*run, [&](const DecisionRecord&) -> Status {
+    return ++seen == 2 ? Status(Error{"enough"}) : ok_status();
+  });
+  BOOST_TEST(!stopped.ok());
+  BOOST_TEST(seen == 2u);
+  BOOST_TEST(!store.for_each_decision(99, [](const DecisionRecord&) { return ok_status(); }).ok());
+}
+
 // Review hashes each detail on the threads that build the records (hash_detail); the store
 // holds the same hash, and the same chain, as when it hashes the detail itself.
 BOOST_AUTO_TEST_CASE(a_detail_hashed_beforehand_gives_the_same_store) {
