@@ -126,18 +126,24 @@ int record_review(const Compiled& compiled, const Loaded& loaded, const eval::De
     pseudo = pseudonymised(rules, loaded.cases, loaded.interner, key);
     view = &pseudo;
   }
-  auto record_of = [&](size_t r) {
-    eval::CaseDetail detail = loaded.evaluator->explain(r);
-    audit::DecisionRecord rec;
+  // Fills `rec` in place: records are reused batch after batch, so that building one
+  // allocates nothing once their strings have grown.
+  auto fill_record = [&](size_t r, eval::CaseExplainer& explainer, audit::DecisionRecord& rec) {
+    const eval::CaseDetail& detail = explainer.explain(r);
     rec.input_index = r;
     rec.case_key = render::case_key(rules, loaded.cases, loaded.interner, r);
     const auto& line = rules.disposition[d.disposition[r]];
     rec.disposition = line.outcome;
-    rec.disposition_rule = fmt::format("{}: {}", d.disposition[r] + 1, line.text);
-    for (size_t i = 0; i < d.n_scores; ++i)
-      rec.scores.push_back({rules.scores[i].name, render::format_number(d.scores[r * d.n_scores + i])});
+    rec.disposition_rule = std::to_string(d.disposition[r] + 1);
+    rec.disposition_rule += ": ";
+    rec.disposition_rule += line.text;
+    rec.scores.resize(d.n_scores);
+    for (size_t i = 0; i < d.n_scores; ++i) {
+      rec.scores[i].first = rules.scores[i].name;
+      rec.scores[i].second = render::format_number(d.scores[r * d.n_scores + i]);
+    }
     rec.fired = render::fired_field(rules, d, r);
-    rec.outcomes.reserve(rules.criteria.size() + rules.signals.size());
+    rec.outcomes.clear();
     for (size_t i = 0; i < rules.criteria.size(); ++i) {
       switch (static_cast<eval::CriterionOutcome>(d.criteria[r * d.n_criteria + i])) {
         case eval::CriterionOutcome::Pass: rec.outcomes += 'p'; break;
@@ -147,38 +153,44 @@ int record_review(const Compiled& compiled, const Loaded& loaded, const eval::De
     }
     for (size_t i = 0; i < rules.signals.size(); ++i)
       rec.outcomes += d.fired[r * d.n_signals + i] ? 'y' : 'n';
-    rec.detail_json = encoder.values_json(loaded.cases, *view, detail);
+    encoder.values_json(loaded.cases, *view, detail, rec.detail_json);
     audit::hash_detail(rec);  // here, on all cores, rather than on the one appending thread
-    return rec;
   };
   // Explaining a case and rendering its detail cost more than storing it, so the records of
   // the next batch are built on the other cores while this one is written. Records are
   // appended in input order whatever the thread count, so the store's bytes do not depend on it.
+  // Two batches of records take turns (one built while the other is written); builds never
+  // overlap, so worker w always has explainers[w] to itself.
   const size_t threads = static_cast<size_t>(eval::resolve_threads(o.threads));
-  auto build = [&](size_t begin, size_t end) {
+  std::vector<std::unique_ptr<eval::CaseExplainer>> explainers;
+  for (size_t w = 0; w < threads; ++w)
+    explainers.push_back(std::make_unique<eval::CaseExplainer>(*loaded.evaluator));
+  std::vector<audit::DecisionRecord> batches[2];
+  auto build = [&](size_t begin, size_t end, std::vector<audit::DecisionRecord>& out) {
     std::vector<size_t> rows;
     for (size_t r = begin; r < end; ++r)
       if (!skip[r]) rows.push_back(r);
-    std::vector<audit::DecisionRecord> out(rows.size());
+    out.resize(rows.size());
     const size_t workers = std::min(threads, rows.size() / 256 + 1);
     auto work = [&](size_t w) {
       for (size_t i = rows.size() * w / workers; i < rows.size() * (w + 1) / workers; ++i)
-        out[i] = record_of(rows[i]);
+        fill_record(rows[i], *explainers[w], out[i]);
     };
     std::vector<std::thread> pool;
     for (size_t w = 1; w < workers; ++w) pool.emplace_back(work, w);
     work(0);
     for (auto& t : pool) t.join();
-    return out;
   };
   Progress progress(o.quiet);
-  std::future<std::vector<audit::DecisionRecord>> next =
-      std::async(std::launch::async, build, size_t{0}, std::min(kBatch, d.cases));
-  for (size_t begin = 0; begin < d.cases; begin += kBatch) {
-    std::vector<audit::DecisionRecord> batch = next.get();
+  std::future<void> next = std::async(std::launch::async, build, size_t{0},
+                                      std::min(kBatch, d.cases), std::ref(batches[0]));
+  for (size_t begin = 0, turn = 0; begin < d.cases; begin += kBatch, turn ^= 1) {
+    next.get();
+    const std::vector<audit::DecisionRecord>& batch = batches[turn];
     const size_t following = begin + kBatch;
     if (following < d.cases)
-      next = std::async(std::launch::async, build, following, std::min(following + kBatch, d.cases));
+      next = std::async(std::launch::async, build, following, std::min(following + kBatch, d.cases),
+                        std::ref(batches[turn ^ 1]));
     if (batch.empty()) continue;
     if (auto st = store->append_decisions(run_id, batch); !st) {
       if (next.valid()) next.wait();

@@ -1170,7 +1170,13 @@ Result<uint64_t> Store::erase(const std::string& case_key, const std::string& by
 
 void hash_detail(DecisionRecord& d) {
   thread_local detail::Sha256 sha;
-  d.detail_hash = detail::to_hex(sha.digest(d.detail_json));
+  const detail::Digest h = sha.digest(d.detail_json);
+  static constexpr char kHex[] = "0123456789abcdef";
+  d.detail_hash.resize(2 * h.size());  // in place: records are reused
+  for (size_t i = 0; i < h.size(); ++i) {
+    d.detail_hash[2 * i] = kHex[h[i] >> 4];
+    d.detail_hash[2 * i + 1] = kHex[h[i] & 15];
+  }
 }
 
 }  // namespace crible::audit

@@ -103,6 +103,8 @@ struct Evaluator::Impl {
     std::vector<int64_t> distinct;  // scratch for distinct counts
     std::vector<int64_t> key;       // a case's key parts, during a lookup
     std::vector<uint32_t>* linked = nullptr;  // when explaining: rows an aggregate matched
+    std::vector<uint32_t> linked_rows;        // ... its buffer, reused signal after signal
+    size_t detail_sets_used = 0;              // entries of the detail's set_storage in use
     int32_t disposition = -1;
 
     // Batches (evaluate_all): the values of each batched node for the cases of one batch.
@@ -654,6 +656,22 @@ struct Evaluator::Impl {
     }
   }
 
+  // Linked cases for explanations: rows of the case table only (a reference table's rows
+  // are not cases), each once over all the signal's lets, never the case itself.
+  void link_row(const check::Aggregate& a, uint32_t row, const Ctx& ctx) const {
+    std::vector<uint32_t>& linked = *ctx.s->linked;
+    if (a.source == -1 && row != ctx.row && linked.size() < kMaxLinked &&
+        std::find(linked.begin(), linked.end(), row) == linked.end())
+      linked.push_back(row);
+  }
+
+  // The linked cases of an aggregate whose value needs no fold (every row counts): only the
+  // first rows, until kMaxLinked are listed, instead of all of a group of thousands.
+  void link_rows(const check::Aggregate& a, const uint32_t* rows, size_t count,
+                 const Ctx& ctx) const {
+    for (size_t i = 0; i < count && ctx.s->linked->size() < kMaxLinked; ++i) link_row(a, rows[i], ctx);
+  }
+
   // Folds the aggregate function over rows (those passing `residual` when residual_ctx is
   // given). A Collect appends its sorted set to *collect_out when given, else to scratch.
   Value fold(const check::Aggregate& a, const uint32_t* rows, size_t count, Ctx* residual_ctx,
@@ -676,11 +694,7 @@ struct Evaluator::Impl {
         inner.row = residual_ctx->row;
         if (!row_passes(a.residual, inner)) continue;
       }
-      // Linked cases for explanations: rows of the case table only (a reference table's rows
-      // are not cases), each once over all the signal's lets, never the case itself.
-      if (ctx.s->linked && a.source == -1 && rows[i] != ctx.row && ctx.s->linked->size() < kMaxLinked &&
-          std::find(ctx.s->linked->begin(), ctx.s->linked->end(), rows[i]) == ctx.s->linked->end())
-        ctx.s->linked->push_back(rows[i]);
+      if (ctx.s->linked) link_row(a, rows[i], ctx);
       if (a.fn == check::AggregateFn::Count) {
         ++n;
         continue;
@@ -788,9 +802,12 @@ struct Evaluator::Impl {
   Value group_result(const check::Aggregate& a, const AggIndex& idx, uint32_t g, double lo,
                      double hi, Ctx& outer) const {
     if (g == kNoGroup) return empty_result(a);
-    if (idx.precomputed && !outer.s->linked) return precomputed_result(a, idx, g);
     const uint32_t* begin = idx.rows.data() + idx.offsets[g];
     size_t count = idx.offsets[g + 1] - idx.offsets[g];
+    if (idx.precomputed) {
+      if (outer.s->linked) link_rows(a, begin, count, outer);
+      return precomputed_result(a, idx, g);
+    }
     if (a.range) {
       const double* vb = idx.range_vals.data() + idx.offsets[g];
       const double* ve = vb + count;
@@ -799,16 +816,29 @@ struct Evaluator::Impl {
       if (last < first) last = first;
       begin += first - vb;
       count = static_cast<size_t>(last - first);
-      if (a.fn == check::AggregateFn::Count && a.residual.empty() && !outer.s->linked)
+      if (a.fn == check::AggregateFn::Count && a.residual.empty()) {
+        if (outer.s->linked) link_rows(a, begin, count, outer);
         return Value::integer(static_cast<int64_t>(count));
+      }
     }
     return fold(a, begin, count, a.residual.empty() ? nullptr : &outer, outer, nullptr);
   }
 
   // ------------------------------------------------------------------ one case
+  // With `detail`, also explains: fills it in place, reusing its vectors' storage (a detail
+  // passed again for the next case allocates nothing once its vectors have grown).
   void decide(size_t row, Scratch& s, CaseDetail* detail) const {
     ++s.epoch;
     s.sets_used = 0;
+    if (detail) {
+      detail->criteria.resize(rules.criteria.size());
+      detail->signals.resize(rules.signals.size());
+      detail->linked.resize(rules.signals.size());
+      detail->scores.clear();
+      detail->score_terms.resize(rules.scores.size());
+      detail->skipped_unknown.clear();
+      s.detail_sets_used = 0;
+    }
     Ctx ctx;
     ctx.row = row;
     ctx.s = &s;
@@ -843,17 +873,16 @@ struct Evaluator::Impl {
       }
       s.criteria[i] = static_cast<uint8_t>(out);
       if (detail) {
-        CriterionFinding f;
+        CriterionFinding& f = detail->criteria[i];
         f.outcome = out;
         f.decided_by = decided_by;
         collect_evidence(c.evidence, ctx, f.evidence, f.missing, *detail->set_storage);
-        detail->criteria.push_back(std::move(f));
       }
     }
     for (size_t i = 0; i < rules.signals.size(); ++i) {
       const check::Signal& sig = rules.signals[i];
-      std::vector<uint32_t> linked;
-      if (detail) s.linked = &linked;
+      s.linked_rows.clear();
+      if (detail) s.linked = &s.linked_rows;
       for (const check::Let& l : sig.lets) {
         s.let_val[l.slot] = eval(l.value, ctx);
         s.let_epoch[l.slot] = s.epoch;
@@ -862,18 +891,18 @@ struct Evaluator::Impl {
       Truth t = truth_of(eval(sig.fires, ctx));
       s.fired[i] = t == Truth::True;
       if (detail) {
-        SignalFinding f;
+        SignalFinding& f = detail->signals[i];
         f.fired = t == Truth::True;
         f.unknown = t == Truth::Unknown;
         collect_evidence(sig.evidence, ctx, f.evidence, f.missing, *detail->set_storage);
-        detail->linked.emplace_back(linked.begin(), linked.end());
-        detail->signals.push_back(std::move(f));
+        detail->linked[i].assign(s.linked_rows.begin(), s.linked_rows.end());
       }
     }
     for (size_t i = 0; i < rules.scores.size(); ++i) {
       const check::Score& sc = rules.scores[i];
       double total = 0;
-      std::vector<ScoreTermFinding> terms;
+      std::vector<ScoreTermFinding>* terms = detail ? &detail->score_terms[i] : nullptr;
+      if (terms) terms->clear();
       switch (sc.form) {
         case check::Score::Form::SignalPoints:
           for (size_t k = 0; k < rules.signals.size(); ++k)
@@ -883,7 +912,7 @@ struct Evaluator::Impl {
           for (const auto& term : sc.terms) {
             Truth t = truth_of(eval(term.condition, ctx));
             if (t == Truth::True) total += term.weight;  // unknown adds nothing; explained
-            if (detail) terms.push_back({t});
+            if (terms) terms->push_back({t});
           }
           break;
         case check::Score::Form::Expression: {
@@ -893,10 +922,7 @@ struct Evaluator::Impl {
         }
       }
       s.scores[i] = total;
-      if (detail) {
-        detail->scores.push_back(total);
-        detail->score_terms.push_back(std::move(terms));
-      }
+      if (detail) detail->scores.push_back(total);
     }
     int32_t chosen = -1;
     for (size_t i = 0; i < rules.disposition.size(); ++i) {
@@ -1456,19 +1482,33 @@ struct Evaluator::Impl {
     }
   }
 
+  // Replaces `out` and `missing` with the items' values and the names of the missing ones,
+  // reusing their storage (and the entries of `sets` beyond those this case used so far).
   void collect_evidence(const std::vector<check::Evidence>& items, Ctx& ctx,
                         std::vector<EvidenceItem>& out, std::vector<std::string>& missing,
                         std::deque<std::vector<uint32_t>>& sets) const {
-    for (const auto& e : items) {
+    out.resize(items.size());
+    size_t n_missing = 0;
+    for (size_t k = 0; k < items.size(); ++k) {
+      const check::Evidence& e = items[k];
       Value v = eval(e.node, ctx);
       // A set value may point into per-case scratch: copy it into stable storage.
       if (v.kind == ValueKind::Set && v.n > 0) {
-        sets.emplace_back(v.set, v.set + v.n);
-        v.set = sets.back().data();
+        size_t& used = ctx.s->detail_sets_used;
+        if (used == sets.size()) sets.emplace_back();
+        sets[used].assign(v.set, v.set + v.n);
+        v.set = sets[used++].data();
       }
-      out.push_back({e.name, v, rules.nodes[e.node].type.kind});
-      if (v.missing()) missing.push_back(e.name);
+      EvidenceItem& item = out[k];
+      item.name = e.name;
+      item.value = v;
+      item.type = rules.nodes[e.node].type.kind;
+      if (v.missing()) {
+        if (n_missing == missing.size()) missing.emplace_back();
+        missing[n_missing++] = e.name;
+      }
     }
+    missing.resize(n_missing);
   }
 
 };
@@ -1559,6 +1599,22 @@ CaseDetail Evaluator::explain(size_t row) const {
   CaseDetail detail;
   impl_->decide(row, s, &detail);
   return detail;
+}
+
+struct CaseExplainer::State {
+  const Evaluator::Impl& impl;
+  Evaluator::Impl::Scratch scratch;
+  CaseDetail detail;
+  explicit State(const Evaluator::Impl& m) : impl(m) { impl.init_scratch(scratch); }
+};
+
+CaseExplainer::CaseExplainer(const Evaluator& evaluator)
+    : state_(std::make_unique<State>(*evaluator.impl_)) {}
+CaseExplainer::~CaseExplainer() = default;
+
+const CaseDetail& CaseExplainer::explain(size_t row) {
+  state_->impl.decide(row, state_->scratch, &state_->detail);
+  return state_->detail;
 }
 
 }  // namespace crible::eval

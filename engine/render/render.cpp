@@ -235,7 +235,10 @@ class JsonWriter {
       fmt::format_to(std::back_inserter(out), "{}", v);
     }
   }
-  void integer(long long v) { fmt::format_to(std::back_inserter(out), "{}", v); }
+  void integer(long long v) {
+    char buf[24];
+    out.append(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
+  }
   void boolean(bool b) { out += b ? "true" : "false"; }
   void null() { out += "null"; }
   // Members and elements: `key` opens a member (with its comma), `item` an array element.
@@ -266,7 +269,8 @@ class JsonWriter {
       case ValueKind::Num:
         // nlohmann prints a double as a double (25.0): keep those bytes.
         if (v.d == std::floor(v.d) && std::fabs(v.d) < 1e15) {
-          fmt::format_to(std::back_inserter(out), "{}.0", static_cast<long long>(v.d));
+          integer(static_cast<long long>(v.d));
+          out += ".0";
         } else {
           number(v.d);
         }
@@ -604,12 +608,22 @@ DecisionEncoder::DecisionEncoder(const check::TypedRuleset& rules) : rules_(rule
 
 std::string DecisionEncoder::values_json(const data::Table& cases, const Interner& interner,
                                          const eval::CaseDetail& detail) const {
+  std::string out;
+  values_json(cases, interner, detail, out);
+  return out;
+}
+
+void DecisionEncoder::values_json(const data::Table& cases, const Interner& interner,
+                                  const eval::CaseDetail& detail, std::string& out) const {
   const check::TypedRuleset& rules = rules_;
   // The fields first, into their own buffer: evidence equal to a field is stored as `{}`.
-  JsonWriter fw;
-  std::vector<size_t> field_end;
-  std::vector<Value> field_values;
-  field_values.reserve(fields_.size());
+  // The buffers are the thread's own, kept from one call to the next.
+  thread_local JsonWriter fw;
+  thread_local std::vector<size_t> field_end;
+  thread_local std::vector<Value> field_values;
+  fw.out.clear();
+  field_end.clear();
+  field_values.clear();
   for (int32_t c : fields_) {
     field_values.push_back(cases.columns[c].value(detail.row));
     fw.value(field_values.back(), interner);
@@ -620,7 +634,8 @@ std::string DecisionEncoder::values_json(const data::Table& cases, const Interne
     return std::string_view(fw.out).substr(begin, field_end[i] - begin);
   };
   JsonWriter w;
-  w.out.reserve(512 + fw.out.size());
+  w.out.swap(out);  // written in the caller's storage
+  w.out.clear();
   auto evidence = [&](const std::vector<eval::EvidenceItem>& items, const std::vector<int32_t>& at) {
     w.open('[');
     for (size_t k = 0; k < items.size(); ++k) {
@@ -727,7 +742,7 @@ std::string DecisionEncoder::values_json(const data::Table& cases, const Interne
   }
   w.close(']');
   w.close(']');
-  return std::move(w.out);
+  out.swap(w.out);
 }
 
 Result<std::string> expand_decision_json(std::string_view layout_text, std::string_view values_text,

@@ -134,6 +134,46 @@ std::unique_ptr<Fixture> reference_set(const fs::path& dir) {
                  params);
 }
 
+// Review explains case after case with one CaseExplainer per thread and renders each detail
+// into a reused string. Whatever came before (cases in another order, with more or less
+// evidence, sets, linked cases and missing values), each case must come out as a fresh
+// Evaluator::explain gives it.
+void check_reused_buffers_change_nothing(const Fixture& f) {
+  const DecisionEncoder encoder(f.rules);
+  eval::CaseExplainer explainer(*f.evaluator);
+  std::string reused;
+  std::vector<size_t> order;
+  for (size_t row = f.cases.rows; row-- > 0;) order.push_back(row);  // backwards, then
+  for (size_t row = 0; row < f.cases.rows; row += 7) order.push_back(row);  // strided
+  size_t checked = 0;
+  for (size_t row : order) {
+    const eval::CaseDetail fresh = f.evaluator->explain(row);
+    const eval::CaseDetail& again = explainer.explain(row);
+    const std::string want = decision_json(f.rules, f.cases, f.interner, fresh, true);
+    const std::string got = decision_json(f.rules, f.cases, f.interner, again, true);
+    encoder.values_json(f.cases, f.interner, again, reused);
+    const std::string values = encoder.values_json(f.cases, f.interner, fresh);
+    if (got != want || reused != values) {
+      BOOST_ERROR("case row " << row << ": a reused explainer or buffer changed the detail\n  fresh: "
+                              << want << "\n  reused: " << got << "\n  values: " << values
+                              << "\n  reused values: " << reused);
+      return;
+    }
+    ++checked;
+  }
+  BOOST_TEST(checked == order.size());
+}
+
+BOOST_AUTO_TEST_CASE(a_reused_explainer_gives_what_explain_gives) {
+  check_reused_buffers_change_nothing(*reference_set(source_dir() / "rules" / "sample"));
+  for (const auto& entry : fs::directory_iterator(source_dir() / "tests" / "data" / "eval")) {
+    if (!entry.is_directory()) continue;
+    BOOST_TEST_CONTEXT("eval set " << entry.path().filename().string()) {
+      check_reused_buffers_change_nothing(*reference_set(entry.path()));
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(sample_details_join_back_exactly_and_are_much_smaller) {
   auto f = reference_set(source_dir() / "rules" / "sample");
   BOOST_REQUIRE_EQUAL(f->cases.rows, 1500u);
@@ -217,6 +257,7 @@ BOOST_AUTO_TEST_CASE(a_ruleset_beyond_the_reference_joins_back_exactly) {
       "\"E, quoted\",\"S\"\"N\",,100.5,5,\n";
   auto f = compile(kReachRules, cases, {}, {});
   const Sizes sizes = check_every_case(*f);
+  check_reused_buffers_change_nothing(*f);
   // The set reaches what it was written for.
   for (const char* part :
        {"\"skipped_as_unknown\"", "\"reason\":\"nationality MLI\"", "\"holds\":\"unknown\"",
