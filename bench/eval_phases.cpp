@@ -6,8 +6,9 @@
 //
 // Prints, per phase, wall seconds and process CPU seconds (all threads); evaluate_all is run
 // R times (default 3) and its best wall time gives the cases/s figure. --explain adds the two
-// steps `crible review` takes per case besides storing it, on one thread: explaining every
-// case (Evaluator::explain) and rendering the stored detail (DecisionEncoder::values_json).
+// steps `crible review` takes per case besides storing it, on one thread, as review's workers
+// do them: explaining every case (eval::CaseExplainer) and rendering the stored detail
+// (DecisionEncoder::values_json into a reused string).
 #include <time.h>
 
 #include <algorithm>
@@ -141,22 +142,26 @@ int main(int argc, char** argv) {
   }
   std::printf("%-14s %12.0f cases/s (best evaluate_all, wall, %zu cases)\n", "evaluation", n / best, n);
   if (explain) {
-    // Kept for the rendering step after, as review keeps a batch's: the memory is the phase's.
-    std::vector<eval::CaseDetail> details(n);
-    {
-      Phase ex("explain");
-      for (size_t r = 0; r < n; ++r) details[r] = ev.value()->explain(r);
-      ex.done(n);
-    }
+    // As review's workers do: one explainer, one detail string, reused case after case.
+    eval::CaseExplainer explainer(*ev.value());
     const render::DecisionEncoder encoder(rules);
+    std::string values;
     size_t bytes = 0;
-    {
-      Phase values("values_json");
-      for (size_t r = 0; r < n; ++r)
-        bytes += encoder.values_json(cases.value(), interner, details[r]).size();
-      values.done(n);
+    double explain_s = 0, render_s = 0;
+    for (size_t r = 0; r < n; ++r) {
+      const auto t0 = std::chrono::steady_clock::now();
+      const eval::CaseDetail& detail = explainer.explain(r);
+      const auto t1 = std::chrono::steady_clock::now();
+      encoder.values_json(cases.value(), interner, detail, values);
+      const auto t2 = std::chrono::steady_clock::now();
+      explain_s += std::chrono::duration<double>(t1 - t0).count();
+      render_s += std::chrono::duration<double>(t2 - t1).count();
+      bytes += values.size();
     }
-    std::printf("%-14s %12.0f bytes a case on average\n", "detail", double(bytes) / double(n));
+    std::printf("%-14s wall %8.3f s  %8.2f us a case (CaseExplainer, one thread)\n", "explain",
+                explain_s, 1e6 * explain_s / double(n));
+    std::printf("%-14s wall %8.3f s  %8.2f us a case, %.0f bytes a case on average\n",
+                "values_json", render_s, 1e6 * render_s / double(n), double(bytes) / double(n));
   }
   std::fflush(stdout);
   std::_Exit(0);  // the teardown is not a phase of interest here

@@ -47,9 +47,11 @@ std::string format_number(double v) {
 }
 
 namespace {
-std::vector<std::string> set_texts(const Value& v, const Interner& interner) {
-  std::vector<std::string> out;
-  for (uint32_t i = 0; i < v.n; ++i) out.emplace_back(interner.text(v.set[i]));
+// A set's texts in byte order, as views into the interner (which outlives any rendering).
+std::vector<std::string_view> set_texts(const Value& v, const Interner& interner) {
+  std::vector<std::string_view> out;
+  out.reserve(v.n);
+  for (uint32_t i = 0; i < v.n; ++i) out.push_back(interner.text(v.set[i]));
   std::sort(out.begin(), out.end());
   return out;
 }
