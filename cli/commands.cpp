@@ -184,6 +184,9 @@ int run_eval(const EvalOptions& o, bool review) {
 
   report_rejects(*loaded, o.rejects, code);
   if (code != kExitOk) return code;
+  // The summary goes to the terminal unless --quiet, and to --summary-json: with neither,
+  // counting every rule's outcomes over all cases would be work nobody sees.
+  if (o.quiet && o.summary_json.empty()) return kExitOk;
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   RunSummary summary = summarise(rules, *loaded, decisions, seconds);
   if (!o.quiet) std::cerr << summary.text(isatty(2));

@@ -26,8 +26,16 @@ void append_number(std::string& out, double v) {
   fmt::format_to(std::back_inserter(out), "{}", v);
 }
 
+// Whether a field needs quoting, by a plain loop: find_first_of(",\"\r\n") calls memchr on
+// the four characters for every byte, which was a quarter of writing the 1M-row CSV.
+bool needs_quotes(std::string_view s) {
+  for (const char c : s)
+    if (c == ',' || c == '"' || c == '\r' || c == '\n') return true;
+  return false;
+}
+
 void append_csv_field(std::string& out, std::string_view s) {
-  if (s.find_first_of(",\"\r\n") == std::string_view::npos) {
+  if (!needs_quotes(s)) {
     out += s;
     return;
   }
@@ -162,7 +170,7 @@ void append_decisions_csv(std::string& out, const check::TypedRuleset& rules,
       out += id_of(k);
       first = false;
     }
-    if (out.find_first_of(",\"\r\n", fired_at) != std::string::npos) {  // ids needing quotes
+    if (needs_quotes(std::string_view(out).substr(fired_at))) {  // ids needing quotes
       const std::string fired = out.substr(fired_at);
       out.resize(fired_at);
       append_csv_field(out, fired);

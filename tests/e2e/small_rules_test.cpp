@@ -6,6 +6,8 @@
 
 #include <boost/test/unit_test.hpp>
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <vector>
@@ -59,6 +61,32 @@ BOOST_AUTO_TEST_CASE(clean_tables_add_no_line) {
   const ct::Run run = eval_set("criteria");
   BOOST_TEST(run.exit_code == 0, run.err);
   BOOST_TEST(run.err.find("table ") == std::string::npos, run.err);
+}
+
+// --summary-json writes the summary even with --quiet (which only silences stderr); with
+// --quiet alone, nothing is printed.
+BOOST_AUTO_TEST_CASE(summary_json_is_written_under_quiet) {
+  const std::string set = "tests/data/eval/criteria/";
+  const std::string json = (ct::temp_dir("summary") / "summary.json").string();
+  const std::vector<std::string> base = {"eval", "rules/mali-2019.rules", "--cases", set + "cases.csv",
+                                         "--table", "flows=" + set + "flows.csv", "--table",
+                                         "languages=" + set + "languages.csv", "--out", "/dev/null",
+                                         "--quiet"};
+  const ct::Run quiet = ct::run_crible(base);
+  BOOST_TEST(quiet.exit_code == 0, quiet.err);
+  BOOST_TEST(quiet.err.empty(), quiet.err);
+  std::vector<std::string> with_json = base;
+  with_json.push_back("--summary-json");
+  with_json.push_back(json);
+  const ct::Run run = ct::run_crible(with_json);
+  BOOST_TEST(run.exit_code == 0, run.err);
+  BOOST_TEST(run.err.empty(), run.err);
+  std::ifstream in(json);
+  BOOST_REQUIRE_MESSAGE(in, "no summary written to " << json);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  for (const char* part : {"\"read\":", "\"decided\":", "\"dispositions\":{", "\"criteria\":{",
+                           "\"signals\":{", "\"seconds\":"})
+    BOOST_TEST(text.find(part) != std::string::npos, "no " << part << " in " << text);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
