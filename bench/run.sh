@@ -8,7 +8,9 @@
 #
 # Environment: BUILD (default build-bench, a Release build made here; with NO_BUILD=1 the
 # binaries already in BUILD are used as they are), THREADS (default all cores), SEED (default
-# 7), AS_OF (default 2019-01-18).
+# 7), AS_OF (default 2019-01-18), REPEAT (default 1: each timed command is run REPEAT times
+# and the run with the median wall time is reported; on a virtual machine one run of the
+# same command varied by a third).
 #
 # Wall time is what the targets are stated in, but on a machine shared with other work it
 # says more about the neighbours than about crible: the table also gives CPU seconds
@@ -21,6 +23,7 @@ build=${BUILD:-build-bench}
 seed=${SEED:-7}
 as_of=${AS_OF:-2019-01-18}
 threads=${THREADS:-0}
+repeat=${REPEAT:-1}
 if [[ ${NO_BUILD:-0} != 1 ]]; then
   cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
   cmake --build "$build" -j2 --target crible audit_floor eval_phases >/dev/null
@@ -29,10 +32,16 @@ bin=$build/crible
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-# GNU time: wall seconds, peak RSS (KB) and CPU seconds (user + sys) of one command.
+# GNU time: wall seconds, peak RSS (KB) and CPU seconds (user + sys) of one command, run
+# REPEAT times (after `$before`, when set, each time): the run with the median wall time.
 timed() {
-  /usr/bin/time -f "%e %M %U %S" -o "$work/time" "$@"
-  read -r wall rss user sys <"$work/time"
+  : >"$work/times"
+  for ((k = 0; k < repeat; k++)); do
+    if [[ -n ${before:-} ]]; then eval "$before"; fi
+    /usr/bin/time -f "%e %M %U %S" -o "$work/time" "$@"
+    cat "$work/time" >>"$work/times"
+  done
+  read -r wall rss user sys < <(sort -n "$work/times" | awk -v k="$repeat" 'NR == int((k + 1) / 2)')
   cpu=$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.2f", u + s }')
 }
 
@@ -49,8 +58,9 @@ for n in "${sizes[@]}"; do
 
   timed "$bin" eval "${common[@]}" --out "$work/crible.csv" --summary-json "$work/summary.json"
   eval_wall=$wall eval_rss=$rss eval_cpu=$cpu
-  rm -f "$work/audit.sqlite"*
+  before='rm -f "$work/audit.sqlite"*'  # each review into a new store
   timed "$bin" review "${common[@]}" --audit "$work/audit.sqlite"
+  before=
   review_wall=$wall review_rss=$rss review_cpu=$cpu
   # Explaining one decision from the store just written (a case from the middle of the file).
   probe=$(awk -F, -v mid=$((n / 2 + 2)) 'NR == mid { print $1; exit }' "$data/cases.csv")
@@ -95,3 +105,4 @@ for n in "${sizes[@]}"; do
 done
 echo "ratio: Nx = SQL baseline / this (higher is faster); NF = this / audit floor; cpu_ratio: the same on CPU seconds"
 echo "eval proper: evaluate_all alone (after load and index building), best of 3, from bench/eval_phases"
+echo "each other row: the median of $repeat run(s) by wall time (REPEAT)"
