@@ -121,15 +121,22 @@ RunSummary summarise(const check::TypedRuleset& rules, const Loaded& loaded,
   for (auto& [name, count] : disp.items()) line += fmt::format(" {} {}", name, count.get<size_t>());
   s.plain += line + "\n";
   j["dispositions"] = disp;
+  // One pass over the outcomes in memory order (they are stored case by case), instead of
+  // one strided pass per rule.
+  std::vector<size_t> fails(d.n_criteria, 0), unknowns(d.n_criteria, 0), fireds(d.n_signals, 0);
+  for (size_t r = 0; r < d.cases; ++r) {
+    const uint8_t* o = d.criteria.data() + r * d.n_criteria;
+    for (size_t i = 0; i < d.n_criteria; ++i) {
+      fails[i] += o[i] == static_cast<uint8_t>(eval::CriterionOutcome::Fail);
+      unknowns[i] += o[i] == static_cast<uint8_t>(eval::CriterionOutcome::Unknown);
+    }
+    const uint8_t* f = d.fired.data() + r * d.n_signals;
+    for (size_t i = 0; i < d.n_signals; ++i) fireds[i] += f[i];
+  }
   nlohmann::ordered_json crit = nlohmann::ordered_json::object();
   std::string cline = "criteria (fail/unknown):";
   for (size_t i = 0; i < d.n_criteria; ++i) {
-    size_t fail = 0, unknown = 0;
-    for (size_t r = 0; r < d.cases; ++r) {
-      uint8_t o = d.criteria[r * d.n_criteria + i];
-      fail += o == static_cast<uint8_t>(eval::CriterionOutcome::Fail);
-      unknown += o == static_cast<uint8_t>(eval::CriterionOutcome::Unknown);
-    }
+    const size_t fail = fails[i], unknown = unknowns[i];
     crit[rules.criteria[i].id] = {{"fail", fail}, {"unknown", unknown}};
     cline += fmt::format(" {} {}/{}", rules.criteria[i].id, fail, unknown);
   }
@@ -138,8 +145,7 @@ RunSummary summarise(const check::TypedRuleset& rules, const Loaded& loaded,
   nlohmann::ordered_json sig = nlohmann::ordered_json::object();
   std::string sline = "signals fired:";
   for (size_t i = 0; i < d.n_signals; ++i) {
-    size_t fired = 0;
-    for (size_t r = 0; r < d.cases; ++r) fired += d.fired[r * d.n_signals + i];
+    const size_t fired = fireds[i];
     sig[rules.signals[i].id] = fired;
     sline += fmt::format(" {} {}", rules.signals[i].id, fired);
   }

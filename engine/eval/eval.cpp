@@ -669,6 +669,7 @@ struct Evaluator::Impl {
   // first rows, until kMaxLinked are listed, instead of all of a group of thousands.
   void link_rows(const check::Aggregate& a, const uint32_t* rows, size_t count,
                  const Ctx& ctx) const {
+    if (a.source != -1) return;  // a reference table's rows are never listed
     for (size_t i = 0; i < count && ctx.s->linked->size() < kMaxLinked; ++i) link_row(a, rows[i], ctx);
   }
 

@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
+#include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -87,6 +89,47 @@ BOOST_AUTO_TEST_CASE(summary_json_is_written_under_quiet) {
   for (const char* part : {"\"read\":", "\"decided\":", "\"dispositions\":{", "\"criteria\":{",
                            "\"signals\":{", "\"seconds\":"})
     BOOST_TEST(text.find(part) != std::string::npos, "no " << part << " in " << text);
+}
+
+// The summary's counts agree with the decisions written: a criterion counted as failed or
+// unknown, or a signal counted as fired, is listed in the `fired` column of that many rows.
+BOOST_AUTO_TEST_CASE(summary_counts_agree_with_the_decisions) {
+  const std::string set = "rules/sample/";
+  const auto dir = ct::temp_dir("summary-counts");
+  const std::string csv = (dir / "decisions.csv").string(), json = (dir / "summary.json").string();
+  const ct::Run run = ct::run_crible({"eval", "rules/mali-2019.rules", "--cases", set + "cases.csv",
+                                      "--table", "flows=" + set + "flows.csv", "--table",
+                                      "languages=" + set + "languages.csv", "--out", csv,
+                                      "--summary-json", json, "--quiet"});
+  BOOST_REQUIRE_MESSAGE(run.exit_code == 0, run.err);
+  std::ifstream in(json);
+  const auto summary = nlohmann::json::parse(in, nullptr, false);
+  BOOST_REQUIRE(summary.is_object());
+  std::map<std::string, size_t> listed;  // rule id -> rows listing it
+  std::ifstream rows(csv);
+  std::string line;
+  std::getline(rows, line);  // header
+  size_t n = 0;
+  while (std::getline(rows, line)) {
+    ++n;
+    std::string fired = line.substr(line.rfind(',') + 1);
+    for (size_t at = 0; at <= fired.size();) {
+      const size_t end = std::min(fired.find(';', at), fired.size());
+      if (end > at) ++listed[fired.substr(at, end - at)];
+      at = end + 1;
+    }
+  }
+  BOOST_TEST(n == 1500u);
+  size_t checked = 0;
+  for (const auto& [id, counts] : summary.at("criteria").items()) {
+    BOOST_TEST(counts.at("fail").get<size_t>() + counts.at("unknown").get<size_t>() == listed[id], id);
+    ++checked;
+  }
+  for (const auto& [id, fired] : summary.at("signals").items()) {
+    BOOST_TEST(fired.get<size_t>() == listed[id], id);
+    ++checked;
+  }
+  BOOST_TEST(checked == 15u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
