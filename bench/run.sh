@@ -8,9 +8,9 @@
 #
 # Environment: BUILD (default build-bench, a Release build made here; with NO_BUILD=1 the
 # binaries already in BUILD are used as they are), THREADS (default all cores), SEED (default
-# 7), AS_OF (default 2019-01-18), REPEAT (default 1: each timed command is run REPEAT times
-# and the run with the median wall time is reported; on a virtual machine one run of the
-# same command varied by a third).
+# 7), AS_OF (default 2019-01-18), REPEAT (default 1: REPEAT rounds of eval, review, SQL and
+# floor in turn, and for each the run with the median wall time is reported; on a virtual
+# machine one run of the same command varied by a third).
 #
 # Wall time is what the targets are stated in, but on a machine shared with other work it
 # says more about the neighbours than about crible: the table also gives CPU seconds
@@ -32,16 +32,17 @@ bin=$build/crible
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-# GNU time: wall seconds, peak RSS (KB) and CPU seconds (user + sys) of one command, run
-# REPEAT times (after `$before`, when set, each time): the run with the median wall time.
-timed() {
-  : >"$work/times"
-  for ((k = 0; k < repeat; k++)); do
-    if [[ -n ${before:-} ]]; then eval "$before"; fi
-    /usr/bin/time -f "%e %M %U %S" -o "$work/time" "$@"
-    cat "$work/time" >>"$work/times"
-  done
-  read -r wall rss user sys < <(sort -n "$work/times" | awk -v k="$repeat" 'NR == int((k + 1) / 2)')
+# GNU time: wall seconds, peak RSS (KB) and CPU seconds (user + sys) of one run of a command,
+# appended to $work/times-NAME.
+timed_run() {
+  local name=$1
+  shift
+  /usr/bin/time -f "%e %M %U %S" -o "$work/time" "$@"
+  cat "$work/time" >>"$work/times-$name"
+}
+# The run of NAME with the median wall time, into wall, rss, cpu.
+median() {
+  read -r wall rss user sys < <(sort -n "$work/times-$1" | awk -v k="$repeat" 'NR == int((k + 1) / 2)')
   cpu=$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.2f", u + s }')
 }
 
@@ -56,24 +57,32 @@ for n in "${sizes[@]}"; do
   common=(rules/mali-2019.rules --cases "$data/cases.csv" --table "flows=$data/flows.csv"
           --table "languages=$data/languages.csv" --param "as_of=$as_of" --threads "$threads" --quiet)
 
-  timed "$bin" eval "${common[@]}" --out "$work/crible.csv" --summary-json "$work/summary.json"
-  eval_wall=$wall eval_rss=$rss eval_cpu=$cpu
-  before='rm -f "$work/audit.sqlite"*'  # each review into a new store
-  timed "$bin" review "${common[@]}" --audit "$work/audit.sqlite"
-  before=
-  review_wall=$wall review_rss=$rss review_cpu=$cpu
+  rm -f "$work"/times-*
+  # The commands take turns, REPEAT rounds of them, so that a slow spell of the machine
+  # (CPU time itself varied by half from one minute to the next on a shared virtual machine)
+  # weighs on all of them alike rather than on whichever ran then.
+  for ((k = 0; k < repeat; k++)); do
+    timed_run eval "$bin" eval "${common[@]}" --out "$work/crible.csv" --summary-json "$work/summary.json"
+    rm -f "$work/audit.sqlite"*  # each review into a new store
+    timed_run review "$bin" review "${common[@]}" --audit "$work/audit.sqlite"
+    timed_run sql bench/sql_reference.sh "$data/cases.csv" "$data/flows.csv" "$data/languages.csv" \
+      "$as_of" "$work/sql.csv"
+    # The floor writes payloads of the average sizes this review wrote.
+    read -r findings_bytes detail_bytes < <(sqlite3 -separator ' ' "$work/audit.sqlite" \
+      "SELECT CAST(avg(length(findings)) AS INTEGER), CAST(avg(length(detail)) AS INTEGER) FROM decisions")
+    timed_run floor "$build/audit_floor" "$n" "$work/floor.sqlite" "$findings_bytes" "$detail_bytes" >/dev/null
+  done
   # Explaining one decision from the store just written (a case from the middle of the file).
   probe=$(awk -F, -v mid=$((n / 2 + 2)) 'NR == mid { print $1; exit }' "$data/cases.csv")
-  timed "$bin" explain --audit "$work/audit.sqlite" "$probe" >/dev/null
-  explain_wall=$wall explain_rss=$rss explain_cpu=$cpu
-  timed bench/sql_reference.sh "$data/cases.csv" "$data/flows.csv" "$data/languages.csv" "$as_of" "$work/sql.csv"
-  sql_wall=$wall sql_rss=$rss sql_cpu=$cpu
-  # The floor writes payloads of the average sizes this review wrote.
-  read -r findings_bytes detail_bytes < <(sqlite3 -separator ' ' "$work/audit.sqlite" \
-    "SELECT CAST(avg(length(findings)) AS INTEGER), CAST(avg(length(detail)) AS INTEGER) FROM decisions")
+  for ((k = 0; k < repeat; k++)); do
+    timed_run explain "$bin" explain --audit "$work/audit.sqlite" "$probe" >/dev/null
+  done
   store_mb=$(($(stat -c %s "$work/audit.sqlite") / 1000000))
-  timed "$build/audit_floor" "$n" "$work/floor.sqlite" "$findings_bytes" "$detail_bytes" >/dev/null
-  floor_wall=$wall floor_rss=$rss floor_cpu=$cpu
+  median eval; eval_wall=$wall eval_rss=$rss eval_cpu=$cpu
+  median review; review_wall=$wall review_rss=$rss review_cpu=$cpu
+  median explain; explain_wall=$wall explain_rss=$rss explain_cpu=$cpu
+  median sql; sql_wall=$wall sql_rss=$rss sql_cpu=$cpu
+  median floor; floor_wall=$wall floor_rss=$rss floor_cpu=$cpu
   # Evaluation proper (after load): evaluate_all alone, best of 3, from bench/eval_phases.
   proper=$("$build/eval_phases" rules/mali-2019.rules "$data/cases.csv" "flows=$data/flows.csv" \
              "languages=$data/languages.csv" --threads "$threads" |
@@ -105,4 +114,4 @@ for n in "${sizes[@]}"; do
 done
 echo "ratio: Nx = SQL baseline / this (higher is faster); NF = this / audit floor; cpu_ratio: the same on CPU seconds"
 echo "eval proper: evaluate_all alone (after load and index building), best of 3, from bench/eval_phases"
-echo "each other row: the median of $repeat run(s) by wall time (REPEAT)"
+echo "each other row: the median by wall time of $repeat run(s), taken in turns (REPEAT)"
