@@ -117,7 +117,8 @@ std::string evidence_text(const Side& side, const FindingView& v) {
   if (v.evidence.empty()) return {};
   std::vector<std::string> parts;
   for (const auto& e : v.evidence)
-    parts.push_back(e.name + " = " + render::format_value(e.value, e.type, side.loaded->interner));
+    parts.push_back(std::string(e.name) + " = " +
+                    render::format_value(e.value, e.type, side.loaded->interner));
   return fmt::format("evidence: {}", fmt::join(parts, ", "));
 }
 

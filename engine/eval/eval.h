@@ -6,6 +6,7 @@
 #include <deque>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/intern.h"
@@ -30,7 +31,9 @@ struct Decisions {
 };
 
 struct EvidenceItem {
-  std::string name;
+  // The rule's name for it, in the ruleset (which outlives every detail): a view, since
+  // review fills some forty of these per case.
+  std::string_view name;
   Value value;
   TypeKind type = TypeKind::Error;
 };

@@ -255,7 +255,8 @@ std::string evidence_text(const std::vector<eval::EvidenceItem>& ev, const Inter
   std::string out;
   for (const auto& e : ev) {
     if (!out.empty()) out += ", ";
-    out += e.name + " = " + render::format_value(e.value, e.type, interner);
+    out += e.name;
+    out += " = " + render::format_value(e.value, e.type, interner);
   }
   return out;
 }
