@@ -186,6 +186,10 @@ Result<VerifyReport> Store::verify() {
     }
     if (!cur) break;
     const int64_t seq = cur->seq;
+    if (seq < 1) {
+      return broken("table " + std::string(cur->table) + " holds a record numbered #" +
+                    std::to_string(seq) + ": the chain starts at #1");
+    }
     if (seq != expected) {
       return broken("record #" + std::to_string(expected) + " is missing: the chain goes from #" +
                     std::to_string(expected - 1) + " to #" + std::to_string(seq));

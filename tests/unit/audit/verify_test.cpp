@@ -278,6 +278,16 @@ BOOST_FIXTURE_TEST_CASE(a_row_slipped_between_records_is_found, Tampered) {
   expect_broken("record #5 appears twice: in table decisions and in table overrides");
 }
 
+BOOST_FIXTURE_TEST_CASE(a_row_numbered_before_the_chain_is_found, Tampered) {
+  {
+    Raw raw(path);
+    raw.exec(
+        "INSERT INTO overrides SELECT 0, 4, run_id, case_key, 'ELIGIBLE', previous, who, "
+        "why, at, hash FROM overrides WHERE seq = 9");
+  }
+  expect_broken("table overrides holds a record numbered #0: the chain starts at #1");
+}
+
 BOOST_FIXTURE_TEST_CASE(a_row_with_a_malformed_hash_is_found, Tampered) {
   {
     Raw raw(path);
