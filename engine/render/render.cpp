@@ -111,7 +111,8 @@ std::string case_key(const check::TypedRuleset& rules, const data::Table& cases,
 }
 
 std::string fired_field(const check::TypedRuleset& rules, const eval::Decisions& d, size_t row) {
-  std::vector<const std::string*> ids;
+  thread_local std::vector<const std::string*> ids;  // review asks once per case, per thread
+  ids.clear();
   for (size_t i = 0; i < d.n_criteria; ++i)
     if (d.criteria[row * d.n_criteria + i] != static_cast<uint8_t>(eval::CriterionOutcome::Pass))
       ids.push_back(&rules.criteria[i].id);
