@@ -83,6 +83,13 @@ inline DecisionRecord sample_decision(uint64_t index, const std::string& case_ke
   return d;
 }
 
+// sample_decision(0) .. sample_decision(n - 1).
+inline std::vector<DecisionRecord> sample_decisions(uint64_t n) {
+  std::vector<DecisionRecord> out;
+  for (uint64_t i = 0; i < n; ++i) out.push_back(sample_decision(i));
+  return out;
+}
+
 inline Store open_store(const std::string& path, const OpenOptions& options = {}) {
   auto s = Store::open(path, options);
   BOOST_REQUIRE_MESSAGE(s.ok(), (s.ok() ? "" : s.error().message));

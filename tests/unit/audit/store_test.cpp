@@ -14,6 +14,7 @@ using test::FixedNow;
 using test::open_store;
 using test::Raw;
 using test::sample_decision;
+using test::sample_decisions;
 using test::sample_ruleset;
 using test::sample_start;
 using test::TempDir;
@@ -195,8 +196,7 @@ BOOST_AUTO_TEST_CASE(decisions_round_trip_in_input_order) {
   Store store = open_store(tmp.file("audit.sqlite"));
   auto run = store.begin_run(sample_ruleset(), sample_start());
   BOOST_REQUIRE(run.ok());
-  std::vector<DecisionRecord> all;
-  for (uint64_t i = 0; i < 5; ++i) all.push_back(sample_decision(i));
+  std::vector<DecisionRecord> all = sample_decisions(5);
   all[2].detail_json = "";
   all[4].case_key = "AVR \"quoted\" \\ é";
   // Appended out of input order, in two batches (as threads may finish them).
@@ -217,8 +217,7 @@ BOOST_AUTO_TEST_CASE(for_each_decision_walks_a_run_in_input_order) {
   Store store = open_store(tmp.file("audit.sqlite"));
   auto run = store.begin_run(sample_ruleset(), sample_start());
   BOOST_REQUIRE(run.ok());
-  std::vector<DecisionRecord> all;
-  for (uint64_t i = 0; i < 4; ++i) all.push_back(sample_decision(i));
+  const std::vector<DecisionRecord> all = sample_decisions(4);
   BOOST_REQUIRE(store.append_decisions(*run, {all[2], all[0]}).ok());
   BOOST_REQUIRE(store.append_decisions(*run, {all[3], all[1]}).ok());
   for (const bool brief : {false, true}) {
