@@ -88,6 +88,25 @@ std::string human_size(size_t bytes) {
 // Tokens that end any expression: a bracket still open when one arrives was never closed.
 bool ends_expressions(size_t type);
 
+constexpr const char* kValueHint =
+    "a value is a name, a number, a date, a text in quotes, or an expression in parentheses";
+
+// Whether a token can begin an operand (see `unary` and `primary` in the grammar).
+bool starts_value(const antlr4::Token* t) {
+  switch (t->getType()) {
+    case CribleLexer::IDENT: case CribleLexer::THIS: case CribleLexer::TRUE:
+    case CribleLexer::FALSE: case CribleLexer::DATE: case CribleLexer::INT:
+    case CribleLexer::DECIMAL: case CribleLexer::STRING:
+      return true;
+    case antlr4::Token::EOF:
+      return false;
+    default: {
+      const std::string text = t->getText();
+      return text == "(" || text == "{" || text == "-";
+    }
+  }
+}
+
 bool is_declaration_keyword(size_t type) {
   switch (type) {
     case CribleLexer::CASES: case CribleLexer::TABLE: case CribleLexer::PARAMETER:
@@ -397,6 +416,18 @@ class SyntaxErrors : public antlr4::BaseErrorListener {
              {{token_span(*it), fmt::format("to close this '{}'", open)}});
       return;
     }
+    // `(x - )`: whether `-` continues the sum or ends it takes two tokens to decide, and when
+    // neither fits ANTLR blames the `-` itself. What is missing is the operand after it.
+    if ((text == "-" || text == "+") && index + 1 < parser->getTokenStream()->size()) {
+      const antlr4::Token* next = parser->getTokenStream()->get(index + 1);
+      if (!starts_value(next)) {
+        report(next->getType() == antlr4::Token::EOF ? after_previous(parser, next) : token_span(next),
+               fmt::format("expected a value after '{}', found {}", text, quoted_token(next)),
+               kValueHint,
+               {});
+        return;
+      }
+    }
     if (type == CribleLexer::END && !enclosing_block(ctx)) {
       report(token_span(offending), "this `end` closes nothing",
              "remove it, or look above for a block closed twice", {});
@@ -418,7 +449,7 @@ class SyntaxErrors : public antlr4::BaseErrorListener {
       message = prev ? fmt::format("expected a value after '{}', found {}", prev->getText(), found)
                      : fmt::format("expected a value, found {}", found);
       if (hint.empty())
-        hint = "a value is a name, a number, a date, a text in quotes, or an expression in parentheses";
+        hint = kValueHint;
     } else if (eof) {
       message = wanted.empty() ? "the file ends too early"
                                : fmt::format("the file ends too early: expected {}", wanted);
