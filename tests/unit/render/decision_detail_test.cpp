@@ -254,7 +254,9 @@ BOOST_AUTO_TEST_CASE(a_ruleset_beyond_the_reference_joins_back_exactly) {
       "B,GIN,+1,,,\n"
       "C,,+2,120,40,2019-02-03\n"
       "D,SEN,+1,79,,2018-12-31\n"
-      "\"E, quoted\",\"S\"\"N\",,100.5,5,\n";
+      "\"E, quoted\",\"S\"\"N\",,100.5,5,\n"
+      // Texts JSON must escape: a line break, a tab, a backslash and a control character.
+      "F,\"line\nbreak\ttab back\\slash \x01 ctl\",+3,50,30,2019-01-05\n";
   auto f = compile(kReachRules, cases, {}, {});
   const Sizes sizes = check_every_case(*f);
   check_reused_buffers_change_nothing(*f);
@@ -262,7 +264,8 @@ BOOST_AUTO_TEST_CASE(a_ruleset_beyond_the_reference_joins_back_exactly) {
   for (const char* part :
        {"\"skipped_as_unknown\"", "\"reason\":\"nationality MLI\"", "\"holds\":\"unknown\"",
         "\"holds\":\"true\"", "\"linked_cases\"", "\"weight\":81.25", "\"missing\":[\"age\"]",
-        "\"condition\":\"", "\"decided_by\":\"", "\"S\\\"N\""})
+        "\"condition\":\"", "\"decided_by\":\"", "\"S\\\"N\"",
+        "line\\nbreak\\ttab back\\\\slash \\u0001 ctl"})
     BOOST_TEST(sizes.all.find(part) != std::string::npos, "no " << part << " in\n" << sizes.all);
 }
 
