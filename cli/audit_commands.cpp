@@ -441,20 +441,19 @@ int run_audit_export(const AuditOptions& o) {
     }
     run_id = runs->back().run_id;
   }
+  // The columns of `crible eval`'s CSV, named by the run's ruleset: a run that decided no
+  // case still has its score columns.
+  auto scores = store->score_names(run_id);
+  if (!scores) return store_error(scores.error());
   auto sink = Sink::open(o.out);
   if (!sink) return kExitData;
   // Streamed: a run of a million decisions is written in chunks, never held in memory.
-  std::string chunk;
-  bool first = true;
+  std::string chunk = "case_id,disposition";
+  for (const auto& name : *scores) chunk += "," + render::csv_field(name);
+  chunk += ",fired\n";
   Status walked = store->for_each_decision(
       run_id,
       [&](const audit::DecisionRecord& d) {
-        if (first) {
-          chunk = "case_id,disposition";
-          for (const auto& [name, _] : d.scores) chunk += "," + render::csv_field(name);
-          chunk += ",fired\n";
-          first = false;
-        }
         chunk += render::csv_field(d.case_key);
         chunk += ',';
         chunk += render::csv_field(d.disposition);
@@ -473,9 +472,6 @@ int run_audit_export(const AuditOptions& o) {
       },
       /*brief=*/true);
   if (!walked) return store_error(walked.error());
-  // A run without decisions still gets a header, without score columns (as before: they
-  // are named by the decisions).
-  if (first) chunk = "case_id,disposition,fired\n";
   sink->write(chunk);
   return sink->close() ? kExitOk : kExitData;
 }

@@ -94,6 +94,25 @@ std::string sample_copies(int copies, char prefix) {
 
 BOOST_AUTO_TEST_SUITE(audit_store)
 
+BOOST_AUTO_TEST_CASE(export_of_a_run_without_decisions_has_the_eval_columns) {
+  // Every case rejected (here: the header alone): eval still writes its header, score
+  // columns included, and the export of the run must write the same.
+  std::string store = fresh_store("export-empty");
+  const fs::path cases = fs::path(store).parent_path() / "cases.csv";
+  const std::string sample = ct::read_file(ct::source_dir() / kSample / "cases.csv");
+  ct::write_file(cases, sample.substr(0, sample.find('\n') + 1));
+  ct::Run review = ct::run_crible(review_args(cases.string(), store));
+  BOOST_REQUIRE_MESSAGE(review.exit_code == 0, review.err);
+  ct::Run eval = ct::run_crible({"eval", "rules/mali-2019.rules", "--cases", cases.string(),
+                                 "--table", "flows=" + kSample + "/flows.csv", "--table",
+                                 "languages=" + kSample + "/languages.csv", "--quiet"});
+  BOOST_REQUIRE_EQUAL(eval.exit_code, 0);
+  BOOST_TEST(eval.out == "case_id,disposition,risk,priority,fired\n");
+  ct::Run exported = ct::run_crible({"audit", "export", store});
+  BOOST_TEST(exported.exit_code == 0);
+  BOOST_TEST(exported.out == eval.out);
+}
+
 BOOST_AUTO_TEST_CASE(review_out_matches_eval_and_store_verifies) {
   std::string store = fresh_store("out");
   fs::path out = fs::path(store).parent_path() / "review.csv";
