@@ -22,7 +22,17 @@
 #include <cstdlib>
 #include <new>
 
-#if !defined(__SANITIZE_ADDRESS__)
+// GCC says so with __SANITIZE_ADDRESS__, clang (before 15) only through __has_feature.
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CRIBLE_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define CRIBLE_ASAN 1
+#endif
+
+#if !defined(CRIBLE_ASAN)
 
 namespace {
 
@@ -48,14 +58,23 @@ void* allocate(std::size_t bytes) {
 
 }  // namespace
 
-// libstdc++ routes the array and nothrow forms through these, so they are all that needs
-// replacing; memory from aligned_alloc and malloc alike goes back with free.
+// Every plain form is replaced, not only those libstdc++ routes the others through, so that
+// no block can come from one allocator and go back to another whatever the runtime. Memory
+// from aligned_alloc and malloc alike goes back with free. (The align_val_t forms are
+// libstdc++'s own, which pair aligned_alloc with free as well.)
 void* operator new(std::size_t bytes) {
   if (void* p = allocate(bytes)) return p;
   throw std::bad_alloc();
 }
+void* operator new[](std::size_t bytes) { return ::operator new(bytes); }
+void* operator new(std::size_t bytes, const std::nothrow_t&) noexcept { return allocate(bytes); }
+void* operator new[](std::size_t bytes, const std::nothrow_t&) noexcept { return allocate(bytes); }
 
 void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
 
 #endif
