@@ -1130,7 +1130,11 @@ struct Evaluator::Impl {
       case Op::SetOf:
         for (int32_t e : rules.lists[n.index]) assign_slots(e);
         break;
-      case Op::Let: break;
+      // Leaves. An outcome test's `b` is a flag (0 criterion, 1 signal), not an operand:
+      // walked as one, it gave node 0 or 1 a slot of its own for no reason.
+      case Op::Let: case Op::Literal: case Op::CaseField: case Op::RowField: case Op::Param:
+      case Op::Score: case Op::Outcome: case Op::AnyOutcome:
+        break;
       default:
         assign_slots(n.a);
         assign_slots(n.b);
