@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <future>
@@ -26,6 +27,7 @@ namespace crible::cli {
 namespace {
 
 constexpr size_t kBatch = 5000;
+constexpr size_t kBuildChunk = 64;  // rows a record builder takes at a time
 
 int store_error(const Error& e) {
   std::cerr << "error: " << e.message << "\n";
@@ -186,10 +188,18 @@ int record_review(const Compiled& compiled, const Loaded& loaded, const eval::De
       if (!skip[r]) rows.push_back(r);
     out.resize(rows.size());
     const size_t workers = std::min(threads, rows.size() / 256 + 1);
+    // Rows are handed out in small chunks rather than split in equal shares: a builder that
+    // shares its core with the appender gets little of it, and with equal shares the batch
+    // waited for that one (docs/decisions.md, "Builders yield to the appender").
+    std::atomic<size_t> next_row{0};
     auto work = [&](size_t w) {
       yield_to_appender();
-      for (size_t i = rows.size() * w / workers; i < rows.size() * (w + 1) / workers; ++i)
-        fill_record(rows[i], *explainers[w], out[i]);
+      for (;;) {
+        const size_t first = next_row.fetch_add(kBuildChunk, std::memory_order_relaxed);
+        if (first >= rows.size()) break;
+        const size_t last = std::min(first + kBuildChunk, rows.size());
+        for (size_t i = first; i < last; ++i) fill_record(rows[i], *explainers[w], out[i]);
+      }
     };
     std::vector<std::thread> pool;
     for (size_t w = 1; w < workers; ++w) pool.emplace_back(work, w);
