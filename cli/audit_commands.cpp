@@ -8,7 +8,9 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
-#include <future>
+#include <condition_variable>
+#include <exception>
+#include <mutex>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -28,6 +30,7 @@ namespace {
 
 constexpr size_t kBatch = 5000;
 constexpr size_t kBuildChunk = 64;  // rows a record builder takes at a time
+constexpr size_t kRing = 3;         // batches of records in flight: built ahead, or appending
 
 int store_error(const Error& e) {
   std::cerr << "error: " << e.message << "\n";
@@ -172,16 +175,14 @@ int record_review(const Compiled& compiled, const Loaded& loaded, const eval::De
     encoder.values_json(loaded.cases, *view, detail, rec.detail_json);
     audit::hash_detail(rec);  // here, on all cores, rather than on the one appending thread
   };
-  // Explaining a case and rendering its detail cost more than storing it, so the records of
-  // the next batch are built on the other cores while this one is written. Records are
-  // appended in input order whatever the thread count, so the store's bytes do not depend on it.
-  // Two batches of records take turns (one built while the other is written); builds never
-  // overlap, so worker w always has explainers[w] to itself.
+  // Records are built on every core while earlier batches are written, and appended in
+  // input order by one thread whatever the thread count, so the store's bytes do not depend
+  // on it. Builds never overlap (one thread runs them in turn), so worker w always has
+  // explainers[w] to itself.
   const size_t threads = static_cast<size_t>(eval::resolve_threads(o.threads));
   std::vector<std::unique_ptr<eval::CaseExplainer>> explainers;
   for (size_t w = 0; w < threads; ++w)
     explainers.push_back(std::make_unique<eval::CaseExplainer>(*loaded.evaluator));
-  std::vector<audit::DecisionRecord> batches[2];
   auto build = [&](size_t begin, size_t end, std::vector<audit::DecisionRecord>& out) {
     std::vector<size_t> rows;
     for (size_t r = begin; r < end; ++r)
@@ -207,23 +208,71 @@ int record_review(const Compiled& compiled, const Loaded& loaded, const eval::De
     for (auto& t : pool) t.join();
   };
   Progress progress(o.quiet);
-  std::future<void> next = std::async(std::launch::async, build, size_t{0},
-                                      std::min(kBatch, d.cases), std::ref(batches[0]));
-  for (size_t begin = 0, turn = 0; begin < d.cases; begin += kBatch, turn ^= 1) {
-    next.get();
-    const std::vector<audit::DecisionRecord>& batch = batches[turn];
-    const size_t following = begin + kBatch;
-    if (following < d.cases)
-      next = std::async(std::launch::async, build, following, std::min(following + kBatch, d.cases),
-                        std::ref(batches[turn ^ 1]));
-    if (batch.empty()) continue;
-    if (auto st = store->append_decisions(run_id, batch); !st) {
-      if (next.valid()) next.wait();
-      progress.done();
-      return store_error(st.error());
+  // One thread builds the batches in order into a ring of buffers, up to kRing - 1 batches
+  // ahead of the appender, so that a batch that takes longer to build draws on the time the
+  // quicker ones saved instead of making the appender wait.
+  std::vector<audit::DecisionRecord> ring[kRing];
+  const size_t n_batches = (d.cases + kBatch - 1) / kBatch;
+  std::mutex m;
+  std::condition_variable cv;
+  size_t built = 0, appended = 0;  // batches handed over, batches whose buffer is free again
+  bool stop = false;
+  std::exception_ptr failure;  // std::bad_alloc from a builder: rethrown here
+  std::thread builder([&] {
+    try {
+      for (size_t k = 0; k < n_batches; ++k) {
+        {
+          std::unique_lock lock(m);
+          cv.wait(lock, [&] { return stop || k < appended + kRing; });
+          if (stop) return;
+        }
+        build(k * kBatch, std::min((k + 1) * kBatch, d.cases), ring[k % kRing]);
+        std::lock_guard lock(m);
+        built = k + 1;
+        cv.notify_all();
+      }
+    } catch (...) {
+      std::lock_guard lock(m);
+      failure = std::current_exception();
+      cv.notify_all();
     }
-    progress.count("recording", std::min(following, d.cases), d.cases);
+  });
+  auto stop_builder = [&] {
+    {
+      std::lock_guard lock(m);
+      stop = true;
+    }
+    cv.notify_all();
+    builder.join();
+  };
+  try {
+    for (size_t k = 0; k < n_batches; ++k) {
+      {
+        std::unique_lock lock(m);
+        cv.wait(lock, [&] { return built > k || failure; });
+        if (built <= k) break;  // the builder failed: rethrown below
+      }
+      const std::vector<audit::DecisionRecord>& batch = ring[k % kRing];
+      if (!batch.empty()) {
+        if (auto st = store->append_decisions(run_id, batch); !st) {
+          stop_builder();
+          progress.done();
+          return store_error(st.error());
+        }
+      }
+      {
+        std::lock_guard lock(m);
+        appended = k + 1;
+      }
+      cv.notify_all();
+      progress.count("recording", std::min((k + 1) * kBatch, d.cases), d.cases);
+    }
+  } catch (...) {  // out of memory while appending: stop the builder before unwinding past it
+    stop_builder();
+    throw;
   }
+  stop_builder();
+  if (failure) std::rethrow_exception(failure);
   progress.done();
   std::vector<audit::RejectRecord> rejects;
   for (const auto& r : loaded.cases.rejects) rejects.push_back({r.line, r.column, r.reason});
