@@ -65,10 +65,11 @@ Interner pseudonymised(const check::TypedRuleset& rules, const data::Table& case
 }
 
 // Appending is the longer half of recording: every batch goes through the one appending
-// thread, while the builders only need to stay a batch ahead of it. With two builders and the
+// thread, while the builders only need to keep ahead of it. With two builders and the
 // appender on two cores, the scheduler shared them out evenly and the appender waited for a
 // core; builders at the lowest priority run on what it leaves (its waits on the disk
-// included). 1M cases: median review 9.28 -> 8.88 s (docs/decisions.md, "Recording").
+// included). 1M cases: median review 9.28 -> 8.88 s (docs/decisions.md, "Speed and memory",
+// "Builders yield to the appender").
 // (Linux gives each thread a nice value of its own: the appender keeps its priority.)
 void yield_to_appender() {
   errno = 0;
@@ -191,7 +192,7 @@ int record_review(const Compiled& compiled, const Loaded& loaded, const eval::De
     const size_t workers = std::min(threads, rows.size() / 256 + 1);
     // Rows are handed out in small chunks rather than split in equal shares: a builder that
     // shares its core with the appender gets little of it, and with equal shares the batch
-    // waited for that one (docs/decisions.md, "Builders yield to the appender").
+    // waited for that one (docs/decisions.md, same place).
     std::atomic<size_t> next_row{0};
     auto work = [&](size_t w) {
       yield_to_appender();

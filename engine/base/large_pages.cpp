@@ -5,9 +5,10 @@
 // Why: a million cases fill a few hundred megabytes of columns, interned texts and indexes,
 // all touched for the first time while loading. With 4 KiB pages that is some 60,000 page
 // faults, each a trip through the hypervisor on a virtual machine, and a TLB miss on most
-// random accesses afterwards. On huge pages the faults fall to under half and `crible eval`
-// of 1M cases went from 2.36 s to 1.97 s median (docs/decisions.md, "Huge pages"). glibc can
-// do this itself (GLIBC_TUNABLES=glibc.malloc.hugetlb=1) but only when told from outside.
+// random accesses afterwards. On huge pages the faults fall to under a third and `crible
+// eval` of 1M cases went from 2.46 s to 1.96 s median (docs/decisions.md, "Speed and
+// memory"). glibc can do this itself (GLIBC_TUNABLES=glibc.malloc.hugetlb=1) but only when
+// told from outside.
 //
 // Where the system does not use transparent huge pages (or only on request, and the request
 // fails) madvise changes nothing and the blocks are ordinary memory. Memory a block reserves
