@@ -396,7 +396,10 @@ void string_array(JsonWriter& w, const std::vector<std::string>& items) {
 
 std::string decision_json(const check::TypedRuleset& rules, const data::Table& cases,
                           const Interner& interner, const eval::CaseDetail& detail, bool with_fields) {
-  JsonWriter w;
+  // The thread's own writer, kept from one call to the next: `--format jsonl` renders one
+  // detail per case, and a fresh writer would regrow its buffer for each.
+  thread_local JsonWriter w;
+  w.clear();
   w.open('{');
   w.member("case_id", case_key(rules, cases, interner, detail.row));
   const auto& line = rules.disposition[detail.disposition];

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <set>
+#include <string_view>
 
 #include "syntax/detail/rule_lexer.h"
 #include "syntax/syntax.h"
@@ -90,6 +91,11 @@ bool ends_expressions(size_t type);
 
 constexpr const char* kValueHint =
     "a value is a name, a number, a date, a text in quotes, or an expression in parentheses";
+
+// The message for an operand missing after `after` (an operator, usually).
+std::string value_expected_after(std::string_view after, const std::string& found) {
+  return fmt::format("expected a value after '{}', found {}", after, found);
+}
 
 // Whether a token can begin an operand (see `unary` and `primary` in the grammar).
 bool starts_value(const antlr4::Token* t) {
@@ -422,7 +428,7 @@ class SyntaxErrors : public antlr4::BaseErrorListener {
       const antlr4::Token* next = parser->getTokenStream()->get(index + 1);
       if (!starts_value(next)) {
         report(next->getType() == antlr4::Token::EOF ? after_previous(parser, next) : token_span(next),
-               fmt::format("expected a value after '{}', found {}", text, quoted_token(next)),
+               value_expected_after(text, quoted_token(next)),
                kValueHint,
                {});
         return;
@@ -446,7 +452,7 @@ class SyntaxErrors : public antlr4::BaseErrorListener {
              "set, the arguments of a function and the columns after `with same`";
     } else if (words.size() == 1 && words[0] == "a value") {
       antlr4::Token* prev = previous(parser, offending);
-      message = prev ? fmt::format("expected a value after '{}', found {}", prev->getText(), found)
+      message = prev ? value_expected_after(prev->getText(), found)
                      : fmt::format("expected a value, found {}", found);
       if (hint.empty())
         hint = kValueHint;
