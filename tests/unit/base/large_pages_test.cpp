@@ -1,6 +1,10 @@
 // tests/unit/base/large_pages_test.cpp: the programs' allocation policy (engine/base/
 // large_pages.cpp, linked into this test as into `crible`): large blocks on 2 MiB boundaries,
 // offered for transparent huge pages; small ones as malloc gives them.
+#include "base/large_pages.h"
+
+#include <sys/mman.h>
+
 #include <boost/test/unit_test.hpp>
 #include <cstdint>
 #include <cstring>
@@ -66,6 +70,30 @@ BOOST_AUTO_TEST_CASE(small_blocks_and_failures_as_before) {
   BOOST_TEST(::operator new(too_much, std::nothrow) == nullptr);
 }
 
+// Whether this kernel populates memory on request (Linux 5.14 and later).
+bool kernel_populates_on_request() {
+#ifdef MADV_POPULATE_WRITE
+  void* page = ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (page == MAP_FAILED) return false;
+  const bool ok = ::madvise(page, 4096, MADV_POPULATE_WRITE) == 0;
+  ::munmap(page, 4096);
+  return ok;
+#else
+  return false;
+#endif
+}
+
+BOOST_AUTO_TEST_CASE(the_heap_is_made_resident_before_main) {
+  // About a megabyte of heap is what `crible check` fills; at least that much must have been
+  // populated in one call, not left to fault in page by page.
+  if (!kernel_populates_on_request()) {
+    BOOST_TEST_MESSAGE("kernel without MADV_POPULATE_WRITE: nothing to check");
+    BOOST_TEST(crible::base::heap_prefaulted_at_start() == 0u);
+    return;
+  }
+  BOOST_TEST(crible::base::heap_prefaulted_at_start() >= size_t{1} << 20);
+}
+
 #else
 
 BOOST_AUTO_TEST_CASE(sanitizer_builds_keep_the_runtime_allocator) {
@@ -76,6 +104,7 @@ BOOST_AUTO_TEST_CASE(sanitizer_builds_keep_the_runtime_allocator) {
   BOOST_TEST(block[3 * kHugePage - 1] == 1);
   (void)thp_mode;
   (void)thp_eligible;
+  BOOST_TEST(crible::base::heap_prefaulted_at_start() == 0u);
 }
 
 #endif

@@ -1,0 +1,13 @@
+// The programs' allocation policy (large_pages.cpp), linked into the executables that want
+// it: blocks of 2 MiB or more on transparent huge pages, the heap made resident at start.
+#pragma once
+
+#include <cstddef>
+
+namespace crible::base {
+
+// Bytes of heap made resident in one call before main (0 under sanitizers, or where the
+// kernel cannot populate memory on request).
+std::size_t heap_prefaulted_at_start();
+
+}  // namespace crible::base
