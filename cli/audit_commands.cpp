@@ -136,6 +136,10 @@ int record_review(const Compiled& compiled, const Loaded& loaded, const eval::De
   if (!run) return store_error(run.error());
   int64_t run_id = run.value();
   std::vector<uint64_t> done = store->already_decided(run_id);
+  // The chain hashes are computed by the building thread as each batch is built, so that
+  // the appending thread only inserts (docs/decisions.md, "Decisions are sealed ahead").
+  auto sealer = store->decision_sealer(run_id);
+  if (!sealer) return store_error(sealer.error());
   std::vector<bool> skip(d.cases, false);
   for (uint64_t i : done)
     if (i < d.cases) skip[i] = true;
@@ -174,7 +178,10 @@ int record_review(const Compiled& compiled, const Loaded& loaded, const eval::De
     for (size_t i = 0; i < rules.signals.size(); ++i)
       rec.outcomes += d.fired[r * d.n_signals + i] ? 'y' : 'n';
     encoder.values_json(loaded.cases, *view, detail, rec.detail_json);
-    audit::hash_detail(rec);  // here, on all cores, rather than on the one appending thread
+    // Hashed and checked here, on all cores and while the record is in this core's cache,
+    // rather than on the one appending thread.
+    audit::hash_detail(rec);
+    sealer->prepare(rec);
   };
   // Records are built on every core while earlier batches are written, and appended in
   // input order by one thread whatever the thread count, so the store's bytes do not depend
@@ -228,6 +235,7 @@ int record_review(const Compiled& compiled, const Loaded& loaded, const eval::De
           if (stop) return;
         }
         build(k * kBatch, std::min((k + 1) * kBatch, d.cases), ring[k % kRing]);
+        sealer->seal(ring[k % kRing]);
         std::lock_guard lock(m);
         built = k + 1;
         cv.notify_all();

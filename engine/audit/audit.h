@@ -6,8 +6,10 @@
 // Times are ISO 8601 UTC with seconds (2026-11-23T14:35:51Z). The environment variable
 // CRIBLE_NOW, set to such a time, replaces the clock so that golden tests are byte-identical.
 #pragma once
+#include <array>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -82,10 +84,49 @@ struct DecisionRecord {
   // computed by append_decisions, on the one thread that appends; hash_detail() fills it
   // beforehand, on the threads that build the records. Read back: the stored value.
   std::string detail_hash;
+  // The record's place in the chain, computed ahead of its append by a DecisionSealer, off
+  // the appending thread: append_decisions stores `hash` as the record's chain hash when, and
+  // only when, the chain's head is then exactly `seq - 1` with hash `prev` (it computes the
+  // hash itself otherwise). `seq` 0: not sealed. A record changed after it was prepared would
+  // be stored with a hash that does not match it, which `crible audit verify` reports:
+  // prepare a record when it is final. `run_id` 0: not prepared, or unfit for the run.
+  struct Seal {
+    int64_t run_id = 0;
+    int64_t seq = 0;
+    std::array<unsigned char, 32> prev{}, hash{};
+    std::string scores;  // the scores column (canonical JSON), as it will be stored
+  } seal;
 };
 
 // Fills d.detail_hash from d.detail_json. Thread-safe (its own hashing context).
 void hash_detail(DecisionRecord& d);
+
+// Computes the chain hashes of a run's decisions ahead of their append, on other threads than
+// the one appending (on the appending thread they were a sixth of its time). Made by
+// Store::decision_sealer from the chain's head at that moment; it reads nothing from the
+// store afterwards.
+class DecisionSealer {
+ public:
+  DecisionSealer(DecisionSealer&&) noexcept;
+  DecisionSealer& operator=(DecisionSealer&&) noexcept;
+  ~DecisionSealer();
+
+  // The part of sealing that does not depend on the chain: checks the record as
+  // append_decisions would, fills its detail_hash if empty and its scores column. Safe on any number of threads at once, each with its own records; meant to run
+  // right after a record is built, while it is still in that core's cache.
+  void prepare(DecisionRecord& d) const;
+  // Chains prepared records in order, the first following the last record this sealer sealed
+  // before (or the head it was made from). A record that append_decisions would refuse (or
+  // was not prepared) is left unsealed, with all after it, for the append to report.
+  // One thread at a time.
+  void seal(std::vector<DecisionRecord>& batch);
+
+ private:
+  friend class Store;
+  struct Impl;
+  explicit DecisionSealer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
 
 struct RunSummary {
   int64_t run_id = 0;
@@ -151,8 +192,12 @@ class Store {
   Result<int64_t> begin_run(const RulesetVersion& ruleset, const RunStart& start);
   std::vector<uint64_t> already_decided(int64_t run_id);
   // Appends a batch in one transaction, in the given order. An input index already decided
-  // in the run, or a finished run, is an Error and nothing of the batch is stored.
+  // in the run, or a finished run, is an Error and nothing of the batch is stored. Records
+  // sealed from the chain's present head are stored with their seal's hash (see
+  // DecisionRecord::seal); the others are hashed here.
   Status append_decisions(int64_t run_id, const std::vector<DecisionRecord>& batch);
+  // A sealer for the run's next decisions, starting from the chain's head now.
+  Result<DecisionSealer> decision_sealer(int64_t run_id);
   // `decided` counts the whole run (resumed parts included) and must equal the number of
   // decisions stored for it.
   Status finish_run(int64_t run_id, uint64_t read, uint64_t decided,

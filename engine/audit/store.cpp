@@ -17,6 +17,8 @@
 // y fired, n not fired); and the layout of the details (runs.detail_layout), of which a
 // decision's detail holds only the values.
 //   meta(key, value)        schema version, creating crible version, encoding version.
+// Review seals its decisions ahead of the append (DecisionSealer, on the building threads); the
+// append uses a seal only when it follows the present head, so the chain is the same.
 // Version 2 kept the hashes in a separate chain(seq, kind, hash) table and the details in a
 // decision_details table: three rows a decision instead of one, which made writing the store
 // a third slower (docs/decisions.md). The hashes are the same: a record's canonical bytes
@@ -30,7 +32,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string_view>
 
 #include "audit/audit.h"
@@ -847,6 +851,151 @@ std::vector<uint64_t> Store::already_decided(int64_t run_id) {
   return out;
 }
 
+namespace {
+
+// Why a decision cannot join the run (its outcomes do not fit the run's findings, or its
+// detail hash is malformed), or nullopt: the checks of append_decisions, shared with the
+// sealer so that it never seals what the append would refuse.
+std::optional<Error> misfit(int64_t run_id, const std::vector<bool>& is_signal,
+                            const DecisionRecord& d) {
+  // Only the outcomes are stored: the rules themselves are the run's.
+  bool fits = d.outcomes.size() == is_signal.size();
+  for (size_t i = 0; fits && i < d.outcomes.size(); ++i) {
+    const char c = d.outcomes[i];
+    fits = is_signal[i] ? (c == 'y' || c == 'n') : (c == 'p' || c == 'f' || c == 'u');
+  }
+  if (!fits) {
+    return Error{"the decision for input " + std::to_string(d.input_index) +
+                 " does not give one outcome for each criterion and signal of run " +
+                 std::to_string(run_id)};
+  }
+  // A plain loop: find_first_not_of compares each digit with the whole set, which was a
+  // tenth of sealing a decision.
+  const auto lower_hex = [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); };
+  if (!d.detail_hash.empty() &&
+      (d.detail_hash.size() != 64 ||
+       !std::all_of(d.detail_hash.begin(), d.detail_hash.end(), lower_hex))) {
+    return Error{"the decision for input " + std::to_string(d.input_index) +
+                 " has a malformed detail hash"};
+  }
+  return std::nullopt;
+}
+
+// The columns of a decision after its seq, in kDecision's order: one function for the
+// append, the sealer and the sealed append, so that what is hashed is what is stored.
+template <typename Writer>
+void write_decision(Writer& w, int64_t run_id, const DecisionRecord& d, std::string_view scores,
+                    std::string_view committed_detail_hash) {
+  w.integer(run_id);
+  w.integer(static_cast<int64_t>(d.input_index));
+  w.text_kept(d.case_key);
+  w.text_kept(d.disposition);
+  w.text_kept(d.disposition_rule);
+  w.text_kept(scores);
+  w.text_kept(d.fired);
+  w.text_kept(d.outcomes);
+  w.text_kept(committed_detail_hash);
+}
+
+// The sealer's writer: canonical bytes only.
+struct CanonicalWriter {
+  Canonical& c;
+  void integer(int64_t v) { c.integer(v); }
+  void text_kept(std::string_view s) { c.text(s); }
+};
+
+// The sealed append's writer: bindings only (texts not copied: they outlive the step).
+struct BindingWriter {
+  Query& q;
+  int i = 0;
+  void integer(int64_t v) { q.bind(++i, v); }
+  void text_kept(std::string_view s) { q.bind_static(++i, s); }
+};
+
+std::vector<bool> signal_flags(const RunLayout& layout) {
+  std::vector<bool> is_signal;
+  for (const FindingRecord& f : layout.findings) is_signal.push_back(f.kind == "signal");
+  return is_signal;
+}
+
+}  // namespace
+
+struct DecisionSealer::Impl {
+  int64_t run_id = 0;
+  std::vector<bool> is_signal;
+  Head head;            // of the last record sealed
+  bool broken = false;  // a record could not be sealed: nothing after it is
+  detail::Sha256 sha;
+  Canonical canonical;
+};
+
+DecisionSealer::DecisionSealer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+DecisionSealer::DecisionSealer(DecisionSealer&&) noexcept = default;
+DecisionSealer& DecisionSealer::operator=(DecisionSealer&&) noexcept = default;
+DecisionSealer::~DecisionSealer() = default;
+
+void DecisionSealer::prepare(DecisionRecord& d) const {
+  const Impl& s = *impl_;
+  d.seal.seq = 0;
+  d.seal.run_id = 0;
+  if (misfit(s.run_id, s.is_signal, d)) return;
+  if (d.detail_hash.empty()) hash_detail(d);
+  d.seal.scores.clear();
+  pairs_json(d.seal.scores, d.scores);
+  d.seal.run_id = s.run_id;
+}
+
+namespace {
+
+// The texts of a record that seal() reads, fetched ahead: the records were written by other
+// cores and have left this one's cache, and waiting for them was most of sealing's time.
+void prefetch_texts(const DecisionRecord& d) {
+  for (const std::string* t : {&d.case_key, &d.disposition_rule, &d.seal.scores, &d.fired,
+                               &d.outcomes, &d.detail_hash}) {
+    __builtin_prefetch(t->data());
+  }
+}
+
+}  // namespace
+
+void DecisionSealer::seal(std::vector<DecisionRecord>& batch) {
+  Impl& s = *impl_;
+  constexpr size_t kAhead = 4;
+  for (size_t i = 0; i < std::min(kAhead, batch.size()); ++i) prefetch_texts(batch[i]);
+  for (size_t i = 0; i < batch.size(); ++i) {
+    DecisionRecord& d = batch[i];
+    if (i + kAhead < batch.size()) prefetch_texts(batch[i + kAhead]);
+    if (s.broken || d.seal.run_id != s.run_id) {
+      s.broken = true;
+      d.seal.seq = 0;
+      continue;
+    }
+    const int64_t seq = s.head.seq + 1;
+    s.canonical.clear();
+    s.canonical.text(detail::kDecision.name);
+    s.canonical.integer(seq);
+    CanonicalWriter w{s.canonical};
+    write_decision(w, s.run_id, d, d.seal.scores, d.detail_hash);
+    d.seal.seq = seq;
+    d.seal.prev = s.head.hash;
+    d.seal.hash = s.sha.chain(s.head.hash, s.canonical.bytes());
+    s.head = {seq, d.seal.hash};
+  }
+}
+
+Result<DecisionSealer> Store::decision_sealer(int64_t run_id) {
+  Impl& m = *impl_;
+  auto layout = run_layout(m, run_id);
+  if (!layout) return layout.error();
+  auto head = detail::read_head(m);
+  if (!head) return head.error();
+  auto impl = std::make_unique<DecisionSealer::Impl>();
+  impl->run_id = run_id;
+  impl->is_signal = signal_flags(*layout);
+  impl->head = *head;
+  return DecisionSealer(std::move(impl));
+}
+
 Status Store::append_decisions(int64_t run_id, const std::vector<DecisionRecord>& batch) {
   if (batch.empty()) return ok_status();
   Impl& m = *impl_;
@@ -869,49 +1018,39 @@ Status Store::append_decisions(int64_t run_id, const std::vector<DecisionRecord>
   auto insert = m.query(kInsertDecision);
   if (!insert) return insert.error();
 
-  std::vector<bool> is_signal;
-  for (const FindingRecord& f : layout->findings) is_signal.push_back(f.kind == "signal");
+  const std::vector<bool> is_signal = signal_flags(*layout);
   std::string scores;
   std::string detail_hash;
+  auto duplicate = [&](const DecisionRecord& d) {
+    return Error{"run " + std::to_string(run_id) + " already has a decision for input " +
+                 std::to_string(d.input_index)};
+  };
   for (const DecisionRecord& d : batch) {
+    insert->bind_static(kDetailColumn, d.detail_json);
+    const DecisionRecord::Seal& seal = d.seal;
+    if (seal.seq == head->seq + 1 && seal.run_id == run_id && seal.prev == head->hash) {
+      // Sealed from this very head: the sealer checked the record and hashed these columns.
+      BindingWriter w{*insert};
+      w.integer(seal.seq);
+      write_decision(w, run_id, d, seal.scores, d.detail_hash);
+      insert->bind_blob(w.i + 1, seal.hash.data(), seal.hash.size());
+      const int rc = insert->step();
+      insert->reset();
+      if (rc == SQLITE_CONSTRAINT_UNIQUE) return duplicate(d);
+      if (rc != SQLITE_DONE) return m.error("cannot append a decision");
+      *head = {seal.seq, seal.hash};
+      continue;
+    }
+    if (auto why = misfit(run_id, is_signal, d)) return *why;
     scores.clear();
     pairs_json(scores, d.scores);
-    // Only the outcomes are stored: the rules themselves are the run's.
-    bool fits = d.outcomes.size() == is_signal.size();
-    for (size_t i = 0; fits && i < d.outcomes.size(); ++i) {
-      const char c = d.outcomes[i];
-      fits = is_signal[i] ? (c == 'y' || c == 'n') : (c == 'p' || c == 'f' || c == 'u');
-    }
-    if (!fits) {
-      return Error{"the decision for input " + std::to_string(d.input_index) +
-                   " does not give one outcome for each criterion and signal of run " +
-                   std::to_string(run_id)};
-    }
-    if (d.detail_hash.empty()) {
-      detail_hash = detail::to_hex(m.sha.digest(d.detail_json));
-    } else if (d.detail_hash.size() != 64 ||
-               d.detail_hash.find_first_not_of("0123456789abcdef") != std::string::npos) {
-      return Error{"the decision for input " + std::to_string(d.input_index) +
-                   " has a malformed detail hash"};
-    }
+    if (d.detail_hash.empty()) detail_hash = detail::to_hex(m.sha.digest(d.detail_json));
     const std::string& committed = d.detail_hash.empty() ? detail_hash : d.detail_hash;
-    insert->bind_static(kDetailColumn, d.detail_json);
     // Every text bound here outlives the step in append(): no copies into SQLite.
     const int rc = append(m, *insert, *head, detail::kDecision, [&](RecordWriter& w) {
-      w.integer(run_id);
-      w.integer(static_cast<int64_t>(d.input_index));
-      w.text_kept(d.case_key);
-      w.text_kept(d.disposition);
-      w.text_kept(d.disposition_rule);
-      w.text_kept(scores);
-      w.text_kept(d.fired);
-      w.text_kept(d.outcomes);
-      w.text_kept(committed);
+      write_decision(w, run_id, d, scores, committed);
     });
-    if (rc == SQLITE_CONSTRAINT_UNIQUE) {
-      return Error{"run " + std::to_string(run_id) + " already has a decision for input " +
-                   std::to_string(d.input_index)};
-    }
+    if (rc == SQLITE_CONSTRAINT_UNIQUE) return duplicate(d);
     if (rc != SQLITE_DONE) return m.error("cannot append a decision");
   }
   return txn->commit();

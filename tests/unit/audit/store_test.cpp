@@ -288,6 +288,127 @@ BOOST_AUTO_TEST_CASE(a_detail_hashed_beforehand_gives_the_same_store) {
   BOOST_TEST(store.already_decided(*run).empty());
 }
 
+// Review seals its decisions ahead of the append, on the building threads (DecisionSealer):
+// the store must hold the very chain it holds when append_decisions hashes every record.
+namespace {
+
+std::vector<DecisionRecord> sealed_copies(DecisionSealer& sealer, uint64_t first, uint64_t n) {
+  std::vector<DecisionRecord> batch;
+  for (uint64_t i = first; i < first + n; ++i) {
+    batch.push_back(sample_decision(i));
+    sealer.prepare(batch.back());
+  }
+  sealer.seal(batch);
+  return batch;
+}
+
+std::string verified_head(Store& store) {
+  auto v = store.verify();
+  BOOST_REQUIRE(v.ok());
+  BOOST_TEST(v->intact, v->first_broken);
+  return v->head_hash;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(sealed_decisions_make_the_same_chain_as_plain_ones) {
+  TempDir tmp;
+  FixedNow now("2026-11-23T14:35:51Z");
+  Store plain = open_store(tmp.file("plain.sqlite"));
+  auto plain_run = plain.begin_run(sample_ruleset(), sample_start());
+  BOOST_REQUIRE(plain_run.ok());
+  std::vector<DecisionRecord> first, second;
+  for (uint64_t i = 0; i < 3; ++i) first.push_back(sample_decision(i));
+  for (uint64_t i = 3; i < 5; ++i) second.push_back(sample_decision(i));
+  BOOST_REQUIRE(plain.append_decisions(*plain_run, first).ok());
+  BOOST_REQUIRE(plain.append_decisions(*plain_run, second).ok());
+
+  Store sealed = open_store(tmp.file("sealed.sqlite"));
+  auto run = sealed.begin_run(sample_ruleset(), sample_start());
+  BOOST_REQUIRE(run.ok());
+  auto sealer = sealed.decision_sealer(*run);
+  BOOST_REQUIRE(sealer.ok());
+  // Both batches are sealed before either is appended, as review's builder runs ahead.
+  auto a = sealed_copies(*sealer, 0, 3);
+  auto b = sealed_copies(*sealer, 3, 2);
+  BOOST_TEST(a[0].seal.seq == 3);  // after the ruleset and the run
+  BOOST_TEST(b[1].seal.seq == 7);
+  BOOST_TEST(b[0].seal.prev == a[2].seal.hash);
+  BOOST_REQUIRE(sealed.append_decisions(*run, a).ok());
+  BOOST_REQUIRE(sealed.append_decisions(*run, b).ok());
+  BOOST_TEST(verified_head(sealed) == verified_head(plain));
+  auto back = sealed.decisions(*run);
+  BOOST_REQUIRE(back.ok());
+  BOOST_REQUIRE(back->size() == 5u);
+  BOOST_TEST((*back)[4].detail_hash == sha256_hex(b[1].detail_json));
+  BOOST_TEST(((*back)[4].scores == b[1].scores));
+}
+
+BOOST_AUTO_TEST_CASE(a_seal_from_a_head_that_moved_is_not_used) {
+  // Another record reached the chain between sealing and appending (here a plain batch):
+  // the seals no longer follow the head, so the store hashes the records itself.
+  TempDir tmp;
+  FixedNow now("2026-11-23T14:35:51Z");
+  Store plain = open_store(tmp.file("plain.sqlite"));
+  auto plain_run = plain.begin_run(sample_ruleset(), sample_start());
+  BOOST_REQUIRE(plain_run.ok());
+  BOOST_REQUIRE(plain.append_decisions(*plain_run, {sample_decision(9)}).ok());
+  BOOST_REQUIRE(plain.append_decisions(*plain_run, {sample_decision(0), sample_decision(1)}).ok());
+
+  Store store = open_store(tmp.file("moved.sqlite"));
+  auto run = store.begin_run(sample_ruleset(), sample_start());
+  BOOST_REQUIRE(run.ok());
+  auto sealer = store.decision_sealer(*run);
+  BOOST_REQUIRE(sealer.ok());
+  auto batch = sealed_copies(*sealer, 0, 2);
+  BOOST_REQUIRE(store.append_decisions(*run, {sample_decision(9)}).ok());
+  BOOST_REQUIRE(store.append_decisions(*run, batch).ok());
+  BOOST_TEST(verified_head(store) == verified_head(plain));
+}
+
+BOOST_AUTO_TEST_CASE(an_unfit_record_is_not_sealed_and_the_append_says_why) {
+  TempDir tmp;
+  FixedNow now("2026-11-23T14:35:51Z");
+  Store store = open_store(tmp.file("audit.sqlite"));
+  auto run = store.begin_run(sample_ruleset(), sample_start());
+  BOOST_REQUIRE(run.ok());
+  auto sealer = store.decision_sealer(*run);
+  BOOST_REQUIRE(sealer.ok());
+  std::vector<DecisionRecord> batch{sample_decision(0), sample_decision(1), sample_decision(2)};
+  batch[1].outcomes += 'p';  // one outcome too many for the run
+  for (auto& d : batch) sealer->prepare(d);
+  sealer->seal(batch);
+  BOOST_TEST(batch[0].seal.seq == 3);
+  BOOST_TEST(batch[1].seal.seq == 0);
+  BOOST_TEST(batch[2].seal.seq == 0);  // nothing after an unfit record is sealed
+  auto st = store.append_decisions(*run, batch);
+  BOOST_REQUIRE(!st.ok());
+  BOOST_TEST(st.error().message ==
+             "the decision for input 1 does not give one outcome for each criterion and signal of run " +
+                 std::to_string(*run));
+  BOOST_TEST(store.already_decided(*run).empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_record_changed_after_sealing_fails_verification) {
+  // The contract of DecisionRecord::seal: the append trusts a seal that follows the head, so
+  // a record changed after it was sealed is stored with a hash that does not match it, and
+  // verify says so.
+  TempDir tmp;
+  FixedNow now("2026-11-23T14:35:51Z");
+  Store store = open_store(tmp.file("audit.sqlite"));
+  auto run = store.begin_run(sample_ruleset(), sample_start());
+  BOOST_REQUIRE(run.ok());
+  auto sealer = store.decision_sealer(*run);
+  BOOST_REQUIRE(sealer.ok());
+  auto batch = sealed_copies(*sealer, 0, 2);
+  batch[1].disposition = "ELIGIBLE_CHANGED";
+  BOOST_REQUIRE(store.append_decisions(*run, batch).ok());
+  auto v = store.verify();
+  BOOST_REQUIRE(v.ok());
+  BOOST_TEST(!v->intact);
+  BOOST_TEST(v->first_broken.find("#4") != std::string::npos, v->first_broken);
+}
+
 BOOST_AUTO_TEST_CASE(runs_report_counts_inputs_rejects_and_head_hash) {
   TempDir tmp;
   FixedNow now("2026-11-23T14:35:51Z");
