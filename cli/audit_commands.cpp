@@ -28,9 +28,12 @@ namespace crible::cli {
 
 namespace {
 
-constexpr size_t kBatch = 5000;
+// Decisions a transaction appends. Smaller batches in a deeper ring keep as many records in
+// flight (the memory) but let builder and appender overlap more finely: 2,500 in a ring of
+// six against 5,000 in three, 1M review 7.77 -> 7.43 s, same peak (docs/decisions.md).
+constexpr size_t kBatch = 2500;
 constexpr size_t kBuildChunk = 64;  // rows a record builder takes at a time
-constexpr size_t kRing = 3;         // batches of records in flight: built ahead, or appending
+constexpr size_t kRing = 6;         // batches of records in flight: built ahead, or appending
 
 int store_error(const Error& e) {
   std::cerr << "error: " << e.message << "\n";
