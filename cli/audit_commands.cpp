@@ -183,7 +183,7 @@ int record_review(const Compiled& compiled, const Loaded& loaded, const eval::De
     encoder.values_json(loaded.cases, *view, detail, rec.detail_json);
     // Hashed and checked here, on all cores and while the record is in this core's cache,
     // rather than on the one appending thread.
-    audit::hash_detail(rec);
+    rec.detail_hash.clear();  // the record is reused: hashed anew by prepare
     sealer->prepare(rec);
   };
   // Records are built on every core while earlier batches are written, and appended in

@@ -387,6 +387,20 @@ BOOST_AUTO_TEST_CASE(an_unfit_record_is_not_sealed_and_the_append_says_why) {
              "the decision for input 1 does not give one outcome for each criterion and signal of run " +
                  std::to_string(*run));
   BOOST_TEST(store.already_decided(*run).empty());
+
+  // A detail hash given by the caller is checked; one the sealer computes needs no check.
+  auto fresh = store.decision_sealer(*run);
+  BOOST_REQUIRE(fresh.ok());
+  std::vector<DecisionRecord> given{sample_decision(0), sample_decision(1)};
+  given[1].detail_hash = std::string(64, 'G');
+  for (auto& d : given) fresh->prepare(d);
+  BOOST_TEST(given[0].detail_hash == sha256_hex(given[0].detail_json));
+  fresh->seal(given);
+  BOOST_TEST(given[0].seal.seq == 3);
+  BOOST_TEST(given[1].seal.seq == 0);
+  auto bad = store.append_decisions(*run, given);
+  BOOST_REQUIRE(!bad.ok());
+  BOOST_TEST(bad.error().message == "the decision for input 1 has a malformed detail hash");
 }
 
 BOOST_AUTO_TEST_CASE(a_record_changed_after_sealing_fails_verification) {
