@@ -194,7 +194,10 @@ int record_review(const Compiled& compiled, const Loaded& loaded, const eval::De
   std::vector<std::unique_ptr<eval::CaseExplainer>> explainers;
   for (size_t w = 0; w < threads; ++w)
     explainers.push_back(std::make_unique<eval::CaseExplainer>(*loaded.evaluator));
-  auto build = [&](size_t begin, size_t end, std::vector<audit::DecisionRecord>& out) {
+  // `meanwhile` runs on the calling thread once the other builders have started, before it
+  // joins them.
+  auto build = [&](size_t begin, size_t end, std::vector<audit::DecisionRecord>& out,
+                   auto&& meanwhile) {
     std::vector<size_t> rows;
     for (size_t r = begin; r < end; ++r)
       if (!skip[r]) rows.push_back(r);
@@ -215,13 +218,21 @@ int record_review(const Compiled& compiled, const Loaded& loaded, const eval::De
     };
     std::vector<std::thread> pool;
     for (size_t w = 1; w < workers; ++w) pool.emplace_back(work, w);
+    try {
+      meanwhile();
+    } catch (...) {  // out of memory: the builders finish their rows before this unwinds
+      for (auto& t : pool) t.join();
+      throw;
+    }
     work(0);
     for (auto& t : pool) t.join();
   };
   Progress progress(o.quiet);
   // One thread builds the batches in order into a ring of buffers, up to kRing - 1 batches
   // ahead of the appender, so that a batch that takes longer to build draws on the time the
-  // quicker ones saved instead of making the appender wait.
+  // quicker ones saved instead of making the appender wait. It seals each batch (the chain
+  // hashes, in order, on one thread) while the other builders build the next one, and hands
+  // it over then.
   std::vector<audit::DecisionRecord> ring[kRing];
   const size_t n_batches = (d.cases + kBatch - 1) / kBatch;
   std::mutex m;
@@ -229,6 +240,12 @@ int record_review(const Compiled& compiled, const Loaded& loaded, const eval::De
   size_t built = 0, appended = 0;  // batches handed over, batches whose buffer is free again
   bool stop = false;
   std::exception_ptr failure;  // std::bad_alloc from a builder: rethrown here
+  auto hand_over = [&](size_t k) {
+    sealer->seal(ring[k % kRing]);
+    std::lock_guard lock(m);
+    built = k + 1;
+    cv.notify_all();
+  };
   std::thread builder([&] {
     try {
       for (size_t k = 0; k < n_batches; ++k) {
@@ -237,12 +254,11 @@ int record_review(const Compiled& compiled, const Loaded& loaded, const eval::De
           cv.wait(lock, [&] { return stop || k < appended + kRing; });
           if (stop) return;
         }
-        build(k * kBatch, std::min((k + 1) * kBatch, d.cases), ring[k % kRing]);
-        sealer->seal(ring[k % kRing]);
-        std::lock_guard lock(m);
-        built = k + 1;
-        cv.notify_all();
+        build(k * kBatch, std::min((k + 1) * kBatch, d.cases), ring[k % kRing], [&] {
+          if (k > 0) hand_over(k - 1);
+        });
       }
+      if (n_batches > 0) hand_over(n_batches - 1);
     } catch (...) {
       std::lock_guard lock(m);
       failure = std::current_exception();
