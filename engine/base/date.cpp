@@ -57,22 +57,33 @@ std::optional<int64_t> parse_date(std::string_view s) {
   return days_from_civil(y, m, d);
 }
 
-std::string format_date(int64_t day) {
+bool format_date_to(int64_t day, char* out) {
   int64_t y = 0;
   unsigned m = 0, d = 0;
   civil_from_days(day, y, m, d);
-  // By hand for the common years: review formats a few dates per case, and snprintf was a
-  // tenth of its record building.
-  if (y >= 0 && y <= 9999) {
-    const auto yy = static_cast<unsigned>(y);
-    const char out[10] = {static_cast<char>('0' + yy / 1000),     static_cast<char>('0' + yy / 100 % 10),
-                          static_cast<char>('0' + yy / 10 % 10),  static_cast<char>('0' + yy % 10),
-                          '-',
-                          static_cast<char>('0' + m / 10),        static_cast<char>('0' + m % 10),
-                          '-',
-                          static_cast<char>('0' + d / 10),        static_cast<char>('0' + d % 10)};
-    return std::string(out, sizeof out);
-  }
+  if (y < 0 || y > 9999) return false;
+  // By hand: review formats a few dates per case, and snprintf was a tenth of its record
+  // building.
+  const auto yy = static_cast<unsigned>(y);
+  out[0] = static_cast<char>('0' + yy / 1000);
+  out[1] = static_cast<char>('0' + yy / 100 % 10);
+  out[2] = static_cast<char>('0' + yy / 10 % 10);
+  out[3] = static_cast<char>('0' + yy % 10);
+  out[4] = '-';
+  out[5] = static_cast<char>('0' + m / 10);
+  out[6] = static_cast<char>('0' + m % 10);
+  out[7] = '-';
+  out[8] = static_cast<char>('0' + d / 10);
+  out[9] = static_cast<char>('0' + d % 10);
+  return true;
+}
+
+std::string format_date(int64_t day) {
+  char out[10];
+  if (format_date_to(day, out)) return std::string(out, sizeof out);
+  int64_t y = 0;
+  unsigned m = 0, d = 0;
+  civil_from_days(day, y, m, d);
   char buf[40];
   const int n = std::snprintf(buf, sizeof buf, y >= 0 ? "%04lld-%02u-%02u" : "%05lld-%02u-%02u",
                               static_cast<long long>(y), m, d);

@@ -324,8 +324,25 @@ class JsonWriter {
         }
         return;
       case ValueKind::Text: text(interner.text(static_cast<uint32_t>(v.i))); return;
-      case ValueKind::Date: text(format_date(v.i)); return;
-      case ValueKind::Duration: text(fmt::format("{} days", v.i)); return;
+      case ValueKind::Date: {
+        // Straight into the buffer: a date needs no escaping, and review writes several a case.
+        char* p = room(12);
+        if (format_date_to(v.i, p + 1)) {
+          p[0] = '"';
+          p[11] = '"';
+          pos_ += 12;
+        } else {
+          text(format_date(v.i));
+        }
+        return;
+      }
+      case ValueKind::Duration: {
+        char buf[32];
+        char* end = std::to_chars(buf, buf + 20, v.i).ptr;
+        std::memcpy(end, " days", 5);
+        text(std::string_view(buf, static_cast<size_t>(end + 5 - buf)));
+        return;
+      }
       case ValueKind::Set: {
         open('[');
         for (const auto& t : set_texts(v, interner)) {

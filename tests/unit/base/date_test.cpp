@@ -1,6 +1,9 @@
 // tests/unit/base/date_test.cpp: day numbers, strict YYYY-MM-DD, weekdays and whole years.
 #include "base/date.h"
 
+#include <cstring>
+#include <string>
+
 #include <boost/test/unit_test.hpp>
 
 namespace crible {
@@ -79,6 +82,18 @@ BOOST_AUTO_TEST_CASE(format_is_parse_inverse) {
     const auto back = parse_date(format_date(z));
     if (!back || *back != z) BOOST_FAIL("format/parse broke at day " << z);
   }
+}
+
+BOOST_AUTO_TEST_CASE(format_to_a_buffer_only_for_four_digit_years) {
+  char out[11] = "##########";
+  BOOST_TEST(format_date_to(day("2019-01-18"), out));
+  BOOST_TEST(std::string(out) == "2019-01-18");
+  BOOST_TEST(format_date_to(day("0000-01-01"), out));
+  BOOST_TEST(std::string(out) == "0000-01-01");
+  std::memcpy(out, "##########", 10);
+  BOOST_TEST(!format_date_to(day("9999-12-31") + 1, out));
+  BOOST_TEST(!format_date_to(day("0000-01-01") - 1, out));
+  BOOST_TEST(std::string(out) == "##########");  // nothing written
 }
 
 BOOST_AUTO_TEST_CASE(iso_weekdays) {

@@ -232,6 +232,11 @@ signal S2 HEAVY points 3
   let sharing_limit = 80.5
 end
 
+signal S3 LATE points 1
+  let waited = arrived - 2019-01-01
+  fires when waited > 2 days
+end
+
 score risk = points of fired signals
 score urgency
   10 when age < 18
@@ -265,6 +270,7 @@ BOOST_AUTO_TEST_CASE(a_ruleset_beyond_the_reference_joins_back_exactly) {
        {"\"skipped_as_unknown\"", "\"reason\":\"nationality MLI\"", "\"holds\":\"unknown\"",
         "\"holds\":\"true\"", "\"linked_cases\"", "\"weight\":81.25", "\"missing\":[\"age\"]",
         "\"condition\":\"", "\"decided_by\":\"", "\"S\\\"N\"",
+        "\"waited\":\"33 days\"", "\"waited\":\"-1 days\"", "\"arrived\":\"2019-02-03\"",
         "line\\nbreak\\ttab back\\\\slash \\u0001 ctl"})
     BOOST_TEST(sizes.all.find(part) != std::string::npos, "no " << part << " in\n" << sizes.all);
 }
