@@ -83,7 +83,7 @@ void yield_to_appender() {
 }  // namespace
 
 int record_review(const Compiled& compiled, const Loaded& loaded, const eval::Decisions& d,
-                  const EvalOptions& o) {
+                  const EvalOptions& o, std::future<Result<std::string>>* cases_sha256) {
   const check::TypedRuleset& rules = compiled.rules;
   audit::RulesetVersion rv;
   rv.path = o.rules;
@@ -98,7 +98,8 @@ int record_review(const Compiled& compiled, const Loaded& loaded, const eval::De
   }
   std::sort(start.params.begin(), start.params.end());
   auto add_input = [&](const std::string& role, const std::string& path) -> bool {
-    auto h = audit::sha256_file(path);
+    auto h = role == "cases" && cases_sha256 && cases_sha256->valid() ? cases_sha256->get()
+                                                                      : audit::sha256_file(path);
     if (!h) {
       store_error(h.error());
       return false;

@@ -8,11 +8,13 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <future>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "cli/authoring.h"
 #include "cli/compile.h"
+#include "audit/audit.h"
 #include "cli/output.h"
 #include "render/render.h"
 
@@ -142,6 +144,13 @@ int run_eval(const EvalOptions& o, bool review) {
   if (!compiled) return code;
   const check::TypedRuleset& rules = compiled->rules;
   LoadRequest req{o.cases, o.tables, o.params, o.threads};
+  // The audit store records the cases file's SHA-256: hashed beside the load rather than
+  // after it, on the thread that appends (171 MB, ~0.1 s, for 1M cases).
+  std::future<Result<std::string>> cases_sha256;
+  if (review) {
+    cases_sha256 = std::async(std::launch::async,
+                              [path = o.cases] { return audit::sha256_file(path); });
+  }
   Progress progress(o.quiet);
   progress.phase("loading");
   auto loaded = load(*compiled, req, code);
@@ -178,7 +187,7 @@ int run_eval(const EvalOptions& o, bool review) {
   }
 
   if (review) {
-    int rc = record_review(*compiled, *loaded, decisions, o);
+    int rc = record_review(*compiled, *loaded, decisions, o, &cases_sha256);
     if (rc != kExitOk) return rc;
   }
 

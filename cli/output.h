@@ -3,6 +3,7 @@
 #pragma once
 #include <chrono>
 #include <cstdio>
+#include <future>
 #include <memory>
 #include <string>
 
@@ -58,7 +59,9 @@ RunSummary summarise(const check::TypedRuleset& rules, const Loaded& loaded,
                      const eval::Decisions& d, double seconds);
 
 // Writes ruleset, run, decisions and rejects to the audit store (`crible review`).
+// `cases_sha256`, when given, is the cases file's hash already under way (run_eval starts it
+// beside the load); otherwise it is computed here.
 int record_review(const Compiled& compiled, const Loaded& loaded, const eval::Decisions& d,
-                  const EvalOptions& o);
+                  const EvalOptions& o, std::future<Result<std::string>>* cases_sha256 = nullptr);
 
 }  // namespace crible::cli

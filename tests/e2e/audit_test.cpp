@@ -15,6 +15,7 @@
 #include <set>
 #include <thread>
 
+#include "audit/audit.h"
 #include "support/run_crible.h"
 
 namespace ct = crible::testing;
@@ -93,6 +94,28 @@ std::string sample_copies(int copies, char prefix) {
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(audit_store)
+
+BOOST_AUTO_TEST_CASE(the_run_records_the_sha256_of_every_input_file) {
+  // The cases file is hashed beside the load (cli/commands.cpp), the tables after it: both
+  // must be the hashes of the files' bytes.
+  std::string store = reviewed_store("input-hashes");
+  sqlite3* db = nullptr;
+  BOOST_REQUIRE(sqlite3_open(store.c_str(), &db) == SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  std::string inputs;
+  if (sqlite3_prepare_v2(db, "SELECT inputs FROM runs", -1, &st, nullptr) == SQLITE_OK &&
+      sqlite3_step(st) == SQLITE_ROW)
+    inputs = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  for (const auto& [file, role] : {std::pair{"cases.csv", "cases"}, std::pair{"flows.csv", "table:flows"},
+                                   std::pair{"languages.csv", "table:languages"}}) {
+    const std::string bytes = ct::read_file(ct::source_dir() / kSample / file);
+    const std::string want = "\"path\":\"" + kSample + "/" + file + "\",\"role\":\"" + role +
+                             "\",\"sha256\":\"" + crible::audit::sha256_hex(bytes) + "\"";
+    BOOST_TEST(inputs.find(want) != std::string::npos, want << " not in " << inputs);
+  }
+}
 
 BOOST_AUTO_TEST_CASE(export_of_a_run_without_decisions_has_the_eval_columns) {
   // Every case rejected (here: the header alone): eval still writes its header, score
