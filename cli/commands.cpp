@@ -12,9 +12,9 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "audit/audit.h"
 #include "cli/authoring.h"
 #include "cli/compile.h"
-#include "audit/audit.h"
 #include "cli/output.h"
 #include "render/render.h"
 

@@ -81,8 +81,9 @@ struct DecisionRecord {
   // render::DecisionEncoder writes them; the run's detail_layout gives them their names.
   std::string detail_json;
   // SHA-256 of detail_json, hex: what the chained record commits to. Left empty, it is
-  // computed by append_decisions, on the one thread that appends; hash_detail() fills it
-  // beforehand, on the threads that build the records. Read back: the stored value.
+  // computed by append_decisions, on the one thread that appends; hash_detail() (or
+  // DecisionSealer::prepare) fills it beforehand, on the threads that build the records.
+  // Read back: the stored value.
   std::string detail_hash;
   // The record's place in the chain, computed ahead of its append by a DecisionSealer, off
   // the appending thread: append_decisions stores `hash` as the record's chain hash when, and
@@ -112,8 +113,9 @@ class DecisionSealer {
   ~DecisionSealer();
 
   // The part of sealing that does not depend on the chain: checks the record as
-  // append_decisions would, fills its detail_hash if empty and its scores column. Safe on any number of threads at once, each with its own records; meant to run
-  // right after a record is built, while it is still in that core's cache.
+  // append_decisions would, fills its detail_hash if empty and its scores column. Safe on
+  // any number of threads at once, each with its own records; meant to run right after a
+  // record is built, while it is still in that core's cache.
   void prepare(DecisionRecord& d) const;
   // Chains prepared records in order, the first following the last record this sealer sealed
   // before (or the head it was made from). A record that append_decisions would refuse (or

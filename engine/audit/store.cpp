@@ -269,6 +269,17 @@ bool read_rejects(const std::string& text, std::vector<RejectRecord>& out) {
 
 // ---- appending ----
 
+// Binds a record's chain hash (its columns are bound), inserts it and, on success, makes it
+// the head: the end of append(), and all of appending a decision sealed ahead.
+int insert_chained(Query& insert, int hash_column, Head& head, int64_t seq,
+                   const detail::Digest& hash) {
+  insert.bind_blob(hash_column, hash.data(), hash.size());
+  const int rc = insert.step();
+  insert.reset();
+  if (rc == SQLITE_DONE) head = {seq, hash};
+  return rc;
+}
+
 // Appends one chained record after `head`: `fill` writes the columns after seq, in the kind's
 // column order; the record's chain hash is bound after them. Anything bound to `insert`
 // beyond that (a decision's detail) is the caller's. Returns SQLITE_DONE, or the failing
@@ -282,13 +293,7 @@ int append(StoreImpl& m, Query& insert, Head& head, const Kind& kind, Fill&& fil
   const int64_t seq = head.seq + 1;
   w.integer(seq);
   fill(w);
-  const detail::Digest hash = m.sha.chain(head.hash, c.bytes());
-  insert.bind_blob(w.bound() + 1, hash.data(), hash.size());
-  const int rc = insert.step();
-  insert.reset();
-  if (rc != SQLITE_DONE) return rc;
-  head = {seq, hash};
-  return SQLITE_DONE;
+  return insert_chained(insert, w.bound() + 1, head, seq, m.sha.chain(head.hash, c.bytes()));
 }
 
 // append() for a single record with statements from the cache.
@@ -922,7 +927,18 @@ std::vector<bool> signal_flags(const RunLayout& layout) {
   return is_signal;
 }
 
+// The texts of a record that seal() reads, fetched ahead: the records were written by other
+// cores and have left this one's cache, and waiting for them was most of sealing's time.
+void prefetch_texts(const DecisionRecord& d) {
+  for (const std::string* t : {&d.case_key, &d.disposition_rule, &d.seal.scores, &d.fired,
+                               &d.outcomes, &d.detail_hash}) {
+    __builtin_prefetch(t->data());
+  }
+}
+
 }  // namespace
+
+
 
 struct DecisionSealer::Impl {
   int64_t run_id = 0;
@@ -949,19 +965,6 @@ void DecisionSealer::prepare(DecisionRecord& d) const {
   pairs_json(d.seal.scores, d.scores);
   d.seal.run_id = s.run_id;
 }
-
-namespace {
-
-// The texts of a record that seal() reads, fetched ahead: the records were written by other
-// cores and have left this one's cache, and waiting for them was most of sealing's time.
-void prefetch_texts(const DecisionRecord& d) {
-  for (const std::string* t : {&d.case_key, &d.disposition_rule, &d.seal.scores, &d.fired,
-                               &d.outcomes, &d.detail_hash}) {
-    __builtin_prefetch(t->data());
-  }
-}
-
-}  // namespace
 
 void DecisionSealer::seal(std::vector<DecisionRecord>& batch) {
   Impl& s = *impl_;
@@ -1026,36 +1029,31 @@ Status Store::append_decisions(int64_t run_id, const std::vector<DecisionRecord>
   const std::vector<bool> is_signal = signal_flags(*layout);
   std::string scores;
   std::string detail_hash;
-  auto duplicate = [&](const DecisionRecord& d) {
-    return Error{"run " + std::to_string(run_id) + " already has a decision for input " +
-                 std::to_string(d.input_index)};
-  };
   for (const DecisionRecord& d : batch) {
     insert->bind_static(kDetailColumn, d.detail_json);
     const DecisionRecord::Seal& seal = d.seal;
+    int rc = SQLITE_OK;
     if (seal.seq == head->seq + 1 && seal.run_id == run_id && seal.prev == head->hash) {
       // Sealed from this very head: the sealer checked the record and hashed these columns.
       BindingWriter w{*insert};
       w.integer(seal.seq);
       write_decision(w, run_id, d, seal.scores, d.detail_hash);
-      insert->bind_blob(w.i + 1, seal.hash.data(), seal.hash.size());
-      const int rc = insert->step();
-      insert->reset();
-      if (rc == SQLITE_CONSTRAINT_UNIQUE) return duplicate(d);
-      if (rc != SQLITE_DONE) return m.error("cannot append a decision");
-      *head = {seal.seq, seal.hash};
-      continue;
+      rc = insert_chained(*insert, w.i + 1, *head, seal.seq, seal.hash);
+    } else {
+      if (auto why = misfit(run_id, is_signal, d)) return *why;
+      scores.clear();
+      pairs_json(scores, d.scores);
+      if (d.detail_hash.empty()) detail_hash = detail::to_hex(m.sha.digest(d.detail_json));
+      const std::string& committed = d.detail_hash.empty() ? detail_hash : d.detail_hash;
+      // Every text bound here outlives the step in append(): no copies into SQLite.
+      rc = append(m, *insert, *head, detail::kDecision, [&](RecordWriter& w) {
+        write_decision(w, run_id, d, scores, committed);
+      });
     }
-    if (auto why = misfit(run_id, is_signal, d)) return *why;
-    scores.clear();
-    pairs_json(scores, d.scores);
-    if (d.detail_hash.empty()) detail_hash = detail::to_hex(m.sha.digest(d.detail_json));
-    const std::string& committed = d.detail_hash.empty() ? detail_hash : d.detail_hash;
-    // Every text bound here outlives the step in append(): no copies into SQLite.
-    const int rc = append(m, *insert, *head, detail::kDecision, [&](RecordWriter& w) {
-      write_decision(w, run_id, d, scores, committed);
-    });
-    if (rc == SQLITE_CONSTRAINT_UNIQUE) return duplicate(d);
+    if (rc == SQLITE_CONSTRAINT_UNIQUE) {
+      return Error{"run " + std::to_string(run_id) + " already has a decision for input " +
+                   std::to_string(d.input_index)};
+    }
     if (rc != SQLITE_DONE) return m.error("cannot append a decision");
   }
   return txn->commit();

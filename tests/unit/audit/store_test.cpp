@@ -302,6 +302,25 @@ std::vector<DecisionRecord> sealed_copies(DecisionSealer& sealer, uint64_t first
   return batch;
 }
 
+// A new store with the sample run begun, and a sealer for it.
+struct SampleRun {
+  Store store;
+  int64_t run;
+};
+
+SampleRun begun_run(const TempDir& tmp, const std::string& name) {
+  Store store = open_store(tmp.file(name));
+  auto run = store.begin_run(sample_ruleset(), sample_start());
+  BOOST_REQUIRE(run.ok());
+  return {std::move(store), *run};
+}
+
+DecisionSealer sealer_for(SampleRun& r) {
+  auto sealer = r.store.decision_sealer(r.run);
+  BOOST_REQUIRE(sealer.ok());
+  return std::move(sealer.value());
+}
+
 std::string verified_head(Store& store) {
   auto v = store.verify();
   BOOST_REQUIRE(v.ok());
@@ -314,30 +333,25 @@ std::string verified_head(Store& store) {
 BOOST_AUTO_TEST_CASE(sealed_decisions_make_the_same_chain_as_plain_ones) {
   TempDir tmp;
   FixedNow now("2026-11-23T14:35:51Z");
-  Store plain = open_store(tmp.file("plain.sqlite"));
-  auto plain_run = plain.begin_run(sample_ruleset(), sample_start());
-  BOOST_REQUIRE(plain_run.ok());
+  SampleRun plain = begun_run(tmp, "plain.sqlite");
   std::vector<DecisionRecord> first, second;
   for (uint64_t i = 0; i < 3; ++i) first.push_back(sample_decision(i));
   for (uint64_t i = 3; i < 5; ++i) second.push_back(sample_decision(i));
-  BOOST_REQUIRE(plain.append_decisions(*plain_run, first).ok());
-  BOOST_REQUIRE(plain.append_decisions(*plain_run, second).ok());
+  BOOST_REQUIRE(plain.store.append_decisions(plain.run, first).ok());
+  BOOST_REQUIRE(plain.store.append_decisions(plain.run, second).ok());
 
-  Store sealed = open_store(tmp.file("sealed.sqlite"));
-  auto run = sealed.begin_run(sample_ruleset(), sample_start());
-  BOOST_REQUIRE(run.ok());
-  auto sealer = sealed.decision_sealer(*run);
-  BOOST_REQUIRE(sealer.ok());
+  SampleRun sealed = begun_run(tmp, "sealed.sqlite");
+  DecisionSealer sealer = sealer_for(sealed);
   // Both batches are sealed before either is appended, as review's builder runs ahead.
-  auto a = sealed_copies(*sealer, 0, 3);
-  auto b = sealed_copies(*sealer, 3, 2);
+  auto a = sealed_copies(sealer, 0, 3);
+  auto b = sealed_copies(sealer, 3, 2);
   BOOST_TEST(a[0].seal.seq == 3);  // after the ruleset and the run
   BOOST_TEST(b[1].seal.seq == 7);
   BOOST_TEST(b[0].seal.prev == a[2].seal.hash);
-  BOOST_REQUIRE(sealed.append_decisions(*run, a).ok());
-  BOOST_REQUIRE(sealed.append_decisions(*run, b).ok());
-  BOOST_TEST(verified_head(sealed) == verified_head(plain));
-  auto back = sealed.decisions(*run);
+  BOOST_REQUIRE(sealed.store.append_decisions(sealed.run, a).ok());
+  BOOST_REQUIRE(sealed.store.append_decisions(sealed.run, b).ok());
+  BOOST_TEST(verified_head(sealed.store) == verified_head(plain.store));
+  auto back = sealed.store.decisions(sealed.run);
   BOOST_REQUIRE(back.ok());
   BOOST_REQUIRE(back->size() == 5u);
   BOOST_TEST((*back)[4].detail_hash == sha256_hex(b[1].detail_json));
@@ -349,56 +363,47 @@ BOOST_AUTO_TEST_CASE(a_seal_from_a_head_that_moved_is_not_used) {
   // the seals no longer follow the head, so the store hashes the records itself.
   TempDir tmp;
   FixedNow now("2026-11-23T14:35:51Z");
-  Store plain = open_store(tmp.file("plain.sqlite"));
-  auto plain_run = plain.begin_run(sample_ruleset(), sample_start());
-  BOOST_REQUIRE(plain_run.ok());
-  BOOST_REQUIRE(plain.append_decisions(*plain_run, {sample_decision(9)}).ok());
-  BOOST_REQUIRE(plain.append_decisions(*plain_run, {sample_decision(0), sample_decision(1)}).ok());
+  SampleRun plain = begun_run(tmp, "plain.sqlite");
+  BOOST_REQUIRE(plain.store.append_decisions(plain.run, {sample_decision(9)}).ok());
+  BOOST_REQUIRE(plain.store.append_decisions(plain.run, {sample_decision(0), sample_decision(1)}).ok());
 
-  Store store = open_store(tmp.file("moved.sqlite"));
-  auto run = store.begin_run(sample_ruleset(), sample_start());
-  BOOST_REQUIRE(run.ok());
-  auto sealer = store.decision_sealer(*run);
-  BOOST_REQUIRE(sealer.ok());
-  auto batch = sealed_copies(*sealer, 0, 2);
-  BOOST_REQUIRE(store.append_decisions(*run, {sample_decision(9)}).ok());
-  BOOST_REQUIRE(store.append_decisions(*run, batch).ok());
-  BOOST_TEST(verified_head(store) == verified_head(plain));
+  SampleRun moved = begun_run(tmp, "moved.sqlite");
+  DecisionSealer sealer = sealer_for(moved);
+  auto batch = sealed_copies(sealer, 0, 2);
+  BOOST_REQUIRE(moved.store.append_decisions(moved.run, {sample_decision(9)}).ok());
+  BOOST_REQUIRE(moved.store.append_decisions(moved.run, batch).ok());
+  BOOST_TEST(verified_head(moved.store) == verified_head(plain.store));
 }
 
 BOOST_AUTO_TEST_CASE(an_unfit_record_is_not_sealed_and_the_append_says_why) {
   TempDir tmp;
   FixedNow now("2026-11-23T14:35:51Z");
-  Store store = open_store(tmp.file("audit.sqlite"));
-  auto run = store.begin_run(sample_ruleset(), sample_start());
-  BOOST_REQUIRE(run.ok());
-  auto sealer = store.decision_sealer(*run);
-  BOOST_REQUIRE(sealer.ok());
+  SampleRun r = begun_run(tmp, "audit.sqlite");
+  DecisionSealer sealer = sealer_for(r);
   std::vector<DecisionRecord> batch{sample_decision(0), sample_decision(1), sample_decision(2)};
   batch[1].outcomes += 'p';  // one outcome too many for the run
-  for (auto& d : batch) sealer->prepare(d);
-  sealer->seal(batch);
+  for (auto& d : batch) sealer.prepare(d);
+  sealer.seal(batch);
   BOOST_TEST(batch[0].seal.seq == 3);
   BOOST_TEST(batch[1].seal.seq == 0);
   BOOST_TEST(batch[2].seal.seq == 0);  // nothing after an unfit record is sealed
-  auto st = store.append_decisions(*run, batch);
+  auto st = r.store.append_decisions(r.run, batch);
   BOOST_REQUIRE(!st.ok());
   BOOST_TEST(st.error().message ==
              "the decision for input 1 does not give one outcome for each criterion and signal of run " +
-                 std::to_string(*run));
-  BOOST_TEST(store.already_decided(*run).empty());
+                 std::to_string(r.run));
+  BOOST_TEST(r.store.already_decided(r.run).empty());
 
   // A detail hash given by the caller is checked; one the sealer computes needs no check.
-  auto fresh = store.decision_sealer(*run);
-  BOOST_REQUIRE(fresh.ok());
+  DecisionSealer fresh = sealer_for(r);
   std::vector<DecisionRecord> given{sample_decision(0), sample_decision(1)};
   given[1].detail_hash = std::string(64, 'G');
-  for (auto& d : given) fresh->prepare(d);
+  for (auto& d : given) fresh.prepare(d);
   BOOST_TEST(given[0].detail_hash == sha256_hex(given[0].detail_json));
-  fresh->seal(given);
+  fresh.seal(given);
   BOOST_TEST(given[0].seal.seq == 3);
   BOOST_TEST(given[1].seal.seq == 0);
-  auto bad = store.append_decisions(*run, given);
+  auto bad = r.store.append_decisions(r.run, given);
   BOOST_REQUIRE(!bad.ok());
   BOOST_TEST(bad.error().message == "the decision for input 1 has a malformed detail hash");
 }
@@ -409,15 +414,12 @@ BOOST_AUTO_TEST_CASE(a_record_changed_after_sealing_fails_verification) {
   // verify says so.
   TempDir tmp;
   FixedNow now("2026-11-23T14:35:51Z");
-  Store store = open_store(tmp.file("audit.sqlite"));
-  auto run = store.begin_run(sample_ruleset(), sample_start());
-  BOOST_REQUIRE(run.ok());
-  auto sealer = store.decision_sealer(*run);
-  BOOST_REQUIRE(sealer.ok());
-  auto batch = sealed_copies(*sealer, 0, 2);
+  SampleRun r = begun_run(tmp, "audit.sqlite");
+  DecisionSealer sealer = sealer_for(r);
+  auto batch = sealed_copies(sealer, 0, 2);
   batch[1].disposition = "ELIGIBLE_CHANGED";
-  BOOST_REQUIRE(store.append_decisions(*run, batch).ok());
-  auto v = store.verify();
+  BOOST_REQUIRE(r.store.append_decisions(r.run, batch).ok());
+  auto v = r.store.verify();
   BOOST_REQUIRE(v.ok());
   BOOST_TEST(!v->intact);
   BOOST_TEST(v->first_broken.find("#4") != std::string::npos, v->first_broken);
