@@ -83,4 +83,23 @@ void Column::reserve(size_t rows) {
   }
 }
 
+std::vector<Column::ReservedSpan> Column::reserved_spans() const {
+  std::vector<ReservedSpan> spans;
+  auto add = [&](const auto& v, size_t bytes_per_64_rows) {
+    if (v.capacity() > 0)
+      spans.push_back({v.data(), v.capacity() * sizeof(v[0]), bytes_per_64_rows});
+  };
+  add(valid_, 8);
+  switch (kind) {
+    case TypeKind::Bool: add(bytes_, 64); break;
+    case TypeKind::Integer: add(ints_, 64 * 8); break;
+    case TypeKind::Number: add(nums_, 64 * 8); break;
+    case TypeKind::Text:
+    case TypeKind::Date: add(words_, 64 * 4); break;
+    case TypeKind::Set: add(set_offsets_, 64 * 4); break;
+    default: break;
+  }
+  return spans;
+}
+
 }  // namespace crible::data

@@ -66,6 +66,14 @@ class Column {
   void append_set(const uint32_t* ids, size_t n);
   // Room for `rows` rows (capacity beyond the rows appended is address space, not memory).
   void reserve(size_t rows);
+  // Where `reserve` set room aside: one span per array indexed by row (the set pool, which
+  // is not, has none). The loader makes the room resident ahead of the rows it appends.
+  struct ReservedSpan {
+    const void* base = nullptr;
+    size_t bytes = 0;
+    size_t bytes_per_64_rows = 0;
+  };
+  std::vector<ReservedSpan> reserved_spans() const;
 
   bool operator==(const Column&) const = default;
 

@@ -118,6 +118,52 @@ BOOST_AUTO_TEST_CASE(mapped_file_loads_like_text_in_memory) {
   BOOST_TEST(quoted > 100u);
 }
 
+// The loader makes the room a column reserved resident ahead of the rows it appends, from
+// these spans: they must cover every array indexed by row, at its size per row, and stay
+// where the appends write as long as the rows fit the reservation.
+BOOST_AUTO_TEST_CASE(reserved_spans_cover_each_array_by_row) {
+  Column unreserved;
+  unreserved.kind = TypeKind::Date;
+  BOOST_TEST(unreserved.reserved_spans().empty());
+
+  struct Expect {
+    TypeKind kind;
+    size_t bytes_per_64_rows;
+  };
+  for (const Expect e : {Expect{TypeKind::Bool, 64}, Expect{TypeKind::Integer, 512},
+                         Expect{TypeKind::Number, 512}, Expect{TypeKind::Date, 256},
+                         Expect{TypeKind::Text, 256}, Expect{TypeKind::Set, 256}}) {
+    BOOST_TEST_CONTEXT("kind " << static_cast<int>(e.kind)) {
+      Column c;
+      c.kind = e.kind;
+      c.reserve(1000);
+      const auto spans = c.reserved_spans();
+      BOOST_REQUIRE(spans.size() == 2u);
+      BOOST_TEST(spans[0].bytes_per_64_rows == 8u);  // the validity bitmap
+      BOOST_TEST(spans[0].bytes >= 1000u / 8);
+      BOOST_TEST(spans[1].bytes_per_64_rows == e.bytes_per_64_rows);
+      BOOST_TEST(spans[1].bytes >= 1000u * e.bytes_per_64_rows / 64);
+      const uint32_t id = 1;
+      for (int r = 0; r < 1000; ++r) {
+        switch (e.kind) {
+          case TypeKind::Bool: c.append_bool(true); break;
+          case TypeKind::Integer: c.append_integer(r); break;
+          case TypeKind::Number: c.append_number(r); break;
+          case TypeKind::Date: c.append_date(r); break;
+          case TypeKind::Text: c.append_text(id); break;
+          default: c.append_set(&id, 1); break;
+        }
+      }
+      const auto after = c.reserved_spans();
+      BOOST_REQUIRE(after.size() == 2u);
+      for (size_t i = 0; i < 2; ++i) {
+        BOOST_TEST(after[i].base == spans[i].base);
+        BOOST_TEST(after[i].bytes == spans[i].bytes);
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace crible::data
 
