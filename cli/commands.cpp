@@ -6,11 +6,16 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
+#include <cstdint>
 #include <cstring>
 #include <fstream>
 #include <future>
 #include <iostream>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <thread>
+#include <vector>
 
 #include "audit/audit.h"
 #include "cli/authoring.h"
@@ -22,6 +27,84 @@ namespace crible::cli {
 
 // Decisions CSV rows are rendered into one buffer this many at a time, then written.
 constexpr size_t kCsvRowsPerWrite = 16384;
+
+namespace {
+
+// The decisions CSV, its chunks rendered on `threads` threads and written in order by this
+// one: on one thread, rendering a million rows after evaluation took a tenth of `eval`. The
+// bytes are the same whatever the thread count (tested), since each chunk is rendered whole
+// by one thread and the chunks are written in row order. At most two chunks per thread are
+// held at once.
+bool write_decisions_csv(Sink& sink, const check::TypedRuleset& rules, const Loaded& loaded,
+                         const eval::Decisions& d, int threads) {
+  sink.write(render::decisions_csv_header(rules));
+  const size_t chunks = (d.cases + kCsvRowsPerWrite - 1) / kCsvRowsPerWrite;
+  auto render_chunk = [&](size_t i, std::string& out) {
+    out.clear();
+    const size_t begin = i * kCsvRowsPerWrite;
+    render::append_decisions_csv(out, rules, loaded.cases, loaded.interner, d, begin,
+                                 std::min(d.cases, begin + kCsvRowsPerWrite));
+  };
+  const size_t workers = std::min<size_t>(static_cast<size_t>(std::max(threads, 1)), chunks);
+  if (workers <= 1) {
+    std::string rows;
+    for (size_t i = 0; i < chunks; ++i) {
+      render_chunk(i, rows);
+      sink.write(rows);
+    }
+    return true;
+  }
+  const size_t ring = 2 * workers;
+  std::vector<std::string> buffers(ring);
+  std::vector<size_t> ready(ring, SIZE_MAX);  // the chunk each buffer holds, once rendered
+  std::mutex m;
+  std::condition_variable cv;
+  size_t next = 0, written = 0;
+  bool stop = false;
+  std::exception_ptr failure;
+  std::vector<std::thread> pool;
+  for (size_t w = 0; w < workers; ++w) {
+    pool.emplace_back([&] {
+      try {
+        for (;;) {
+          size_t i;
+          {
+            std::unique_lock lock(m);
+            if (stop || next == chunks) return;
+            i = next++;
+            cv.wait(lock, [&] { return stop || i < written + ring; });  // its buffer is free
+            if (stop) return;
+          }
+          render_chunk(i, buffers[i % ring]);
+          std::lock_guard lock(m);
+          ready[i % ring] = i;
+          cv.notify_all();
+        }
+      } catch (...) {  // std::bad_alloc: stop everyone, rethrown below
+        std::lock_guard lock(m);
+        if (!failure) failure = std::current_exception();
+        stop = true;
+        cv.notify_all();
+      }
+    });
+  }
+  for (size_t i = 0; i < chunks; ++i) {
+    {
+      std::unique_lock lock(m);
+      cv.wait(lock, [&] { return stop || ready[i % ring] == i; });
+      if (stop) break;
+    }
+    sink.write(buffers[i % ring]);
+    std::lock_guard lock(m);
+    written = i + 1;
+    cv.notify_all();
+  }
+  for (std::thread& t : pool) t.join();
+  if (failure) std::rethrow_exception(failure);
+  return true;
+}
+
+}  // namespace
 
 void register_commands(CLI::App& app, Commands& c) {
   c.check = app.add_subcommand("check", "Check rule files: syntax, names, types; print diagnostics");
@@ -173,14 +256,7 @@ int run_eval(const EvalOptions& o, bool review) {
         sink->write("\n");
       }
     } else {
-      sink->write(render::decisions_csv_header(rules));
-      std::string rows;
-      for (size_t r = 0; r < decisions.cases; r += kCsvRowsPerWrite) {
-        rows.clear();
-        render::append_decisions_csv(rows, rules, loaded->cases, loaded->interner, decisions, r,
-                                     std::min(decisions.cases, r + kCsvRowsPerWrite));
-        sink->write(rows);
-      }
+      write_decisions_csv(*sink, rules, *loaded, decisions, eval::resolve_threads(o.threads));
     }
     progress.done();
     if (!sink->close()) return kExitData;

@@ -32,6 +32,51 @@ BOOST_AUTO_TEST_CASE(mali_2019_small_matches_expected_decisions) {
   }
 }
 
+// The decisions CSV is rendered in chunks of 16,384 rows on several threads and written in
+// order: a file of several chunks (the fixture's cases 25 times over, ids made unique) gives
+// the same bytes for any thread count, and its rows in input order.
+BOOST_AUTO_TEST_CASE(several_chunks_of_output_are_written_in_order_for_any_thread_count) {
+  const std::string cases = ct::read_file(ct::source_dir() / kFixture / "cases.csv");
+  BOOST_REQUIRE(!cases.empty());
+  const size_t body = cases.find('\n') + 1;
+  std::string many = cases.substr(0, body);
+  for (int copy = 0; copy < 25; ++copy) {
+    for (size_t at = body; at < cases.size();) {
+      const size_t end = cases.find('\n', at) + 1;
+      const size_t comma = cases.find(',', at);
+      many += cases.substr(at, comma - at) + "-" + std::to_string(copy) + cases.substr(comma, end - comma);
+      at = end;
+    }
+  }
+  const auto dir = ct::temp_dir("chunks");
+  ct::write_file(dir / "cases.csv", many);
+  std::string outputs[3];
+  for (int t = 0; t < 3; ++t) {
+    BOOST_TEST_CONTEXT("--threads " << t + 1) {
+      auto args = eval_args(std::to_string(t + 1));
+      args[3] = (dir / "cases.csv").string();
+      ct::Run run = ct::run_crible(args);
+      BOOST_TEST(run.exit_code == 0);
+      BOOST_TEST(run.err.find("read 50000, decided 50000, rejected 0") != std::string::npos, run.err);
+      outputs[t] = run.out;
+    }
+  }
+  BOOST_TEST(outputs[0] == outputs[1]);
+  BOOST_TEST(outputs[0] == outputs[2]);
+  // Row k of the output is case k of the input.
+  size_t row = 0, at = outputs[1].find('\n') + 1, errors = 0;
+  for (int copy = 0; copy < 25; ++copy)
+    for (int i = 0; i < 2000; ++i, ++row) {
+      const size_t comma = outputs[1].find(',', at);
+      const std::string id = outputs[1].substr(at, comma - at);
+      if (id.size() < 3 || id.substr(id.rfind('-') + 1) != std::to_string(copy)) ++errors;
+      at = outputs[1].find('\n', at) + 1;
+    }
+  BOOST_TEST(row == 50000u);
+  BOOST_TEST(errors == 0u);
+  BOOST_TEST(at == outputs[1].size());
+}
+
 BOOST_AUTO_TEST_CASE(as_of_parameter_changes_decisions) {
   auto args = eval_args("2");
   args.push_back("--param");
