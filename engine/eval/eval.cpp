@@ -509,6 +509,35 @@ struct Evaluator::Impl {
     return true;
   }
 
+  // For a row-side key that is a loaded text field of `src` with many distinct values:
+  // sizes `groups` to hold every text id the field has (kNoGroup each) and says yes. Not
+  // when the array would take more than a few words a row, nor for a field of few values
+  // (intermediaries, registrars), whose table stays in cache while the array would not.
+  // Ids are handed out in order of first appearance, so the times the largest id so far
+  // rises count the field's values that appeared here first: a floor on its distinct values.
+  static bool dense_text_ids(int32_t key_node, const data::Table& src, std::vector<uint32_t>& groups,
+                             const check::TypedRuleset& rules) {
+    const Node& n = rules.nodes[key_node];
+    if (n.op != Op::RowField || n.type.kind != TypeKind::Text) return false;
+    const data::Column& c = src.columns[n.index];
+    if (!c.loaded) return false;
+    uint32_t top = 0;
+    size_t rises = 0, valid = 0;
+    for (size_t r = 0; r < src.rows; ++r) {
+      if (!c.valid(r)) continue;
+      ++valid;
+      const uint32_t id = c.text(r);
+      if (id > top || rises == 0) ++rises;
+      top = std::max(top, id);
+    }
+    if (rises * 16 < valid || top > 4 * src.rows + 4096) return false;
+    groups.assign(size_t{top} + 1, kNoGroup);
+    return true;
+  }
+  bool dense_text_ids(int32_t key_node, const data::Table& src, std::vector<uint32_t>& groups) const {
+    return dense_text_ids(key_node, src, groups, rules);
+  }
+
   void build_index(size_t agg_id, Scratch& s) {
     const check::Aggregate& a = rules.aggregates[agg_id];
     AggIndex& idx = indexes[agg_id];
@@ -537,6 +566,20 @@ struct Evaluator::Impl {
     std::vector<int64_t> keys(kRun * nkeys);
     uint32_t hashes[kRun];
     bool has_key[kRun];
+    // One text field as the key of a self-keyed index (`phone = this.phone`): a text id is a
+    // small integer, so an array indexed by it finds the group without hashing or probing
+    // (index building 0.21 -> 0.15 s for 1M cases). The groups are numbered in the same order
+    // as with the table (first row first), and the array is dropped after this pass, like
+    // the table of a self-keyed index. Only where the array stays small beside the rows:
+    // ids come from one interner for every text of the run, so they can outnumber them.
+    std::vector<uint32_t> group_of_text;
+    const bool dense = idx.self_keyed && nkeys == 1 && dense_text_ids(a.keys[0].row, src, group_of_text);
+    auto dense_insert = [&](int64_t id) -> std::pair<uint32_t, bool> {
+      uint32_t& g = group_of_text[static_cast<size_t>(id)];
+      if (g != kNoGroup) return {g, false};
+      g = ngroups;
+      return {g, true};
+    };
     for (size_t r0 = 0; r0 < src.rows; r0 += kRun) {
       const size_t run = std::min(kRun, src.rows - r0);
       for (size_t j = 0; j < run; ++j) {
@@ -551,6 +594,10 @@ struct Evaluator::Impl {
           else key[k] = key_part(v, idx.key_as_double[k]);
         }
         if (!has_key[j]) continue;
+        if (dense) {
+          __builtin_prefetch(group_of_text.data() + key[0]);
+          continue;
+        }
         hashes[j] = hash_key(key, nkeys);
         idx.table.prefetch(hashes[j]);
       }
@@ -558,11 +605,13 @@ struct Evaluator::Impl {
         if (!has_key[j]) continue;
         const size_t r = r0 + j;
         const int64_t* key = keys.data() + j * nkeys;
-        auto [g, inserted] = idx.table.insert(hashes[j], ngroups, [&](uint32_t x) {
-          return std::equal(key, key + nkeys, idx.keys.data() + static_cast<size_t>(x) * nkeys);
-        });
+        auto [g, inserted] = dense ? dense_insert(key[0])
+                                   : idx.table.insert(hashes[j], ngroups, [&](uint32_t x) {
+                                       return std::equal(key, key + nkeys,
+                                                         idx.keys.data() + static_cast<size_t>(x) * nkeys);
+                                     });
         if (inserted) {
-          idx.keys.insert(idx.keys.end(), key, key + nkeys);
+          if (!dense) idx.keys.insert(idx.keys.end(), key, key + nkeys);
           ++ngroups;
         }
         ctx.inner = r;
@@ -579,6 +628,7 @@ struct Evaluator::Impl {
         member[r] = g;
       }
     }
+    std::vector<uint32_t>().swap(group_of_text);
     if (idx.self_keyed) {  // the case side never looks a key up
       idx.table.release();
       std::vector<int64_t>().swap(idx.keys);
