@@ -572,6 +572,11 @@ struct Evaluator::Impl {
     // as with the table (first row first), and the array is dropped after this pass, like
     // the table of a self-keyed index. Only where the array stays small beside the rows:
     // ids come from one interner for every text of the run, so they can outnumber them.
+    // A key that is a plain field of the row is read straight from its column: what eval()
+    // would do for it, without the walk's dispatch, a million times per key.
+    std::vector<const Node*> key_fields(nkeys, nullptr);
+    for (size_t k = 0; k < nkeys; ++k)
+      if (rules.nodes[a.keys[k].row].op == Op::RowField) key_fields[k] = &rules.nodes[a.keys[k].row];
     std::vector<uint32_t> group_of_text;
     const bool dense = idx.self_keyed && nkeys == 1 && dense_text_ids(a.keys[0].row, src, group_of_text);
     auto dense_insert = [&](int64_t id) -> std::pair<uint32_t, bool> {
@@ -589,7 +594,9 @@ struct Evaluator::Impl {
         // Self-keyed: every case needs its group, even one whose row is filtered out.
         has_key[j] = idx.self_keyed || row_passes(a.row_only, ctx);
         for (size_t k = 0; k < nkeys && has_key[j]; ++k) {
-          Value v = eval(a.keys[k].row, ctx);
+          const Node* field = key_fields[k];
+          Value v = field ? column_value(src, field->index, ctx.inner, field->type.kind)
+                          : eval(a.keys[k].row, ctx);
           if (v.missing()) has_key[j] = false;  // a row with a missing key matches no case
           else key[k] = key_part(v, idx.key_as_double[k]);
         }
