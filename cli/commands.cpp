@@ -35,7 +35,7 @@ namespace {
 // bytes are the same whatever the thread count (tested), since each chunk is rendered whole
 // by one thread and the chunks are written in row order. At most two chunks per thread are
 // held at once.
-bool write_decisions_csv(Sink& sink, const check::TypedRuleset& rules, const Loaded& loaded,
+void write_decisions_csv(Sink& sink, const check::TypedRuleset& rules, const Loaded& loaded,
                          const eval::Decisions& d, int threads) {
   sink.write(render::decisions_csv_header(rules));
   const size_t chunks = (d.cases + kCsvRowsPerWrite - 1) / kCsvRowsPerWrite;
@@ -52,7 +52,7 @@ bool write_decisions_csv(Sink& sink, const check::TypedRuleset& rules, const Loa
       render_chunk(i, rows);
       sink.write(rows);
     }
-    return true;
+    return;
   }
   const size_t ring = 2 * workers;
   std::vector<std::string> buffers(ring);
@@ -106,7 +106,6 @@ bool write_decisions_csv(Sink& sink, const check::TypedRuleset& rules, const Loa
   }
   for (std::thread& t : pool) t.join();
   if (failure) std::rethrow_exception(failure);
-  return true;
 }
 
 }  // namespace

@@ -515,8 +515,7 @@ struct Evaluator::Impl {
   // (intermediaries, registrars), whose table stays in cache while the array would not.
   // Ids are handed out in order of first appearance, so the times the largest id so far
   // rises count the field's values that appeared here first: a floor on its distinct values.
-  static bool dense_text_ids(int32_t key_node, const data::Table& src, std::vector<uint32_t>& groups,
-                             const check::TypedRuleset& rules) {
+  bool dense_text_ids(int32_t key_node, const data::Table& src, std::vector<uint32_t>& groups) const {
     const Node& n = rules.nodes[key_node];
     if (n.op != Op::RowField || n.type.kind != TypeKind::Text) return false;
     const data::Column& c = src.columns[n.index];
@@ -533,9 +532,6 @@ struct Evaluator::Impl {
     if (rises * 16 < valid || top > 4 * src.rows + 4096) return false;
     groups.assign(size_t{top} + 1, kNoGroup);
     return true;
-  }
-  bool dense_text_ids(int32_t key_node, const data::Table& src, std::vector<uint32_t>& groups) const {
-    return dense_text_ids(key_node, src, groups, rules);
   }
 
   void build_index(size_t agg_id, Scratch& s) {
