@@ -287,8 +287,7 @@ int insert_chained(Query& insert, int hash_column, Head& head, int64_t seq,
 template <typename Fill>
 int append(StoreImpl& m, Query& insert, Head& head, const Kind& kind, Fill&& fill) {
   Canonical& c = m.canonical;
-  c.clear();
-  c.text(kind.name);
+  c.start(kind.name);
   RecordWriter w(insert, c);
   const int64_t seq = head.seq + 1;
   w.integer(seq);
@@ -979,10 +978,9 @@ void DecisionSealer::seal(std::vector<DecisionRecord>& batch) {
       continue;
     }
     const int64_t seq = s.head.seq + 1;
-    s.canonical.clear();
-    s.canonical.text(detail::kDecision.name);
-    s.canonical.integer(seq);
+    s.canonical.start(detail::kDecision.name);
     CanonicalWriter w{s.canonical};
+    w.integer(seq);
     write_decision(w, s.run_id, d, d.seal.scores, d.detail_hash);
     d.seal.seq = seq;
     d.seal.prev = s.head.hash;

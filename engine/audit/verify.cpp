@@ -43,8 +43,7 @@ struct Cursor {
 // The record as stored (its first n columns), encoded by the types SQLite holds
 // (see canonical.h).
 void encode_row(Canonical& c, const char* kind, sqlite3_stmt* st, int n) {
-  c.clear();
-  c.text(kind);
+  c.start(kind);
   for (int i = 0; i < n; ++i) {
     switch (sqlite3_column_type(st, i)) {
       case SQLITE_INTEGER:

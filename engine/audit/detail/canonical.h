@@ -47,7 +47,12 @@ class Canonical {
   void blob(std::string_view s) { counted('B', s); }
   void real(double v);
   void null() { bytes_.push_back('N'); }
-  void clear() { bytes_.clear(); }
+  // Starts a record's bytes afresh with its kind, T(kind): what every record begins with,
+  // whoever encodes it (an append, the decision sealer, verify()).
+  void start(std::string_view kind) {
+    bytes_.clear();
+    text(kind);
+  }
   const std::string& bytes() const { return bytes_; }
 
  private:

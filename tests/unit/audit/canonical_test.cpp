@@ -47,6 +47,15 @@ BOOST_AUTO_TEST_CASE(fields_are_tagged_and_length_prefixed) {
   BOOST_TEST(c.bytes() == want);
 }
 
+BOOST_AUTO_TEST_CASE(a_record_starts_afresh_with_its_kind) {
+  Canonical c;
+  c.integer(7);  // a previous record's bytes
+  c.start("run");
+  c.integer(1);
+  BOOST_TEST(c.bytes() == bytes({'T', 0, 0, 0, 0, 0, 0, 0, 3, 'r', 'u', 'n'}) +
+                              bytes({'I', 0, 0, 0, 0, 0, 0, 0, 1}));
+}
+
 BOOST_AUTO_TEST_CASE(encoding_is_unambiguous) {
   Canonical a, b;
   a.text("ab");
