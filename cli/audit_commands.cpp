@@ -97,19 +97,22 @@ int record_review(const Compiled& compiled, const Loaded& loaded, const eval::De
     if (rules.parameters[i].name == "as_of") start.as_of = loaded.plan.param_text[i];
   }
   std::sort(start.params.begin(), start.params.end());
-  auto add_input = [&](const std::string& role, const std::string& path) -> bool {
-    auto h = role == "cases" && cases_sha256 && cases_sha256->valid() ? cases_sha256->get()
-                                                                      : audit::sha256_file(path);
-    if (!h) {
-      store_error(h.error());
+  auto add_input = [&](std::string role, const std::string& path,
+                       const Result<std::string>& sha256) -> bool {
+    if (!sha256) {
+      store_error(sha256.error());
       return false;
     }
-    start.inputs.push_back({role, path, h.value()});
+    start.inputs.push_back({std::move(role), path, sha256.value()});
     return true;
   };
-  if (!add_input("cases", o.cases)) return kExitData;
+  // The cases file's hash may have been computed while it was being read.
+  if (!add_input("cases", o.cases,
+                 cases_sha256 && cases_sha256->valid() ? cases_sha256->get()
+                                                       : audit::sha256_file(o.cases)))
+    return kExitData;
   for (const auto& t : loaded.table_paths)
-    if (!add_input("table:" + t.name, t.path)) return kExitData;
+    if (!add_input("table:" + t.name, t.path, audit::sha256_file(t.path))) return kExitData;
   start.command = "crible review " + o.rules + " --cases " + o.cases;
   for (const auto& t : o.tables) start.command += " --table " + t;
   for (const auto& p : o.params) start.command += " --param " + p;
