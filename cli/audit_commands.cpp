@@ -534,8 +534,13 @@ int run_audit_export(const AuditOptions& o) {
   }
   // The columns of `crible eval`'s CSV, named by the run's ruleset: a run that decided no
   // case still has its score columns.
-  auto scores = store->score_names(run_id);
-  if (!scores) return store_error(scores.error());
+  auto layout = store->detail_layout(run_id);
+  if (!layout) return store_error(layout.error());
+  auto scores = render::layout_score_names(*layout);
+  if (!scores) {
+    return store_error(Error{"audit store " + o.store + ", run " + std::to_string(run_id) +
+                             ": " + scores.error().message + "; run `crible audit verify`"});
+  }
   auto sink = Sink::open(o.out);
   if (!sink) return kExitData;
   // Streamed: a run of a million decisions is written in chunks, never held in memory.

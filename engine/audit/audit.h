@@ -209,9 +209,9 @@ class Store {
   // The latest run that decided the case unless run_id is given.
   Result<StoredDecision> decision(const std::string& case_key, std::optional<int64_t> run_id);
   Result<std::vector<DecisionRecord>> decisions(int64_t run_id);  // input order
-  // The names of the run's scores, in the ruleset's order (from the run's detail layout):
-  // the score columns of the run's decisions CSV, even when it decided no case.
-  Result<std::vector<std::string>> score_names(int64_t run_id);
+  // The run's RunStart::detail_layout as stored: opaque here, read by render (which wrote it),
+  // e.g. for the score columns of a run that decided no case.
+  Result<std::string> detail_layout(int64_t run_id);
   // The same, one at a time, without holding a run's decisions in memory (a million of them
   // would take gigabytes): `each` gets every decision of the run in input order, in a record
   // reused between calls, and stops the walk by returning an Error. With `brief`, the record

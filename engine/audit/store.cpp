@@ -1185,22 +1185,10 @@ Result<std::vector<DecisionRecord>> Store::decisions(int64_t run_id) {
   return out;
 }
 
-Result<std::vector<std::string>> Store::score_names(int64_t run_id) {
-  Impl& m = *impl_;
-  auto layout = run_layout(m, run_id);
+Result<std::string> Store::detail_layout(int64_t run_id) {
+  auto layout = run_layout(*impl_, run_id);
   if (!layout) return layout.error();
-  const json parsed = json::parse(layout->detail_layout, nullptr, /*allow_exceptions=*/false);
-  std::vector<std::string> names;
-  const auto scores = parsed.is_object() ? parsed.find("scores") : parsed.end();
-  if (parsed.is_discarded() || !parsed.is_object() || scores == parsed.end() || !scores->is_array())
-    return damaged(m, "run " + std::to_string(run_id), "detail_layout");
-  for (const json& sc : *scores) {
-    const auto name = sc.is_object() ? sc.find("name") : sc.end();
-    if (!sc.is_object() || name == sc.end() || !name->is_string())
-      return damaged(m, "run " + std::to_string(run_id), "detail_layout");
-    names.push_back(name->get<std::string>());
-  }
-  return names;
+  return std::move(layout->detail_layout);
 }
 
 Status Store::for_each_decision(int64_t run_id,

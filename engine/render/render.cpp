@@ -830,6 +830,23 @@ void DecisionEncoder::values_json(const data::Table& cases, const Interner& inte
   out.assign(w.view());
 }
 
+Result<std::vector<std::string>> layout_score_names(std::string_view layout_text) {
+  using json = nlohmann::ordered_json;
+  const json layout = json::parse(layout_text, nullptr, /*allow_exceptions=*/false);
+  const auto scores = layout.is_object() ? layout.find("scores") : layout.end();
+  if (layout.is_discarded() || !layout.is_object() || scores == layout.end() ||
+      !scores->is_array())
+    return Error{"the run's decision layout has no list of scores"};
+  std::vector<std::string> names;
+  for (const json& score : *scores) {
+    const auto name = score.is_object() ? score.find("name") : score.end();
+    if (!score.is_object() || name == score.end() || !name->is_string())
+      return Error{"the run's decision layout has a score without a name"};
+    names.push_back(name->get<std::string>());
+  }
+  return names;
+}
+
 Result<std::string> expand_decision_json(std::string_view layout_text, std::string_view values_text,
                                          const std::string& case_id) {
   using json = nlohmann::ordered_json;

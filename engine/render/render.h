@@ -84,4 +84,8 @@ class DecisionEncoder {
 Result<std::string> expand_decision_json(std::string_view layout, std::string_view values,
                                          const std::string& case_id);
 
+// The names of a layout's scores (DecisionEncoder::layout_json), in the ruleset's order: the
+// score columns of the run's decisions CSV. A malformed layout is an Error.
+Result<std::vector<std::string>> layout_score_names(std::string_view layout);
+
 }  // namespace crible::render

@@ -136,6 +136,18 @@ BOOST_AUTO_TEST_CASE(export_of_a_run_without_decisions_has_the_eval_columns) {
   BOOST_TEST(exported.out == eval.out);
 }
 
+BOOST_AUTO_TEST_CASE(export_with_a_damaged_layout_is_a_clear_error) {
+  std::string store = reviewed_store("export-damaged");
+  tamper(store, "DROP TRIGGER runs_no_update; UPDATE runs SET detail_layout = 'garbage';");
+  ct::Run exported = ct::run_crible({"audit", "export", store});
+  BOOST_TEST(exported.exit_code == 3);
+  BOOST_TEST(exported.out.empty());
+  BOOST_TEST(exported.err.find("run 1: the run's decision layout has no list of scores") !=
+                 std::string::npos,
+             exported.err);
+  BOOST_TEST(exported.err.find("crible audit verify") != std::string::npos, exported.err);
+}
+
 BOOST_AUTO_TEST_CASE(review_out_matches_eval_and_store_verifies) {
   std::string store = fresh_store("out");
   fs::path out = fs::path(store).parent_path() / "review.csv";

@@ -291,5 +291,19 @@ BOOST_AUTO_TEST_CASE(a_damaged_detail_is_an_error_not_a_crash) {
   BOOST_TEST(expand_decision_json(encoder.layout_json(), values, "AVR0000001").ok());
 }
 
+BOOST_AUTO_TEST_CASE(a_layout_names_its_scores_in_the_rulesets_order) {
+  auto f = reference_set(source_dir() / "rules" / "sample");
+  const DecisionEncoder encoder(f->rules);
+  auto names = layout_score_names(encoder.layout_json());
+  BOOST_REQUIRE(names.ok());
+  std::vector<std::string> want;
+  for (const auto& score : f->rules.scores) want.push_back(score.name);
+  BOOST_TEST(!want.empty());
+  BOOST_TEST(*names == want, boost::test_tools::per_element());
+  for (const char* bad : {"garbage", "[]", "{}", "{\"scores\":{}}", "{\"scores\":[{}]}",
+                          "{\"scores\":[{\"name\":1}]}"})
+    BOOST_TEST(!layout_score_names(bad).ok(), "accepted: " << bad);
+}
+
 }  // namespace
 }  // namespace crible::render
