@@ -7,26 +7,14 @@
 #include <string>
 #include <vector>
 
-#include "check/check.h"
-#include "data/data.h"
-#include "eval/eval.h"
-#include "plan/plan.h"
-#include "syntax/syntax.h"
+#include "support/compiled_ruleset.h"
 
 namespace crible::eval {
 namespace {
 
-// One compiled ruleset with its loaded data and a prepared evaluator. Heap-allocated and
-// never moved: the plan points at the rules and the evaluator at everything else.
-struct Fixture {
-  SourceSet sources;
-  check::TypedRuleset rules;
-  Interner interner;
-  plan::Plan plan;
-  data::Table cases;
-  std::vector<data::Table> tables;
-  std::unique_ptr<Evaluator> evaluator;
-
+// One compiled ruleset with its loaded data and a prepared evaluator, and what these tests
+// ask of it.
+struct Fixture : testing::CompiledRuleset {
   const data::Column& column(const std::string& name) const {
     for (size_t i = 0; i < rules.cases.columns.size(); ++i)
       if (rules.cases.columns[i].name == name) return cases.columns[i];
@@ -48,41 +36,15 @@ struct Fixture {
   }
 };
 
-// Compiles `rules_text`, loads `cases_csv` and the tables (parallel to the ruleset's table
-// declarations) and prepares the evaluator; fails the test on any error on the way.
+// Compiles `rules_text` with `cases_csv` and the one table these rulesets may declare
+// (`watch`), with no rejected row; fails the test on any error on the way.
 std::unique_ptr<Fixture> compile(const std::string& rules_text, const std::string& cases_csv,
-                                 const std::vector<std::string>& tables_csv = {},
-                                 int threads = 1) {
-  auto f = std::make_unique<Fixture>();
-  const uint32_t file = f->sources.add("test.rules", rules_text);
-  auto ast = syntax::parse(f->sources, file);
-  for (const auto& d : ast.diagnostics) BOOST_TEST_MESSAGE(d.message);
-  BOOST_REQUIRE_MESSAGE(ast.ok(), "the test ruleset does not parse");
-  auto typed = check::check(*ast.value, f->sources);
-  for (const auto& d : typed.diagnostics) BOOST_TEST_MESSAGE(d.message);
-  BOOST_REQUIRE_MESSAGE(typed.ok(), "the test ruleset does not check");
-  f->rules = std::move(*typed.value);
-  auto planned = plan::plan(f->rules, f->interner, {});
-  BOOST_REQUIRE_MESSAGE(planned.ok(), "plan failed");
-  f->plan = std::move(planned.value());
-  BOOST_REQUIRE_EQUAL(tables_csv.size(), f->rules.tables.size());
-  for (size_t i = 0; i < tables_csv.size(); ++i) {
-    auto t = data::load_csv_text(tables_csv[i], f->rules.tables[i].name, f->rules.tables[i],
-                                 f->interner, {}, false);
-    BOOST_REQUIRE_MESSAGE(t.ok(), "table " << i << " does not load");
-    BOOST_REQUIRE(t->rejects.empty());
-    f->tables.push_back(std::move(t.value()));
-  }
-  auto c = data::load_csv_text(cases_csv, "cases.csv", f->rules.cases, f->interner);
-  BOOST_REQUIRE_MESSAGE(c.ok(), "cases do not load");
-  BOOST_REQUIRE(c->rejects.empty());
-  f->cases = std::move(c.value());
-  std::vector<const data::Table*> ptrs;
-  for (const auto& t : f->tables) ptrs.push_back(&t);
-  auto ev = Evaluator::prepare(f->plan, f->cases, ptrs, threads);
-  BOOST_REQUIRE_MESSAGE(ev.ok(), "prepare failed");
-  f->evaluator = std::move(ev.value());
-  return f;
+                                 const std::vector<std::string>& watch_csv = {}, int threads = 1) {
+  testing::RulesetData data;
+  data.cases_csv = cases_csv;
+  for (const auto& csv : watch_csv) data.tables.emplace_back("watch", csv);
+  data.threads = threads;
+  return testing::compile_ruleset<Fixture>(rules_text, data);
 }
 
 // --------------------------------------------------------------------------------------------

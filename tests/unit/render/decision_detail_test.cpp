@@ -15,12 +15,8 @@
 #include <utility>
 #include <vector>
 
-#include "check/check.h"
-#include "data/data.h"
-#include "eval/eval.h"
-#include "plan/plan.h"
 #include "render/render.h"
-#include "syntax/syntax.h"
+#include "support/compiled_ruleset.h"
 
 namespace crible::render {
 namespace {
@@ -41,50 +37,19 @@ fs::path source_dir() {
   return dir;
 }
 
-// A compiled ruleset, its data and a prepared evaluator; never moved (pointers inside).
-struct Fixture {
-  SourceSet sources;
-  check::TypedRuleset rules;
-  Interner interner;
-  plan::Plan plan;
-  data::Table cases;
-  std::vector<data::Table> tables;
-  std::unique_ptr<eval::Evaluator> evaluator;
-};
+using Fixture = testing::CompiledRuleset;
 
-// `tables_csv`: name -> CSV text, for the ruleset's table declarations.
+// `tables_csv`: name -> CSV text, for the ruleset's table declarations. Rejected rows are
+// allowed: the shipped sample has some, on purpose.
 std::unique_ptr<Fixture> compile(const std::string& rules_text, const std::string& cases_csv,
                                  const std::vector<std::pair<std::string, std::string>>& tables_csv,
                                  const std::vector<std::pair<std::string, std::string>>& params) {
-  auto f = std::make_unique<Fixture>();
-  const uint32_t file = f->sources.add("test.rules", rules_text);
-  auto ast = syntax::parse(f->sources, file);
-  BOOST_REQUIRE_MESSAGE(ast.ok(), "the test ruleset does not parse");
-  auto typed = check::check(*ast.value, f->sources);
-  for (const auto& d : typed.diagnostics) BOOST_TEST_MESSAGE(d.message);
-  BOOST_REQUIRE_MESSAGE(typed.ok(), "the test ruleset does not check");
-  f->rules = std::move(*typed.value);
-  auto planned = plan::plan(f->rules, f->interner, params);
-  BOOST_REQUIRE_MESSAGE(planned.ok(), "plan failed");
-  f->plan = std::move(planned.value());
-  for (const auto& decl : f->rules.tables) {
-    std::string text;
-    for (const auto& [name, csv] : tables_csv)
-      if (name == decl.name) text = csv;
-    BOOST_REQUIRE_MESSAGE(!text.empty(), "no data for table " << decl.name);
-    auto t = data::load_csv_text(text, decl.name, decl, f->interner, {}, false);
-    BOOST_REQUIRE_MESSAGE(t.ok(), "table " << decl.name << " does not load");
-    f->tables.push_back(std::move(t.value()));
-  }
-  auto c = data::load_csv_text(cases_csv, "cases.csv", f->rules.cases, f->interner);
-  BOOST_REQUIRE_MESSAGE(c.ok(), "cases do not load");
-  f->cases = std::move(c.value());
-  std::vector<const data::Table*> ptrs;
-  for (const auto& t : f->tables) ptrs.push_back(&t);
-  auto ev = eval::Evaluator::prepare(f->plan, f->cases, ptrs, 1);
-  BOOST_REQUIRE_MESSAGE(ev.ok(), "prepare failed");
-  f->evaluator = std::move(ev.value());
-  return f;
+  testing::RulesetData data;
+  data.cases_csv = cases_csv;
+  data.tables = tables_csv;
+  data.params = params;
+  data.rejects_allowed = true;
+  return testing::compile_ruleset(rules_text, data);
 }
 
 struct Sizes {
