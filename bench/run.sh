@@ -115,6 +115,34 @@ for n in "${sizes[@]}"; do
   echo "          (cases.csv $mb MB; crible and SQL agree on all $n decisions)"
   echo "          (review / eval: $(awk -v a="$review_wall" -v b="$eval_wall" 'BEGIN { printf "%.2f", a / b }') wall, $(awk -v a="$review_cpu" -v b="$eval_cpu" 'BEGIN { printf "%.2f", a / b }') CPU; store $store_mb MB, detail $detail_bytes B and findings $findings_bytes B a decision)"
 done
+
+# Growth: each size above ran minutes apart from the others, in whatever spell the machine
+# was then (the same 1M eval took 1.2 to 2.2 s within the hour on a shared virtual machine),
+# so the table's ratio between sizes mixes spells. Here crible eval runs at every size in
+# turn, GROWTH_ROUNDS rounds (default 5), and the medians give time per tenfold of cases.
+if ((${#sizes[@]} > 1)); then
+  growth_rounds=${GROWTH_ROUNDS:-5}
+  rm -f "$work"/times-growth-*
+  for ((k = 0; k < growth_rounds; k++)); do
+    for n in "${sizes[@]}"; do
+      data=bench/cache/seed$seed-$n
+      timed_run "growth-$n" "$bin" eval rules/mali-2019.rules --cases "$data/cases.csv" \
+        --table "flows=$data/flows.csv" --table "languages=$data/languages.csv" \
+        --param "as_of=$as_of" --threads "$threads" --quiet --out "$work/growth.csv"
+    done
+  done
+  previous_n="" previous_wall=""
+  for n in "${sizes[@]}"; do
+    wall=$(awk '{ print $1 }' "$work/times-growth-$n" | sort -n |
+           awk -v k="$growth_rounds" 'NR == int((k + 1) / 2)')
+    if [[ -n $previous_n ]]; then
+      awk -v a="$previous_n" -v b="$n" -v wa="$previous_wall" -v wb="$wall" -v k="$growth_rounds" \
+        'BEGIN { printf "growth %d -> %d cases (%.0fx): eval %.2f -> %.2f s, %.1fx the time (median of %d rounds in turns; target at most 11x per 10x)\n",
+                 a, b, b / a, wa, wb, wb / wa, k }'
+    fi
+    previous_n=$n previous_wall=$wall
+  done
+fi
 echo "ratio: Nx = SQL baseline / this (higher is faster); NF = this / audit floor; cpu_ratio: the same on CPU seconds"
 echo "eval proper: evaluate_all alone (after load and index building), best of 3, from bench/eval_phases"
 echo "each other row: the median by wall time of $repeat run(s), taken in turns (REPEAT)"
