@@ -1,6 +1,6 @@
 // The floor of the audit store: inserts N decision rows with the same columns, indexes,
-// journal mode and batching as crible's store (schema 3), but no hash chain and no
-// evaluation: the two hash columns hold a constant. What `crible review` costs above this is
+// journal mode, batching and write-back (engine/audit/detail/writeback.h) as crible's store
+// (schema 3), but no hash chain and no evaluation: the two hash columns hold a constant. What `crible review` costs above this is
 // the price of evaluation, evidence and the chain.
 // Usage: audit_floor N STORE.sqlite [FINDINGS_BYTES DETAIL_BYTES]
 // The two sizes are those of a decision's findings and detail columns; bench/run.sh passes the
@@ -10,7 +10,10 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <string>
+
+#include "audit/detail/writeback.h"
 
 namespace {
 
@@ -57,6 +60,7 @@ int main(int argc, char** argv) {
   auto started = std::chrono::steady_clock::now();
   constexpr long kBatch = 2500;  // as crible's review (cli/audit_commands.cpp)
   char key[32];
+  std::unique_ptr<crible::audit::detail::Writeback> writeback;  // from the first commit, as the store
   for (long i = 0; i < n; ++i) {
     if (i % kBatch == 0 && !exec(db, "BEGIN IMMEDIATE")) return 3;
     std::snprintf(key, sizeof key, "AVR%07ld", i + 1);
@@ -74,9 +78,12 @@ int main(int argc, char** argv) {
     sqlite3_bind_text(ins, 12, detail.c_str(), static_cast<int>(detail.size()), SQLITE_STATIC);
     if (sqlite3_step(ins) != SQLITE_DONE) return 3;
     sqlite3_reset(ins);
-    if ((i + 1) % kBatch == 0 || i + 1 == n)
+    if ((i + 1) % kBatch == 0 || i + 1 == n) {
       if (!exec(db, "COMMIT")) return 3;
+      if (!writeback) writeback = std::make_unique<crible::audit::detail::Writeback>(db, argv[2]);
+    }
   }
+  writeback.reset();
   sqlite3_finalize(ins);
   sqlite3_close(db);
   double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

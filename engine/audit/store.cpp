@@ -544,6 +544,7 @@ Result<Head> read_head(StoreImpl& impl) {
 // ---- Impl ----
 
 detail::StoreImpl::~StoreImpl() {
+  writeback.reset();  // it uses the connection's descriptors
   for (auto& [sql, stmt] : statements) sqlite3_finalize(stmt);
   sqlite3_close_v2(db);
 }
@@ -1054,12 +1055,16 @@ Status Store::append_decisions(int64_t run_id, const std::vector<DecisionRecord>
     }
     if (rc != SQLITE_DONE) return m.error("cannot append a decision");
   }
-  return txn->commit();
+  Status committed = txn->commit();
+  // Started after a commit: by then the WAL is open, and the appends are a bulk.
+  if (committed && !m.writeback) m.writeback = std::make_unique<detail::Writeback>(m.db, m.path);
+  return committed;
 }
 
 Status Store::finish_run(int64_t run_id, uint64_t read, uint64_t decided,
                          const std::vector<RejectRecord>& rejects) {
   Impl& m = *impl_;
+  m.writeback.reset();  // the bulk is over
   auto now = detail::now_iso();
   if (!now) return now.error();
   auto txn = Transaction::begin(m);

@@ -12,6 +12,7 @@
 
 #include "audit/audit.h"
 #include "audit/detail/canonical.h"
+#include "audit/detail/writeback.h"
 
 namespace crible::audit::detail {
 
@@ -140,6 +141,9 @@ struct StoreImpl {
   std::unordered_map<std::string, sqlite3_stmt*> statements;
   detail::Sha256 sha;
   detail::Canonical canonical;  // reused by appends
+  // While decisions are appended in bulk (from the first append_decisions to finish_run):
+  // the disk is started on the store's files ahead of SQLite's fsyncs (writeback.h).
+  std::unique_ptr<detail::Writeback> writeback;
 
   ~StoreImpl();
   // The cached statement for `sql`, prepared on first use.
