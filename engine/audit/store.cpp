@@ -664,7 +664,10 @@ Status create_store_file(const std::string& path) {
                                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                                    nullptr);
     if (rc != SQLITE_OK) {
-      std::string why = m.db ? sqlite3_errmsg(m.db) : sqlite3_errstr(rc);
+      // SQLite says only "unable to open database file"; the system's reason (a missing
+      // directory, no permission) is what the user can act on.
+      const int sys = m.db ? sqlite3_system_errno(m.db) : 0;
+      std::string why = sys != 0 ? std::strerror(sys) : m.db ? sqlite3_errmsg(m.db) : sqlite3_errstr(rc);
       ::unlink(tmp.c_str());
       return Error{"cannot create audit store " + path + ": " + why};
     }

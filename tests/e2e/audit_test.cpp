@@ -136,6 +136,16 @@ BOOST_AUTO_TEST_CASE(export_of_a_run_without_decisions_has_the_eval_columns) {
   BOOST_TEST(exported.out == eval.out);
 }
 
+BOOST_AUTO_TEST_CASE(a_store_in_a_missing_directory_is_refused_with_the_reason) {
+  const fs::path store = fs::path(fresh_store("missing-dir")).parent_path() / "no-such-dir" / "a.sqlite";
+  ct::Run review = ct::run_crible(review_args(kSample + "/cases.csv", store.string()));
+  BOOST_TEST(review.exit_code == 3);
+  BOOST_TEST(review.err.find("cannot create audit store " + store.string() +
+                             ": No such file or directory") != std::string::npos,
+             review.err);
+  BOOST_TEST(!fs::exists(store.parent_path()));
+}
+
 BOOST_AUTO_TEST_CASE(export_with_a_damaged_layout_is_a_clear_error) {
   std::string store = reviewed_store("export-damaged");
   tamper(store, "DROP TRIGGER runs_no_update; UPDATE runs SET detail_layout = 'garbage';");
