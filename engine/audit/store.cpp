@@ -725,9 +725,12 @@ Result<Store> Store::open(const std::string& path, const OpenOptions& options) {
       SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (options.create ? SQLITE_OPEN_CREATE : 0);
   const int rc = sqlite3_open_v2(path.c_str(), &m->db, flags, nullptr);
   if (rc != SQLITE_OK) {
-    if (!options.create && rc == SQLITE_CANTOPEN) return Error{"no audit store at " + path};
+    const int sys = m->db ? sqlite3_system_errno(m->db) : 0;
+    if (!options.create && rc == SQLITE_CANTOPEN && (sys == 0 || sys == ENOENT))
+      return Error{"no audit store at " + path};
+    // The system's reason (a directory, no permission) rather than SQLite's generic one.
     return Error{"cannot open audit store " + path + ": " +
-                 (m->db ? sqlite3_errmsg(m->db) : sqlite3_errstr(rc))};
+                 (sys != 0 ? std::strerror(sys) : m->db ? sqlite3_errmsg(m->db) : sqlite3_errstr(rc))};
   }
   sqlite3_extended_result_codes(m->db, 1);
   sqlite3_busy_timeout(m->db, options.busy_timeout_ms);

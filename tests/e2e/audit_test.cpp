@@ -146,6 +146,19 @@ BOOST_AUTO_TEST_CASE(a_store_in_a_missing_directory_is_refused_with_the_reason) 
   BOOST_TEST(!fs::exists(store.parent_path()));
 }
 
+BOOST_AUTO_TEST_CASE(a_directory_given_as_the_store_is_named_as_such) {
+  const std::string dir = fs::path(fresh_store("store-is-dir")).parent_path().string();
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           review_args(kSample + "/cases.csv", dir), {"explain", "--audit", dir, "AVR0000756"},
+           {"audit", "verify", dir}}) {
+    ct::Run run = ct::run_crible(args);
+    BOOST_TEST(run.exit_code == 3, args[0]);
+    BOOST_TEST(run.err.find("cannot open audit store " + dir + ": Is a directory") !=
+                   std::string::npos,
+               run.err);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(export_with_a_damaged_layout_is_a_clear_error) {
   std::string store = reviewed_store("export-damaged");
   tamper(store, "DROP TRIGGER runs_no_update; UPDATE runs SET detail_layout = 'garbage';");
