@@ -372,11 +372,17 @@ class Loader {
             if (stop) break;
           }
           const bool more = fill(blocks[filled % kBlocks]);
-          if (more) make_resident_ahead(blocks[filled % kBlocks].count);
-          std::lock_guard lock(m);
-          if (!more) break;
-          ++filled;
-          cv.notify_all();
+          const size_t typed = more ? blocks[filled % kBlocks].count : 0;
+          {
+            std::lock_guard lock(m);
+            if (!more) break;
+            ++filled;
+            cv.notify_all();
+          }
+          // After the handover, not before: the committing thread has the block meanwhile.
+          // The first call maps every column's first pages (~60 ms at 1M rows with huge
+          // pages), which it used to wait for before it had a row to commit.
+          make_resident_ahead(typed);
         }
       } catch (...) {  // std::bad_alloc: handed to the consumer, which rethrows it
         std::lock_guard lock(m);
