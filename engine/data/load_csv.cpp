@@ -341,11 +341,6 @@ class Loader {
     rows_typed_ += rows_typed;
     if (!populate_works_) return;
     const size_t target = rows_typed_ + kResidentLead;
-    if (resident_end_.size() != reserved_.size()) {
-      resident_end_.clear();
-      for (const Column::ReservedSpan& span : reserved_)
-        resident_end_.push_back(reinterpret_cast<uintptr_t>(span.base) & ~uintptr_t{4095});
-    }
     size_t budget = kPopulateBudget;
     for (size_t k = 0; k < reserved_.size() && budget > 0; ++k) {
       const Column::ReservedSpan& span = reserved_[k];
@@ -389,7 +384,7 @@ class Loader {
             if (stop) break;
           }
           const bool more = fill(blocks[filled % kBlocks]);
-          const size_t typed = more ? blocks[filled % kBlocks].count : 0;
+          const size_t typed = blocks[filled % kBlocks].count;
           {
             std::lock_guard lock(m);
             if (!more) break;
@@ -536,6 +531,8 @@ class Loader {
     }
     if (table_.row_line.capacity() > 0)
       reserved_.push_back({table_.row_line.data(), table_.row_line.capacity() * sizeof(uint64_t), 64 * 8});
+    for (const Column::ReservedSpan& span : reserved_)
+      resident_end_.push_back(reinterpret_cast<uintptr_t>(span.base) & ~uintptr_t{4095});
     single_text_key_ = key_columns_.size() == 1 && plans_[key_columns_[0]].kind == TypeKind::Text;
     for (size_t c = 0; c < plans_.size(); ++c)
       if (plans_[c].kind == TypeKind::Text && !plans_[c].domain && plans_[c].loaded)
