@@ -650,6 +650,14 @@ Status create_schema(StoreImpl& m) {
 
 namespace {
 
+// Why sqlite3_open_v2 failed. SQLite says only "unable to open database file"; the system's
+// reason (a missing directory, a directory, no permission) is what the user can act on.
+std::string open_failure(sqlite3* db, int rc) {
+  const int sys = db ? sqlite3_system_errno(db) : 0;
+  if (sys != 0) return std::strerror(sys);
+  return db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+}
+
 // A store appears whole or not at all. Created in place, a review killed between SQLite's
 // creating the file and committing the schema would leave an empty file that `audit verify`
 // must refuse (an emptied store is not an intact one). So the schema is written to a private
@@ -664,10 +672,7 @@ Status create_store_file(const std::string& path) {
                                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                                    nullptr);
     if (rc != SQLITE_OK) {
-      // SQLite says only "unable to open database file"; the system's reason (a missing
-      // directory, no permission) is what the user can act on.
-      const int sys = m.db ? sqlite3_system_errno(m.db) : 0;
-      std::string why = sys != 0 ? std::strerror(sys) : m.db ? sqlite3_errmsg(m.db) : sqlite3_errstr(rc);
+      const std::string why = open_failure(m.db, rc);
       ::unlink(tmp.c_str());
       return Error{"cannot create audit store " + path + ": " + why};
     }
@@ -728,9 +733,7 @@ Result<Store> Store::open(const std::string& path, const OpenOptions& options) {
     const int sys = m->db ? sqlite3_system_errno(m->db) : 0;
     if (!options.create && rc == SQLITE_CANTOPEN && (sys == 0 || sys == ENOENT))
       return Error{"no audit store at " + path};
-    // The system's reason (a directory, no permission) rather than SQLite's generic one.
-    return Error{"cannot open audit store " + path + ": " +
-                 (sys != 0 ? std::strerror(sys) : m->db ? sqlite3_errmsg(m->db) : sqlite3_errstr(rc))};
+    return Error{"cannot open audit store " + path + ": " + open_failure(m->db, rc)};
   }
   sqlite3_extended_result_codes(m->db, 1);
   sqlite3_busy_timeout(m->db, options.busy_timeout_ms);
