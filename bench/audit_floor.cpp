@@ -1,7 +1,7 @@
 // The floor of the audit store: inserts N decision rows with the same columns, indexes,
 // journal mode, batching and write-back (engine/audit/detail/writeback.h) as crible's store
-// (schema 3), but no hash chain and no evaluation: the two hash columns hold a constant. What `crible review` costs above this is
-// the price of evaluation, evidence and the chain.
+// (schema 3), but no hash chain and no evaluation: the two hash columns hold a constant.
+// What `crible review` costs above this is the price of evaluation, evidence and the chain.
 // Usage: audit_floor N STORE.sqlite [FINDINGS_BYTES DETAIL_BYTES]
 // The two sizes are those of a decision's findings and detail columns; bench/run.sh passes the
 // averages of the store that `crible review` just wrote, so that both write the same bytes.
