@@ -81,6 +81,10 @@ struct Evaluator::Impl {
   static constexpr size_t kBatch = 256;
   static constexpr uint32_t kNoSlot = 0xffffffffu;
   bool batchable = false;
+  // Whether explaining may read a batch's buffers (see "explaining from a batch"), and per
+  // signal whether its lets can list linked cases (an aggregate over cases in them).
+  bool explain_batchable = false;
+  std::vector<uint8_t> signal_links;
   std::vector<uint32_t> batch_slot;
   size_t batch_slots = 0;
   std::vector<uint8_t> constant;  // per node: 2 when its value is the same for every case
@@ -949,7 +953,11 @@ struct Evaluator::Impl {
         f.fired = t == Truth::True;
         f.unknown = t == Truth::Unknown;
         collect_evidence(sig.evidence, ctx, f.evidence, f.missing, *detail->set_storage);
-        detail->linked[i].assign(s.linked_rows.begin(), s.linked_rows.end());
+        // Linked cases are evidence of a signal that fired; nothing shows them otherwise.
+        if (f.fired)
+          detail->linked[i].assign(s.linked_rows.begin(), s.linked_rows.end());
+        else
+          detail->linked[i].clear();
       }
     }
     for (size_t i = 0; i < rules.scores.size(); ++i) {
@@ -1232,6 +1240,66 @@ struct Evaluator::Impl {
       if (sc.form == check::Score::Form::Expression) assign_slots(sc.expr);
     }
     for (const auto& line : rules.disposition) assign_slots(line.condition);
+    plan_explaining();
+  }
+
+  bool links_cases(int32_t id, std::vector<uint8_t>& seen) const {
+    if (id < 0 || seen[id]) return false;
+    seen[id] = 1;
+    const Node& n = rules.nodes[id];
+    switch (n.op) {
+      case Op::Aggregate: return rules.aggregates[n.index].source == -1;
+      case Op::Definition: return links_cases(rules.definitions[n.index].root, seen);
+      case Op::SetOf:
+        for (int32_t e : rules.lists[n.index])
+          if (links_cases(e, seen)) return true;
+        return false;
+      case Op::Let: case Op::Literal: case Op::CaseField: case Op::RowField: case Op::Param:
+      case Op::Score: case Op::Outcome: case Op::AnyOutcome:
+        return false;
+      default: return links_cases(n.a, seen) || links_cases(n.b, seen) || links_cases(n.c, seen);
+    }
+  }
+
+  // Explaining reads the batch's buffers when every evidence value is final once the batch
+  // is decided, under the same rules as the conditions that share its finding (can_batch).
+  void plan_explaining() {
+    std::vector<uint8_t> seen;
+    auto use = [&](int32_t id) {
+      StateUse u;
+      seen.assign(rules.nodes.size(), 0);
+      state_use(id, false, u, seen);
+      return u;
+    };
+    explain_batchable = true;
+    for (const auto& c : rules.criteria) {
+      for (const auto& e : c.evidence) {
+        StateUse u = use(e.node);
+        if (u.criteria || u.signals || u.max_score >= 0 || !u.lets.empty() || u.in_aggregate)
+          explain_batchable = false;
+      }
+    }
+    signal_links.assign(rules.signals.size(), 0);
+    for (size_t i = 0; i < rules.signals.size(); ++i) {
+      const check::Signal& sig = rules.signals[i];
+      std::vector<int32_t> own;
+      for (const auto& l : sig.lets) own.push_back(l.slot);
+      for (const auto& e : sig.evidence) {
+        StateUse u = use(e.node);
+        bool lets_own = true;
+        for (int32_t l : u.lets) lets_own = lets_own && std::count(own.begin(), own.end(), l) > 0;
+        if (u.signals || u.max_score >= 0 || u.in_aggregate || !lets_own) explain_batchable = false;
+      }
+      for (const auto& l : sig.lets) {
+        seen.assign(rules.nodes.size(), 0);
+        if (links_cases(l.value, seen)) signal_links[i] = 1;
+      }
+    }
+    if (!explain_batchable) return;
+    for (const auto& c : rules.criteria)
+      for (const auto& e : c.evidence) assign_slots(e.node);
+    for (const auto& sig : rules.signals)
+      for (const auto& e : sig.evidence) assign_slots(e.node);
   }
 
   template <Op kOp>
@@ -1540,6 +1608,103 @@ struct Evaluator::Impl {
     }
   }
 
+  // ------------------------------------------------------------------ explaining from a batch
+  // Review explains every case. Once decide_batch has decided a batch, its node buffers hold
+  // every case's condition and evidence values, so a case is explained by reading them
+  // instead of walking its tree again: the same detail as decide(row, s, &detail), since
+  // evaluation is pure and every value read is final (plan_explaining). A case for which a
+  // signal fired whose lets can list linked cases is explained by the walk, which lists them.
+  void explain_from_batch(size_t i, Scratch& b, Scratch& one, CaseDetail& detail) const {
+    const size_t nc = rules.criteria.size(), ns = rules.signals.size(), nsc = rules.scores.size();
+    const size_t row = b.bbegin + i;
+    for (size_t k = 0; k < ns; ++k) {
+      if (b.bfired[i * ns + k] && signal_links[k]) {
+        decide(row, one, &detail);
+        return;
+      }
+    }
+    detail.criteria.resize(nc);
+    detail.signals.resize(ns);
+    detail.linked.resize(ns);
+    detail.scores.clear();
+    detail.score_terms.resize(nsc);
+    detail.skipped_unknown.clear();
+    one.detail_sets_used = 0;
+    for (size_t k = 0; k < nc; ++k) {
+      const check::Criterion& c = rules.criteria[k];
+      CriterionFinding& f = detail.criteria[k];
+      f.outcome = static_cast<CriterionOutcome>(b.bcriteria[i * nc + k]);
+      f.decided_by = -1;
+      if (c.clauses.size() == 1) {
+        const auto kind = c.clauses[0].kind;
+        if (kind != check::ClauseKind::Unknown &&
+            truth_of(bexec(c.clauses[0].condition, b)[i]) == Truth::True)
+          f.decided_by = 0;
+      } else {
+        for (size_t q = 0; q < c.clauses.size(); ++q) {
+          if (truth_of(bexec(c.clauses[q].condition, b)[i]) == Truth::True) {
+            f.decided_by = static_cast<int32_t>(q);
+            break;
+          }
+        }
+      }
+      evidence_from_batch(c.evidence, b, i, one, f.evidence, f.missing, *detail.set_storage);
+    }
+    for (size_t k = 0; k < ns; ++k) {
+      const check::Signal& sig = rules.signals[k];
+      SignalFinding& f = detail.signals[k];
+      f.fired = b.bfired[i * ns + k] != 0;
+      f.unknown = truth_of(bexec(sig.fires, b)[i]) == Truth::Unknown;
+      evidence_from_batch(sig.evidence, b, i, one, f.evidence, f.missing, *detail.set_storage);
+      detail.linked[k].clear();
+    }
+    for (size_t k = 0; k < nsc; ++k) {
+      const check::Score& sc = rules.scores[k];
+      detail.scores.push_back(b.bscores[i * nsc + k]);
+      std::vector<ScoreTermFinding>& terms = detail.score_terms[k];
+      terms.clear();
+      if (sc.form == check::Score::Form::Terms)
+        for (const auto& term : sc.terms) terms.push_back({truth_of(bexec(term.condition, b)[i])});
+    }
+    const int32_t chosen = b.bchosen[i];
+    for (size_t q = 0; q < rules.disposition.size(); ++q) {
+      const auto& line = rules.disposition[q];
+      if (line.condition < 0 || static_cast<int32_t>(q) == chosen) break;
+      if (truth_of(bexec(line.condition, b)[i]) == Truth::Unknown)
+        detail.skipped_unknown.push_back(static_cast<int32_t>(q));
+    }
+    detail.row = row;
+    detail.disposition = chosen;
+  }
+
+  // collect_evidence, reading the values of case i of the batch.
+  void evidence_from_batch(const std::vector<check::Evidence>& items, Scratch& b, size_t i,
+                           Scratch& one, std::vector<EvidenceItem>& out,
+                           std::vector<std::string>& missing,
+                           std::deque<std::vector<uint32_t>>& sets) const {
+    out.resize(items.size());
+    size_t n_missing = 0;
+    for (size_t k = 0; k < items.size(); ++k) {
+      const check::Evidence& e = items[k];
+      Value v = bexec(e.node, b)[i];
+      if (v.kind == ValueKind::Set && v.n > 0) {  // it points into the batch's buffers
+        size_t& used = one.detail_sets_used;
+        if (used == sets.size()) sets.emplace_back();
+        sets[used].assign(v.set, v.set + v.n);
+        v.set = sets[used++].data();
+      }
+      EvidenceItem& item = out[k];
+      item.name = e.name;
+      item.value = v;
+      item.type = rules.nodes[e.node].type.kind;
+      if (v.missing()) {
+        if (n_missing == missing.size()) missing.emplace_back();
+        missing[n_missing++] = e.name;
+      }
+    }
+    missing.resize(n_missing);
+  }
+
   // Replaces `out` and `missing` with the items' values and the names of the missing ones,
   // reusing their storage (and the entries of `sets` beyond those this case used so far).
   void collect_evidence(const std::vector<check::Evidence>& items, Ctx& ctx,
@@ -1661,18 +1826,35 @@ CaseDetail Evaluator::explain(size_t row) const {
 
 struct CaseExplainer::State {
   const Evaluator::Impl& impl;
-  Evaluator::Impl::Scratch scratch;
+  Evaluator::Impl::Scratch scratch;  // deciding one case
+  Evaluator::Impl::Scratch batch;    // the window: cases [batch.bbegin, + batch.bcount)
   CaseDetail detail;
-  explicit State(const Evaluator::Impl& m) : impl(m) { impl.init_scratch(scratch); }
+  explicit State(const Evaluator::Impl& m) : impl(m) {
+    impl.init_scratch(scratch);
+    if (impl.explain_batchable) impl.init_batch_scratch(batch);
+  }
 };
 
 CaseExplainer::CaseExplainer(const Evaluator& evaluator)
     : state_(std::make_unique<State>(*evaluator.impl_)) {}
 CaseExplainer::~CaseExplainer() = default;
 
+// Cases asked for in increasing order are decided a window at a time; review asks for runs
+// of 64 consecutive cases, each run on one thread.
+constexpr size_t kExplainWindow = 64;
+
 const CaseDetail& CaseExplainer::explain(size_t row) {
-  state_->impl.decide(row, state_->scratch, &state_->detail);
-  return state_->detail;
+  static_assert(kExplainWindow <= Evaluator::Impl::kBatch);
+  State& st = *state_;
+  if (!st.impl.explain_batchable) {
+    st.impl.decide(row, st.scratch, &st.detail);
+    return st.detail;
+  }
+  Evaluator::Impl::Scratch& b = st.batch;
+  if (b.bcount == 0 || row < b.bbegin || row >= b.bbegin + b.bcount)
+    st.impl.decide_batch(row, std::min(kExplainWindow, st.impl.cases.rows - row), b);
+  st.impl.explain_from_batch(row - b.bbegin, b, st.scratch, st.detail);
+  return st.detail;
 }
 
 }  // namespace crible::eval

@@ -341,3 +341,184 @@ BOOST_AUTO_TEST_CASE(decisions_identical_for_any_thread_count) {
 
 }  // namespace
 }  // namespace crible::eval
+
+namespace crible::eval {
+namespace {
+
+// --------------------------------------------------------------------------------------------
+// CaseExplainer explains cases from a decided batch's buffers (and by the per-case walk where
+// a signal that lists linked cases fired). Every case must come out exactly as explain()'s
+// walk gives it, in any order of asking: clauses that decide or not, unknown clauses, sets
+// from columns and from aggregates, lets and definitions in evidence, score terms, and
+// disposition lines skipped as unknown.
+
+const char* const kExplainRules = R"(ruleset "explained from a batch"
+cases
+  case_id: text, key
+  n:       integer
+  d:       date
+  tags:    set of text
+  phone:   text
+  centre:  text
+  site:    text
+end
+
+table watch
+  phone:  text, required
+  weight: integer, required
+  label:  text, required
+end
+
+define doubled = n * 2
+define labels = collect label in watch where phone = this.phone
+
+criterion C1 MULTI "several clauses"
+  pass when n > 5
+  fail when n < 2
+  unknown when d is missing
+end
+criterion C2 TAGGED "tagged a or b"
+  pass when tags intersects {"a", "b"}
+  reason "tags {tags}"
+end
+criterion C3 EARLY "d before 2019-01-10"
+  fail when d >= 2019-01-10
+  reason "registered on {d} at {site}"
+end
+criterion C4 COUNTED "n known"
+  unknown when n is missing
+end
+
+signal S1 SHARED points 10
+  let sharing = count cases where phone = this.phone
+  fires when sharing >= 3
+  reason "phone {phone} shared by {sharing} cases"
+end
+signal S2 WATCHED points 15
+  let w = sum weight in watch where phone = this.phone
+  fires when w > 0 and n > 1
+  reason "watched {w}, doubled {doubled}"
+end
+signal S3 BIG points 20
+  fires when doubled > 8
+  reason "{doubled} at {centre}"
+end
+signal S4 LABELS points 5
+  fires when size(labels) > 1
+  reason "labels {labels}"
+end
+
+score risk = points of fired signals
+score care
+  10 when "a" in tags
+  5 when n > 3
+end
+
+disposition
+  HIGH  when risk >= 30
+  CHECK when n > 6
+  ODD   when d < 2019-01-05
+  OK    otherwise
+end
+)";
+
+// A case's detail as text, every field of it, so that two details compare as strings.
+std::string dump(const CaseDetail& c, const Interner& interner) {
+  std::string out = "row " + std::to_string(c.row) + " disposition " + std::to_string(c.disposition);
+  auto value = [&](const Value& v) {
+    std::string t = std::to_string(static_cast<int>(v.kind)) + ":" + std::to_string(v.i) + ":" +
+                    std::to_string(v.d);
+    if (v.kind == ValueKind::Set)
+      for (uint32_t k = 0; k < v.n; ++k) t += "," + std::string(interner.text(v.set[k]));
+    return t;
+  };
+  auto evidence = [&](const std::vector<EvidenceItem>& items, const std::vector<std::string>& missing) {
+    for (const auto& e : items)
+      out += " [" + std::string(e.name) + "=" + value(e.value) + "/" +
+             std::to_string(static_cast<int>(e.type)) + "]";
+    for (const auto& m : missing) out += " missing " + m;
+  };
+  for (const auto& f : c.criteria) {
+    out += "\n criterion " + std::to_string(static_cast<int>(f.outcome)) + " by " +
+           std::to_string(f.decided_by);
+    evidence(f.evidence, f.missing);
+  }
+  for (size_t i = 0; i < c.signals.size(); ++i) {
+    const auto& f = c.signals[i];
+    out += "\n signal " + std::to_string(f.fired) + std::to_string(f.unknown);
+    evidence(f.evidence, f.missing);
+    out += " linked";
+    for (size_t r : c.linked.at(i)) out += " " + std::to_string(r);
+  }
+  for (double v : c.scores) out += "\n score " + std::to_string(v);
+  for (const auto& terms : c.score_terms) {
+    out += "\n terms";
+    for (const auto& t : terms) out += " " + std::to_string(static_cast<int>(t.truth));
+  }
+  out += "\n skipped";
+  for (int32_t q : c.skipped_unknown) out += " " + std::to_string(q);
+  return out;
+}
+
+BOOST_AUTO_TEST_CASE(cases_explained_from_a_batch_are_as_explained_alone) {
+  std::string cases = "case_id,n,d,tags,phone,centre,site\n";
+  const char* tags[] = {"", "a", "b", "a;b", "c", "b;c;d"};
+  uint32_t x = 12345;
+  auto next = [&](uint32_t m) {
+    x = x * 1103515245u + 12345u;
+    return (x >> 16) % m;
+  };
+  for (int i = 0; i < 700; ++i) {
+    const std::string n = i % 9 == 0 ? "" : std::to_string(next(10));
+    const uint32_t day = 1 + next(20);
+    const std::string d = i % 7 == 0 ? "" : (day < 10 ? "2019-01-0" : "2019-01-") + std::to_string(day);
+    const std::string phone = i % 11 == 0 ? "" : "P" + std::to_string(next(250));
+    cases += "K" + std::to_string(i) + "," + n + "," + d + "," + tags[next(6)] + "," + phone +
+             (i % 5 ? ",GAO" : ",") + (i % 3 ? ",S1\n" : ",\n");
+  }
+  std::string watch = "phone,weight,label\n";
+  for (int p = 0; p < 250; p += 3)
+    for (int j = 0; j < p % 4; ++j)
+      watch += "P" + std::to_string(p) + "," + std::to_string(j) + ",L" + std::to_string((p + j) % 5) + "\n";
+  testing::RulesetData data;
+  data.cases_csv = cases;
+  data.tables.emplace_back("watch", watch);
+  auto f = testing::compile_ruleset<Fixture>(kExplainRules, data);
+
+  // What the data must exercise for the comparison to mean something.
+  const Decisions d = f->evaluator->evaluate_all(1);
+  std::set<std::string> seen;
+  for (size_t row = 0; row < f->cases.rows; ++row) {
+    const CaseDetail c = f->evaluator->explain(row);
+    if (!c.skipped_unknown.empty()) seen.insert("skipped");
+    if (c.signals[0].fired && !c.linked[0].empty()) seen.insert("linked");
+    if (c.signals[3].fired) seen.insert("labels");
+    if (!c.signals[0].fired && c.signals[1].fired) seen.insert("watched alone");
+    for (const auto& cr : c.criteria) {
+      if (cr.outcome == CriterionOutcome::Unknown) seen.insert("unknown");
+      if (cr.decided_by > 0) seen.insert("later clause");
+    }
+  }
+  BOOST_TEST(seen.size() == 6u, "the data exercise only " << seen.size() << " of 6 behaviours");
+
+  CaseExplainer explainer(*f->evaluator);
+  std::vector<size_t> order;
+  for (size_t row = 0; row < f->cases.rows; ++row) order.push_back(row);   // as review asks
+  for (size_t row = f->cases.rows; row-- > 0;) order.push_back(row);       // backwards
+  for (size_t row = 3; row < f->cases.rows; row += 5) order.push_back(row);  // strided
+  for (size_t row = 70; row < 140; ++row) order.push_back(row);            // windows straddled
+  size_t same = 0;
+  for (size_t row : order) {
+    const std::string alone = dump(f->evaluator->explain(row), f->interner);
+    const std::string batched = dump(explainer.explain(row), f->interner);
+    if (alone != batched) {
+      BOOST_ERROR("case " << f->key(row) << " differs\n alone:\n" << alone << "\n batched:\n" << batched);
+      break;
+    }
+    ++same;
+  }
+  BOOST_TEST(same == order.size());
+}
+
+}  // namespace
+}  // namespace crible::eval
