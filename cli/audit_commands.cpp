@@ -83,10 +83,10 @@ void yield_to_appender() {
   if (errno == 0 && now < 19) setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 19);
 }
 
-// Builder threads that live through the whole recording, given one batch after another.
-// Threads started for each batch and ended after it cost more than their start: each new
-// thread's malloc arena grew its heap again for the thread's buffers (sysmalloc, mprotect
-// and page faults were 8% of the builders' time in a 100k review, perf).
+// Builder threads that live through the whole recording, given one batch after another,
+// instead of threads started and lowered in priority for each batch of 2,500 (400 of each
+// for a million cases). The gain was within the host's noise (docs/decisions.md); what it
+// saves is the start and the system calls, and what is built stays on the same threads.
 class BuildCrew {
  public:
   // `helpers` threads besides the caller's; each first runs `on_start` (its priority).
