@@ -105,4 +105,32 @@ BOOST_AUTO_TEST_CASE(jsonl_has_one_object_per_case_with_evidence) {
   BOOST_TEST(run.out.find("is shared by") != std::string::npos);
 }
 
+// JSON lines are rendered in chunks of 1,024 cases on several threads (each with its own
+// explainer) and written in order: the same bytes for any thread count, line k for case k.
+BOOST_AUTO_TEST_CASE(jsonl_chunks_are_written_in_order_for_any_thread_count) {
+  std::string outputs[3];
+  for (int t = 0; t < 3; ++t) {
+    BOOST_TEST_CONTEXT("--threads " << t + 1) {
+      auto args = eval_args(std::to_string(t + 1));
+      args.insert(args.end(), {"--format", "jsonl"});
+      ct::Run run = ct::run_crible(args);
+      BOOST_TEST(run.exit_code == 0);
+      outputs[t] = run.out;
+    }
+  }
+  BOOST_TEST(outputs[0] == outputs[1]);
+  BOOST_TEST(outputs[0] == outputs[2]);
+  const std::string cases = ct::read_file(ct::source_dir() / kFixture / "cases.csv");
+  size_t at = cases.find('\n') + 1, line = 0, errors = 0;
+  for (size_t out_at = 0; out_at < outputs[1].size(); ++line) {
+    const std::string id = cases.substr(at, cases.find(',', at) - at);
+    const std::string opening = "{\"case_id\":\"" + id + "\"";
+    if (outputs[1].compare(out_at, opening.size(), opening) != 0) ++errors;
+    at = cases.find('\n', at) + 1;
+    out_at = outputs[1].find('\n', out_at) + 1;
+  }
+  BOOST_TEST(line == 2000u);
+  BOOST_TEST(errors == 0u);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
