@@ -36,6 +36,7 @@ namespace {
 // six against 5,000 in three, 1M review 7.77 -> 7.43 s, same peak (docs/decisions.md).
 constexpr size_t kBatch = 2500;
 constexpr size_t kBuildChunk = 64;  // rows a record builder takes at a time
+constexpr size_t kMinBuilderRows = 256;  // a batch of fewer rows than this per builder has fewer
 constexpr size_t kRing = 6;         // batches of records in flight: built ahead, or appending
 
 int store_error(const Error& e) {
@@ -275,7 +276,10 @@ int record_review(const Compiled& compiled, const Loaded& loaded, const eval::De
   // input order by one thread whatever the thread count, so the store's bytes do not depend
   // on it. Builds never overlap (one thread runs them in turn), so worker w always has
   // explainers[w] to itself.
-  const size_t threads = static_cast<size_t>(eval::resolve_threads(o.threads));
+  // No more builders than a batch gives work to (a quarter of a 2,500-case batch each at
+  // least): each keeps an explainer's scratch, ~1 MB.
+  const size_t threads = std::min(static_cast<size_t>(eval::resolve_threads(o.threads)),
+                                  kBatch / kMinBuilderRows + 1);
   std::vector<std::unique_ptr<eval::CaseExplainer>> explainers;
   for (size_t w = 0; w < threads; ++w)
     explainers.push_back(std::make_unique<eval::CaseExplainer>(*loaded.evaluator));
@@ -289,7 +293,7 @@ int record_review(const Compiled& compiled, const Loaded& loaded, const eval::De
     for (size_t r = begin; r < end; ++r)
       if (!skip[r]) rows.push_back(r);
     out.resize(rows.size());
-    const size_t workers = std::min(threads, rows.size() / 256 + 1);
+    const size_t workers = std::min(threads, rows.size() / kMinBuilderRows + 1);
     // Rows are handed out in small chunks rather than split in equal shares: a builder that
     // shares its core with the appender gets little of it, and with equal shares the batch
     // waited for that one (docs/decisions.md, same place).

@@ -12,6 +12,9 @@ struct AuthoringCommand {
   std::function<int()> run;
 };
 
+// The check of every `--threads`: a whole number from 0 (all cores) to eval::kMaxThreads.
+CLI::Validator thread_count();
+
 AuthoringCommand register_test_command(CLI::App& app);
 AuthoringCommand register_diff_command(CLI::App& app);
 AuthoringCommand register_fmt_command(CLI::App& app);

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -145,6 +146,20 @@ void write_decisions_jsonl(Sink& sink, const check::TypedRuleset& rules, const L
 
 }  // namespace
 
+CLI::Validator thread_count() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        int n = -1;
+        const char* end = text.data() + text.size();
+        const auto [p, ec] = std::from_chars(text.data(), end, n);
+        if (ec != std::errc{} || p != end || n < 0 || n > eval::kMaxThreads)
+          return fmt::format("expected a whole number of threads from 0 (all cores) to {}, got '{}'",
+                             eval::kMaxThreads, text);
+        return {};
+      },
+      "0.." + std::to_string(eval::kMaxThreads));
+}
+
 void register_commands(CLI::App& app, Commands& c) {
   c.check = app.add_subcommand("check", "Check rule files: syntax, names, types; print diagnostics");
   c.check->add_option("RULES", c.check_opts.rules, "Rule files")->required();
@@ -163,7 +178,7 @@ void register_commands(CLI::App& app, Commands& c) {
         ->check(CLI::IsMember({"csv", "jsonl"}));
     sub->add_option("--rejects", o.rejects, "Write rejected rows (file,line,column,reason) to FILE");
     sub->add_option("--summary-json", o.summary_json, "Write the run summary as JSON to FILE");
-    sub->add_option("--threads", o.threads, "Threads (default: all cores)")->check(CLI::NonNegativeNumber);
+    sub->add_option("--threads", o.threads, "Threads (default: all cores)")->check(thread_count());
     sub->add_flag("--quiet", o.quiet, "No progress bar and no summary on stderr");
   };
   c.eval = app.add_subcommand("eval", "Decide every case: disposition, scores and what fired");

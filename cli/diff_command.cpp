@@ -605,7 +605,7 @@ AuthoringCommand register_diff_command(CLI::App& app) {
       ->check(CLI::IsMember({"text", "csv", "json"}));
   sub->add_option("--out", opts->out, "Output file, or - for stdout (default)");
   sub->add_option("--threads", opts->threads, "Threads (default: all cores)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(thread_count());
   sub->footer(
       "Lists every case whose disposition, scores or findings change, with the findings that "
       "changed and their evidence, then the matrix of disposition transitions (text and json). "

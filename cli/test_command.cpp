@@ -163,7 +163,7 @@ AuthoringCommand register_test_command(CLI::App& app) {
                   "With --coverage-cases: reference table NAME=PATH (repeatable)");
   sub->add_option("--param", o->params, "With --coverage-cases: parameter NAME=VALUE (repeatable)");
   sub->add_option("--threads", o->threads, "With --coverage-cases: threads (default: all cores)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(thread_count());
   sub->footer(
       "Exit codes: 0 every test passed (and coverage reached --min-coverage), 1 a test failed, "
       "coverage is below --min-coverage or the rule file has errors, 2 usage errors or a "

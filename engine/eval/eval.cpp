@@ -1740,9 +1740,9 @@ Evaluator::Evaluator(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Evaluator::~Evaluator() = default;
 
 int resolve_threads(int requested) {
-  if (requested > 0) return requested;
+  if (requested > 0) return std::min(requested, kMaxThreads);
   unsigned hc = std::thread::hardware_concurrency();
-  return hc == 0 ? 1 : static_cast<int>(hc);
+  return hc == 0 ? 1 : std::min(static_cast<int>(hc), kMaxThreads);
 }
 
 Result<std::unique_ptr<Evaluator>> Evaluator::prepare(const plan::Plan& plan, const data::Table& cases,

@@ -109,7 +109,11 @@ class CaseExplainer {
   std::unique_ptr<State> state_;
 };
 
-// Threads to use for N (0 = all cores).
+// The most threads the engine runs: more only cost memory (scratch for each) and thread
+// starts, and at some thousands starting them fails. The command line refuses more.
+constexpr int kMaxThreads = 256;
+
+// Threads to use for N (0 = all cores), at most kMaxThreads.
 int resolve_threads(int requested);
 
 }  // namespace crible::eval

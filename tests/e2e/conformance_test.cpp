@@ -105,6 +105,24 @@ BOOST_AUTO_TEST_CASE(jsonl_has_one_object_per_case_with_evidence) {
   BOOST_TEST(run.out.find("is shared by") != std::string::npos);
 }
 
+// --threads takes 0 (all cores) to 256: a count beyond used to start that many threads (a
+// crash at 100,000: the system refused them) and a negative one got CLI11's message with a
+// 309-digit bound. The largest allowed count decides as one thread does.
+BOOST_AUTO_TEST_CASE(thread_counts_out_of_range_are_refused_clearly) {
+  for (const std::string bad : {"-1", "257", "100000", "two", ""}) {
+    BOOST_TEST_CONTEXT("--threads '" << bad << "'") {
+      ct::Run run = ct::run_crible(eval_args(bad));
+      BOOST_TEST(run.exit_code == 2);
+      BOOST_TEST(run.out.empty());
+      BOOST_TEST(run.err.find("--threads: expected a whole number of threads from 0 (all cores) "
+                              "to 256, got '" + bad + "'") != std::string::npos, run.err);
+    }
+  }
+  ct::Run run = ct::run_crible(eval_args("256"));
+  BOOST_TEST(run.exit_code == 0);
+  BOOST_TEST(run.out == ct::read_file(ct::source_dir() / kFixture / "expected/decisions.csv"));
+}
+
 // JSON lines are rendered in chunks of 1,024 cases on several threads (each with its own
 // explainer) and written in order: the same bytes for any thread count, line k for case k.
 BOOST_AUTO_TEST_CASE(jsonl_chunks_are_written_in_order_for_any_thread_count) {

@@ -315,6 +315,17 @@ BOOST_AUTO_TEST_CASE(bulk_decisions_match_the_per_case_walk) {
 namespace crible::eval {
 namespace {
 
+// A thread count is at most kMaxThreads, whatever is asked: thousands of threads fail to
+// start, and each costs a scratch.
+BOOST_AUTO_TEST_CASE(thread_counts_are_capped) {
+  BOOST_TEST(resolve_threads(3) == 3);
+  BOOST_TEST(resolve_threads(kMaxThreads) == kMaxThreads);
+  BOOST_TEST(resolve_threads(kMaxThreads + 1) == kMaxThreads);
+  BOOST_TEST(resolve_threads(100000) == kMaxThreads);
+  BOOST_TEST(resolve_threads(0) >= 1);
+  BOOST_TEST(resolve_threads(0) <= kMaxThreads);
+}
+
 // Decisions do not depend on the thread count, also across the 4,096-case chunks and the
 // 256-case batches that evaluate_all hands out, with aggregates over cases in play.
 BOOST_AUTO_TEST_CASE(decisions_identical_for_any_thread_count) {
