@@ -160,6 +160,22 @@ CLI::Validator thread_count() {
       "0.." + std::to_string(eval::kMaxThreads));
 }
 
+// `--run`: runs are numbered 1, 2, ... in the store; anything else is a usage error, not a
+// number CLI11 would saturate or a run that cannot exist.
+CLI::Validator run_number() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        int64_t n = 0;
+        const char* end = text.data() + text.size();
+        const auto [p, ec] = std::from_chars(text.data(), end, n);
+        if (ec != std::errc{} || p != end || n < 1)
+          return fmt::format("expected a run number (1, 2, ...; `crible audit runs` lists them), "
+                             "got '{}'", text);
+        return {};
+      },
+      "N");
+}
+
 void register_commands(CLI::App& app, Commands& c) {
   c.check = app.add_subcommand("check", "Check rule files: syntax, names, types; print diagnostics");
   c.check->add_option("RULES", c.check_opts.rules, "Rule files")->required();
@@ -199,7 +215,8 @@ void register_commands(CLI::App& app, Commands& c) {
   c.explain = app.add_subcommand("explain", "Explain one decision from the audit store alone");
   c.explain->add_option("--audit", c.explain_opts.audit, "Audit store")->required();
   c.explain->add_option("CASE_ID", c.explain_opts.case_id, "Case key")->required();
-  c.explain->add_option("--run", c.explain_opts.run, "Run number (default: the latest run that decided the case)");
+  c.explain->add_option("--run", c.explain_opts.run, "Run number (default: the latest run that decided the case)")
+      ->check(run_number());
   c.explain->add_option("--format", c.explain_opts.format, "text or json")->check(CLI::IsMember({"text", "json"}));
 
   for (auto reg : {register_test_command, register_diff_command, register_fmt_command}) {
@@ -215,7 +232,8 @@ void register_commands(CLI::App& app, Commands& c) {
   c.audit_runs->add_option("AUDIT", c.audit_opts.store, "Audit store")->required();
   c.audit_export = c.audit->add_subcommand("export", "Decisions of a run as CSV (same columns as eval)");
   c.audit_export->add_option("AUDIT", c.audit_opts.store, "Audit store")->required();
-  c.audit_export->add_option("--run", c.audit_opts.run, "Run number (default: the latest)");
+  c.audit_export->add_option("--run", c.audit_opts.run, "Run number (default: the latest)")
+      ->check(run_number());
   c.audit_export->add_option("--out", c.audit_opts.out, "Output file, or - for stdout");
   c.audit_override = c.audit->add_subcommand("override", "Record a human override of a decision");
   c.audit_override->add_option("AUDIT", c.audit_opts.store, "Audit store")->required();
@@ -223,7 +241,8 @@ void register_commands(CLI::App& app, Commands& c) {
   c.audit_override->add_option("--disposition", c.audit_opts.disposition, "New disposition")->required();
   c.audit_override->add_option("--by", c.audit_opts.by, "Who decides")->required();
   c.audit_override->add_option("--reason", c.audit_opts.reason, "Why")->required();
-  c.audit_override->add_option("--run", c.audit_opts.run, "Run number (default: the latest deciding the case)");
+  c.audit_override->add_option("--run", c.audit_opts.run, "Run number (default: the latest deciding the case)")
+      ->check(run_number());
   c.audit_erase = c.audit->add_subcommand("erase", "Erase a person's personal detail; the chain still verifies");
   c.audit_erase->add_option("AUDIT", c.audit_opts.store, "Audit store")->required();
   c.audit_erase->add_option("CASE_ID", c.audit_opts.case_id, "Case key")->required();

@@ -333,6 +333,30 @@ BOOST_AUTO_TEST_CASE(override_then_explain_shows_it_in_order) {
   BOOST_TEST(ct::run_crible({"audit", "verify", store}).exit_code == 0);
 }
 
+// Runs are numbered from 1: any other --run is a usage error that says so, not a run number
+// CLI11 would saturate (99999999999999999999 read as 9223372036854775807) or a lookup of a
+// run that cannot exist. A run number that could exist but does not is a data error (3).
+BOOST_AUTO_TEST_CASE(run_numbers_are_checked_before_the_store_is_read) {
+  std::string store = reviewed_store("run-numbers");
+  for (const std::string bad : {"0", "-1", "99999999999999999999", "last"}) {
+    BOOST_TEST_CONTEXT("--run " << bad) {
+      for (const auto& args : std::vector<std::vector<std::string>>{
+               {"explain", "--audit", store, "AVR0000756", "--run", bad},
+               {"audit", "export", store, "--run", bad},
+               {"audit", "override", store, "AVR0000756", "--disposition", "VERIFY", "--by", "A",
+                "--reason", "r", "--run", bad}}) {
+        ct::Run run = ct::run_crible(args);
+        BOOST_TEST(run.exit_code == 2);
+        BOOST_TEST(run.err.find("--run: expected a run number (1, 2, ...; `crible audit runs` "
+                                "lists them), got '" + bad + "'") != std::string::npos, run.err);
+      }
+    }
+  }
+  BOOST_TEST(ct::run_crible({"explain", "--audit", store, "AVR0000756", "--run", "7"}).exit_code == 3);
+  BOOST_TEST(ct::run_crible({"explain", "--audit", store, "AVR0000756", "--run", "1"}).exit_code == 0);
+  BOOST_TEST(ct::run_crible({"audit", "verify", store}).exit_code == 0);  // no override slipped in
+}
+
 BOOST_AUTO_TEST_CASE(erase_keeps_the_chain_verifiable) {
   std::string store = reviewed_store("erase");
   ct::Run erase = ct::run_crible({"audit", "erase", store, "AVR0000756", "--by", "DPO", "--reason", "retention period ended"});
