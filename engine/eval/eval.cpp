@@ -1075,34 +1075,37 @@ struct Evaluator::Impl {
     if (state && in_agg) u.in_aggregate = true;
   }
 
+  StateUse state_use_of(int32_t id) const {
+    StateUse u;
+    std::vector<uint8_t> seen(rules.nodes.size(), 0);
+    state_use(id, false, u, seen);
+    return u;
+  }
+  // A criterion's conditions read the case alone: no outcome, score or let.
+  static bool case_alone(const StateUse& u) {
+    return !u.criteria && !u.signals && u.max_score < 0 && u.lets.empty() && !u.in_aggregate;
+  }
+  // A signal's lets and condition read criteria outcomes at most, and lets of its own set
+  // before them.
+  static bool signal_may_read(const StateUse& u, const std::vector<int32_t>& lets_set) {
+    if (u.signals || u.max_score >= 0 || u.in_aggregate) return false;
+    for (int32_t l : u.lets)
+      if (std::find(lets_set.begin(), lets_set.end(), l) == lets_set.end()) return false;
+    return true;
+  }
+
   bool can_batch() const {
-    std::vector<uint8_t> seen;
-    auto use = [&](int32_t id) {
-      StateUse u;
-      seen.assign(rules.nodes.size(), 0);
-      state_use(id, false, u, seen);
-      return u;
-    };
-    auto lets_within = [](const StateUse& u, const std::vector<int32_t>& allowed) {
-      for (int32_t l : u.lets)
-        if (std::find(allowed.begin(), allowed.end(), l) == allowed.end()) return false;
-      return true;
-    };
     for (const auto& c : rules.criteria) {
-      for (const auto& cl : c.clauses) {
-        StateUse u = use(cl.condition);
-        if (u.criteria || u.signals || u.max_score >= 0 || !u.lets.empty() || u.in_aggregate) return false;
-      }
+      for (const auto& cl : c.clauses)
+        if (!case_alone(state_use_of(cl.condition))) return false;
     }
     for (const auto& sig : rules.signals) {
       std::vector<int32_t> set_before;
       for (const auto& l : sig.lets) {
-        StateUse u = use(l.value);
-        if (u.signals || u.max_score >= 0 || u.in_aggregate || !lets_within(u, set_before)) return false;
+        if (!signal_may_read(state_use_of(l.value), set_before)) return false;
         set_before.push_back(l.slot);
       }
-      StateUse u = use(sig.fires);
-      if (u.signals || u.max_score >= 0 || u.in_aggregate || !lets_within(u, set_before)) return false;
+      if (!signal_may_read(state_use_of(sig.fires), set_before)) return false;
     }
     for (size_t i = 0; i < rules.scores.size(); ++i) {
       const check::Score& sc = rules.scores[i];
@@ -1111,12 +1114,12 @@ struct Evaluator::Impl {
         for (const auto& t : sc.terms) roots.push_back(t.condition);
       if (sc.form == check::Score::Form::Expression) roots.push_back(sc.expr);
       for (int32_t r : roots) {
-        StateUse u = use(r);
+        StateUse u = state_use_of(r);
         if (u.in_aggregate || u.max_score >= static_cast<int32_t>(i)) return false;
       }
     }
     for (const auto& line : rules.disposition) {
-      if (line.condition >= 0 && use(line.condition).in_aggregate) return false;
+      if (line.condition >= 0 && state_use_of(line.condition).in_aggregate) return false;
     }
     return true;
   }
@@ -1264,32 +1267,18 @@ struct Evaluator::Impl {
   // Explaining reads the batch's buffers when every evidence value is final once the batch
   // is decided, under the same rules as the conditions that share its finding (can_batch).
   void plan_explaining() {
-    std::vector<uint8_t> seen;
-    auto use = [&](int32_t id) {
-      StateUse u;
-      seen.assign(rules.nodes.size(), 0);
-      state_use(id, false, u, seen);
-      return u;
-    };
     explain_batchable = true;
-    for (const auto& c : rules.criteria) {
-      for (const auto& e : c.evidence) {
-        StateUse u = use(e.node);
-        if (u.criteria || u.signals || u.max_score >= 0 || !u.lets.empty() || u.in_aggregate)
-          explain_batchable = false;
-      }
-    }
+    for (const auto& c : rules.criteria)
+      for (const auto& e : c.evidence)
+        if (!case_alone(state_use_of(e.node))) explain_batchable = false;
     signal_links.assign(rules.signals.size(), 0);
+    std::vector<uint8_t> seen;
     for (size_t i = 0; i < rules.signals.size(); ++i) {
       const check::Signal& sig = rules.signals[i];
       std::vector<int32_t> own;
       for (const auto& l : sig.lets) own.push_back(l.slot);
-      for (const auto& e : sig.evidence) {
-        StateUse u = use(e.node);
-        bool lets_own = true;
-        for (int32_t l : u.lets) lets_own = lets_own && std::count(own.begin(), own.end(), l) > 0;
-        if (u.signals || u.max_score >= 0 || u.in_aggregate || !lets_own) explain_batchable = false;
-      }
+      for (const auto& e : sig.evidence)
+        if (!signal_may_read(state_use_of(e.node), own)) explain_batchable = false;
       for (const auto& l : sig.lets) {
         seen.assign(rules.nodes.size(), 0);
         if (links_cases(l.value, seen)) signal_links[i] = 1;
@@ -1677,63 +1666,52 @@ struct Evaluator::Impl {
     detail.disposition = chosen;
   }
 
+  // Replaces `out` and `missing` with the items' values (value_of(item)) and the names of the
+  // missing ones, reusing their storage (and the entries of `sets` from `sets_used` on).
+  template <typename ValueOf>
+  void fill_evidence(const std::vector<check::Evidence>& items, ValueOf value_of,
+                     size_t& sets_used, std::vector<EvidenceItem>& out,
+                     std::vector<std::string>& missing,
+                     std::deque<std::vector<uint32_t>>& sets) const {
+    out.resize(items.size());
+    size_t n_missing = 0;
+    for (size_t k = 0; k < items.size(); ++k) {
+      const check::Evidence& e = items[k];
+      Value v = value_of(e);
+      // A set value may point into scratch (the case's or the batch's): copy it into the
+      // detail's own storage.
+      if (v.kind == ValueKind::Set && v.n > 0) {
+        if (sets_used == sets.size()) sets.emplace_back();
+        sets[sets_used].assign(v.set, v.set + v.n);
+        v.set = sets[sets_used++].data();
+      }
+      EvidenceItem& item = out[k];
+      item.name = e.name;
+      item.value = v;
+      item.type = rules.nodes[e.node].type.kind;
+      if (v.missing()) {
+        if (n_missing == missing.size()) missing.emplace_back();
+        missing[n_missing++] = e.name;
+      }
+    }
+    missing.resize(n_missing);
+  }
+
+  void collect_evidence(const std::vector<check::Evidence>& items, Ctx& ctx,
+                        std::vector<EvidenceItem>& out, std::vector<std::string>& missing,
+                        std::deque<std::vector<uint32_t>>& sets) const {
+    fill_evidence(items, [&](const check::Evidence& e) { return eval(e.node, ctx); },
+                  ctx.s->detail_sets_used, out, missing, sets);
+  }
+
   // collect_evidence, reading the values of case i of the batch.
   void evidence_from_batch(const std::vector<check::Evidence>& items, Scratch& b, size_t i,
                            Scratch& one, std::vector<EvidenceItem>& out,
                            std::vector<std::string>& missing,
                            std::deque<std::vector<uint32_t>>& sets) const {
-    out.resize(items.size());
-    size_t n_missing = 0;
-    for (size_t k = 0; k < items.size(); ++k) {
-      const check::Evidence& e = items[k];
-      Value v = bexec(e.node, b)[i];
-      if (v.kind == ValueKind::Set && v.n > 0) {  // it points into the batch's buffers
-        size_t& used = one.detail_sets_used;
-        if (used == sets.size()) sets.emplace_back();
-        sets[used].assign(v.set, v.set + v.n);
-        v.set = sets[used++].data();
-      }
-      EvidenceItem& item = out[k];
-      item.name = e.name;
-      item.value = v;
-      item.type = rules.nodes[e.node].type.kind;
-      if (v.missing()) {
-        if (n_missing == missing.size()) missing.emplace_back();
-        missing[n_missing++] = e.name;
-      }
-    }
-    missing.resize(n_missing);
+    fill_evidence(items, [&](const check::Evidence& e) { return bexec(e.node, b)[i]; },
+                  one.detail_sets_used, out, missing, sets);
   }
-
-  // Replaces `out` and `missing` with the items' values and the names of the missing ones,
-  // reusing their storage (and the entries of `sets` beyond those this case used so far).
-  void collect_evidence(const std::vector<check::Evidence>& items, Ctx& ctx,
-                        std::vector<EvidenceItem>& out, std::vector<std::string>& missing,
-                        std::deque<std::vector<uint32_t>>& sets) const {
-    out.resize(items.size());
-    size_t n_missing = 0;
-    for (size_t k = 0; k < items.size(); ++k) {
-      const check::Evidence& e = items[k];
-      Value v = eval(e.node, ctx);
-      // A set value may point into per-case scratch: copy it into stable storage.
-      if (v.kind == ValueKind::Set && v.n > 0) {
-        size_t& used = ctx.s->detail_sets_used;
-        if (used == sets.size()) sets.emplace_back();
-        sets[used].assign(v.set, v.set + v.n);
-        v.set = sets[used++].data();
-      }
-      EvidenceItem& item = out[k];
-      item.name = e.name;
-      item.value = v;
-      item.type = rules.nodes[e.node].type.kind;
-      if (v.missing()) {
-        if (n_missing == missing.size()) missing.emplace_back();
-        missing[n_missing++] = e.name;
-      }
-    }
-    missing.resize(n_missing);
-  }
-
 };
 
 Evaluator::Evaluator(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
