@@ -64,7 +64,8 @@ struct CaseDetail {
   std::vector<std::vector<ScoreTermFinding>> score_terms;  // per Terms score
   int32_t disposition = -1;
   std::vector<int32_t> skipped_unknown;  // disposition lines skipped because unknown
-  // Other cases an aggregate linked to this one (by row), per signal, at most 10 each.
+  // Other cases an aggregate linked to this one (by row), per signal that fired, at most 10
+  // each (empty for a signal that did not fire).
   std::vector<std::vector<size_t>> linked;
   // The elements of set-valued evidence (a Value points at them). Owned by the detail, and
   // shared by its copies, so a detail stays valid on its own and `explain` writes to nothing
@@ -93,7 +94,9 @@ class Evaluator {
 
 // Explains case after case on one thread, as `crible review` does for every case, keeping
 // its buffers from one case to the next: after the first few cases, explaining one
-// allocates nothing. Gives the same detail as Evaluator::explain. One per thread.
+// allocates nothing. Gives the same detail as Evaluator::explain, in any order of asking;
+// cases asked for in increasing order are decided 64 at a time by the batch evaluation and
+// read from its buffers, at about half the cost of explain(). One per thread.
 class CaseExplainer {
  public:
   explicit CaseExplainer(const Evaluator& evaluator);
