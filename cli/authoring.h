@@ -14,6 +14,8 @@ struct AuthoringCommand {
 
 // The check of every `--threads`: a whole number from 0 (all cores) to eval::kMaxThreads.
 CLI::Validator thread_count();
+// A percentage, 0 to 100 (`--min-coverage`); "nan" and "inf" are not.
+CLI::Validator percentage();
 
 AuthoringCommand register_test_command(CLI::App& app);
 AuthoringCommand register_diff_command(CLI::App& app);

@@ -160,6 +160,19 @@ CLI::Validator thread_count() {
       "0.." + std::to_string(eval::kMaxThreads));
 }
 
+CLI::Validator percentage() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        double p = -1;
+        const char* end = text.data() + text.size();
+        const auto [at, ec] = std::from_chars(text.data(), end, p);
+        if (ec != std::errc{} || at != end || !(p >= 0 && p <= 100))
+          return fmt::format("expected a percentage from 0 to 100, got '{}'", text);
+        return {};
+      },
+      "0..100");
+}
+
 // `--run`: runs are numbered 1, 2, ... in the store; anything else is a usage error, not a
 // number CLI11 would saturate or a run that cannot exist.
 CLI::Validator run_number() {

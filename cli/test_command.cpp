@@ -156,7 +156,7 @@ AuthoringCommand register_test_command(CLI::App& app) {
                 "disposition line the cases it decided");
   sub->add_option("--min-coverage", o->min_coverage,
                   "Exit 1 when less than P% of the reachable outcomes were reached")
-      ->check(CLI::Range(0.0, 100.0));
+      ->check(percentage());
   sub->add_option("--coverage-cases", o->coverage_cases,
                   "Report how each rule behaved over a real batch of cases (CSV)");
   sub->add_option("--table", o->tables,

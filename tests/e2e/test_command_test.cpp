@@ -174,8 +174,13 @@ BOOST_AUTO_TEST_CASE(usage_errors_exit_2) {
   ct::Run table = ct::run_crible({"test", kRules, kTests, "--table", "flows=x.csv"});
   BOOST_TEST(table.exit_code == 2);
 
-  ct::Run range = ct::run_crible({"test", kRules, kTests, "--min-coverage", "101"});
-  BOOST_TEST(range.exit_code == 2);
+  // A percentage, said so; NaN used to pass CLI11's range check (every comparison false).
+  for (const std::string bad : {"101", "-1", "nan", "inf", "most"}) {
+    ct::Run range = ct::run_crible({"test", kRules, kTests, "--min-coverage", bad});
+    BOOST_TEST(range.exit_code == 2);
+    BOOST_TEST(range.err.find("--min-coverage: expected a percentage from 0 to 100, got '" + bad +
+                              "'") != std::string::npos, range.err);
+  }
 
   ct::Run missing = ct::run_crible({"test", kRules, kData + "/no-such.tests"});
   BOOST_TEST(missing.exit_code == 2);
