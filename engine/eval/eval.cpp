@@ -1817,6 +1817,8 @@ CaseExplainer::CaseExplainer(const Evaluator& evaluator)
     : state_(std::make_unique<State>(*evaluator.impl_)) {}
 CaseExplainer::~CaseExplainer() = default;
 
+bool CaseExplainer::reads_batches() const { return state_->impl.explain_batchable; }
+
 // Cases asked for in increasing order are decided a window at a time; review asks for runs
 // of 64 consecutive cases, each run on one thread.
 constexpr size_t kExplainWindow = 64;

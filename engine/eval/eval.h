@@ -106,6 +106,9 @@ class CaseExplainer {
 
   // Valid until the next call (or the explainer's end).
   const CaseDetail& explain(size_t row);
+  // Whether the ruleset lets it read decided batches rather than walk every case (see
+  // eval.cpp, plan_explaining): review's speed depends on it.
+  bool reads_batches() const;
 
  private:
   struct State;

@@ -513,6 +513,7 @@ BOOST_AUTO_TEST_CASE(cases_explained_from_a_batch_are_as_explained_alone) {
   BOOST_TEST(seen.size() == 6u, "the data exercise only " << seen.size() << " of 6 behaviours");
 
   CaseExplainer explainer(*f->evaluator);
+  BOOST_TEST(explainer.reads_batches());
   std::vector<size_t> order;
   for (size_t row = 0; row < f->cases.rows; ++row) order.push_back(row);   // as review asks
   for (size_t row = f->cases.rows; row-- > 0;) order.push_back(row);       // backwards

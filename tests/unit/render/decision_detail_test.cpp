@@ -106,6 +106,8 @@ std::unique_ptr<Fixture> reference_set(const fs::path& dir) {
 void check_reused_buffers_change_nothing(const Fixture& f) {
   const DecisionEncoder encoder(f.rules);
   eval::CaseExplainer explainer(*f.evaluator);
+  // The reference ruleset is explained from decided batches: review's speed depends on it.
+  BOOST_TEST(explainer.reads_batches());
   std::string reused;
   std::vector<size_t> order;
   for (size_t row = f.cases.rows; row-- > 0;) order.push_back(row);  // backwards, then
