@@ -1246,12 +1246,26 @@ struct Evaluator::Impl {
     plan_explaining();
   }
 
+  // Whether evaluating `id` can list linked cases: it reaches an aggregate over cases, also
+  // through a definition or the operands of an aggregate over a table (`count watch where
+  // weight >= this.sharers`, `sharers` a count of cases: the walk lists those cases).
   bool links_cases(int32_t id, std::vector<uint8_t>& seen) const {
     if (id < 0 || seen[id]) return false;
     seen[id] = 1;
     const Node& n = rules.nodes[id];
     switch (n.op) {
-      case Op::Aggregate: return rules.aggregates[n.index].source == -1;
+      case Op::Aggregate: {
+        const check::Aggregate& a = rules.aggregates[n.index];
+        if (a.source == -1) return true;
+        std::vector<int32_t> operands = {a.value};
+        for (const auto* list : {&a.case_only, &a.row_only, &a.residual})
+          operands.insert(operands.end(), list->begin(), list->end());
+        for (const auto& k : a.keys) operands.insert(operands.end(), {k.row, k.cased});
+        if (a.range) operands.insert(operands.end(), {a.range->row, a.range->low, a.range->high});
+        for (int32_t o : operands)
+          if (links_cases(o, seen)) return true;
+        return false;
+      }
       case Op::Definition: return links_cases(rules.definitions[n.index].root, seen);
       case Op::SetOf:
         for (int32_t e : rules.lists[n.index])
