@@ -36,7 +36,7 @@ namespace {
 // six against 5,000 in three, 1M review 7.77 -> 7.43 s, same peak (docs/decisions.md).
 constexpr size_t kBatch = 2500;
 constexpr size_t kBuildChunk = 64;  // rows a record builder takes at a time
-constexpr size_t kMinBuilderRows = 256;  // a batch of fewer rows than this per builder has fewer
+constexpr size_t kMinBuilderRows = 256;  // rows a batch has for each builder, at least
 constexpr size_t kRing = 6;         // batches of records in flight: built ahead, or appending
 
 int store_error(const Error& e) {
@@ -159,7 +159,7 @@ class BuildCrew {
   uint64_t round_ = 0;
   bool closing_ = false;
   std::exception_ptr failure_;
-  std::vector<std::thread> threads_;  // last: started once the rest is ready
+  std::vector<std::thread> threads_;  // joined by the destructor
 };
 
 }  // namespace
@@ -276,8 +276,8 @@ int record_review(const Compiled& compiled, const Loaded& loaded, const eval::De
   // input order by one thread whatever the thread count, so the store's bytes do not depend
   // on it. Builds never overlap (one thread runs them in turn), so worker w always has
   // explainers[w] to itself.
-  // No more builders than a batch gives work to (a quarter of a 2,500-case batch each at
-  // least): each keeps an explainer's scratch, ~1 MB.
+  // No more builders than a batch gives work to (kMinBuilderRows each, so 10 for 2,500
+  // cases): each keeps an explainer's scratch, ~1 MB.
   const size_t threads = std::min(static_cast<size_t>(eval::resolve_threads(o.threads)),
                                   kBatch / kMinBuilderRows + 1);
   std::vector<std::unique_ptr<eval::CaseExplainer>> explainers;

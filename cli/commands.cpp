@@ -132,7 +132,7 @@ void write_decisions_jsonl(Sink& sink, const check::TypedRuleset& rules, const L
                            size_t cases, int threads, Progress& progress) {
   const size_t chunks = (cases + kJsonlRowsPerWrite - 1) / kJsonlRowsPerWrite;
   write_in_order(sink, chunks, threads, [&] {
-    return [&, explainer = std::make_shared<eval::CaseExplainer>(*loaded.evaluator)](
+    return [&, explainer = std::make_unique<eval::CaseExplainer>(*loaded.evaluator)](
                size_t i, std::string& out) {
       out.clear();
       const size_t begin = i * kJsonlRowsPerWrite;
@@ -146,47 +146,44 @@ void write_decisions_jsonl(Sink& sink, const check::TypedRuleset& rules, const L
 
 }  // namespace
 
-CLI::Validator thread_count() {
-  return CLI::Validator(
-      [](std::string& text) -> std::string {
-        int n = -1;
-        const char* end = text.data() + text.size();
-        const auto [p, ec] = std::from_chars(text.data(), end, n);
-        if (ec != std::errc{} || p != end || n < 0 || n > eval::kMaxThreads)
-          return fmt::format("expected a whole number of threads from 0 (all cores) to {}, got '{}'",
-                             eval::kMaxThreads, text);
-        return {};
-      },
-      "0.." + std::to_string(eval::kMaxThreads));
-}
+namespace {
 
-CLI::Validator percentage() {
+// The check of an option whose whole text must read as a T that `accepts`; otherwise a
+// usage error "expected <what>, got '<text>'". CLI11's own checks let "nan" through a range
+// and print their bounds as doubles with 300 digits.
+template <typename T, typename Accepts>
+CLI::Validator number_check(std::string what, Accepts accepts, std::string shown) {
   return CLI::Validator(
-      [](std::string& text) -> std::string {
-        double p = -1;
+      [what = std::move(what), accepts](std::string& text) -> std::string {
+        T n{};
         const char* end = text.data() + text.size();
-        const auto [at, ec] = std::from_chars(text.data(), end, p);
-        if (ec != std::errc{} || at != end || !(p >= 0 && p <= 100))
-          return fmt::format("expected a percentage from 0 to 100, got '{}'", text);
+        const auto [at, ec] = std::from_chars(text.data(), end, n);
+        if (ec != std::errc{} || at != end || !accepts(n))
+          return fmt::format("expected {}, got '{}'", what, text);
         return {};
       },
-      "0..100");
+      std::move(shown));
 }
 
 // `--run`: runs are numbered 1, 2, ... in the store; anything else is a usage error, not a
 // number CLI11 would saturate or a run that cannot exist.
 CLI::Validator run_number() {
-  return CLI::Validator(
-      [](std::string& text) -> std::string {
-        int64_t n = 0;
-        const char* end = text.data() + text.size();
-        const auto [p, ec] = std::from_chars(text.data(), end, n);
-        if (ec != std::errc{} || p != end || n < 1)
-          return fmt::format("expected a run number (1, 2, ...; `crible audit runs` lists them), "
-                             "got '{}'", text);
-        return {};
-      },
-      "N");
+  return number_check<int64_t>("a run number (1, 2, ...; `crible audit runs` lists them)",
+                               [](int64_t n) { return n >= 1; }, "N");
+}
+
+}  // namespace
+
+CLI::Validator thread_count() {
+  return number_check<int>(
+      fmt::format("a whole number of threads from 0 (all cores) to {}", eval::kMaxThreads),
+      [](int n) { return n >= 0 && n <= eval::kMaxThreads; },
+      "0.." + std::to_string(eval::kMaxThreads));
+}
+
+CLI::Validator percentage() {
+  return number_check<double>("a percentage from 0 to 100",
+                              [](double p) { return p >= 0 && p <= 100; }, "0..100");
 }
 
 void register_commands(CLI::App& app, Commands& c) {
