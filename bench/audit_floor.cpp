@@ -58,7 +58,7 @@ int main(int argc, char** argv) {
   sqlite3_prepare_v2(db, "INSERT INTO decisions VALUES(?,?,?,?,?,?,?,?,?,?,?,?)", -1, &ins,
                      nullptr);
   auto started = std::chrono::steady_clock::now();
-  constexpr long kBatch = 2500;  // as crible's review (cli/audit_commands.cpp)
+  constexpr long kBatch = 2500;  // as crible's review (engine/review/review.cpp)
   char key[32];
   std::unique_ptr<crible::audit::detail::Writeback> writeback;  // from the first commit, as the store
   for (long i = 0; i < n; ++i) {

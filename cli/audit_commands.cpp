@@ -1,166 +1,32 @@
-// `crible review`'s recording step, `crible explain` and `crible audit ...`: the commands
-// over the audit store. Explanations are rendered from the store alone.
+// `crible review`'s store side (the run's records; the recording itself is engine/review),
+// `crible explain` and `crible audit ...`: the commands over the audit store. Explanations
+// are rendered from the store alone.
 #include <fmt/format.h>
-#include <sys/resource.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
-#include <cerrno>
-#include <condition_variable>
-#include <cstring>
-#include <exception>
-#include <functional>
 #include <iostream>
-#include <memory>
-#include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
-#include <thread>
-#include <unordered_set>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "audit/audit.h"
 #include "cli/commands.h"
 #include "cli/compile.h"
 #include "cli/output.h"
 #include "render/render.h"
+#include "review/review.h"
 #include "syntax/syntax.h"
 
 namespace crible::cli {
 
 namespace {
 
-// Decisions a transaction appends. Smaller batches in a deeper ring keep as many records in
-// flight (the memory) but let builder and appender overlap more finely: 2,500 in a ring of
-// six against 5,000 in three, 1M review 7.77 -> 7.43 s, same peak (docs/decisions.md).
-constexpr size_t kBatch = 2500;
-constexpr size_t kBuildChunk = 64;  // rows a record builder takes at a time
-constexpr size_t kMinBuilderRows = 256;  // rows a batch has for each builder, at least
-constexpr size_t kRing = 6;         // batches of records in flight: built ahead, or appending
-
 int store_error(const Error& e) {
   std::cerr << "error: " << e.message << "\n";
   return e.exit_code == 0 ? kExitData : e.exit_code;
 }
-
-// An interner whose personal texts read as keyed hashes, so that no raw identifier reaches
-// the store while "same phone" links survive (equal values, equal hashes).
-Interner pseudonymised(const check::TypedRuleset& rules, const data::Table& cases,
-                       const Interner& interner, const std::string& key) {
-  std::unordered_set<uint32_t> personal;
-  for (size_t c = 0; c < rules.cases.columns.size(); ++c) {
-    const ColumnDecl& decl = rules.cases.columns[c];
-    const data::Column& col = cases.columns[c];
-    if (!decl.personal || !col.loaded) continue;
-    if (decl.type.kind == TypeKind::Text) {
-      for (size_t r = 0; r < cases.rows; ++r)
-        if (col.valid(r)) personal.insert(col.text(r));
-    } else if (decl.type.kind == TypeKind::Set) {
-      for (uint32_t id : col.set_pool()) personal.insert(id);
-    }
-  }
-  Interner out;
-  for (uint32_t i = 0; i < interner.size(); ++i) {
-    const std::string_view t = interner.text(i);
-    if (personal.count(i))
-      out.intern("hmac:" + audit::hmac_sha256_hex(key, std::string(t)).substr(0, 16));
-    else
-      out.intern(t);
-  }
-  return out;
-}
-
-// Appending is the longer half of recording: every batch goes through the one appending
-// thread, while the builders only need to keep ahead of it. With two builders and the
-// appender on two cores, the scheduler shared them out evenly and the appender waited for a
-// core; builders at the lowest priority run on what it leaves (its waits on the disk
-// included). 1M cases: median review 9.28 -> 8.88 s (docs/decisions.md, "Speed and memory",
-// "Builders yield to the appender").
-// (Linux gives each thread a nice value of its own: the appender keeps its priority.)
-void yield_to_appender() {
-  errno = 0;
-  const int now = getpriority(PRIO_PROCESS, static_cast<id_t>(gettid()));
-  if (errno == 0 && now < 19) setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 19);
-}
-
-// Builder threads that live through the whole recording, given one batch after another,
-// instead of threads started and lowered in priority for each batch of 2,500 (400 of each
-// for a million cases). The gain was within the host's noise (docs/decisions.md); what it
-// saves is the start and the system calls, and what is built stays on the same threads.
-class BuildCrew {
- public:
-  // `helpers` threads besides the caller's; each first runs `on_start` (its priority).
-  BuildCrew(size_t helpers, void (*on_start)()) {
-    for (size_t h = 1; h <= helpers; ++h)
-      threads_.emplace_back([this, h, on_start] {
-        on_start();
-        serve(h);
-      });
-  }
-  ~BuildCrew() {
-    {
-      std::lock_guard lock(m_);
-      closing_ = true;
-    }
-    cv_.notify_all();
-    for (auto& t : threads_) t.join();
-  }
-  BuildCrew(const BuildCrew&) = delete;
-  BuildCrew& operator=(const BuildCrew&) = delete;
-
-  // Runs job(1) .. job(n) on n helpers (n at most their number) while the caller goes on;
-  // finish() waits for them and rethrows what a job threw (std::bad_alloc).
-  void start(size_t n, std::function<void(size_t)> job) {
-    {
-      std::lock_guard lock(m_);
-      job_ = std::move(job);
-      called_ = n;
-      running_ = n;
-      ++round_;
-    }
-    cv_.notify_all();
-  }
-  void finish() {
-    std::unique_lock lock(m_);
-    done_cv_.wait(lock, [&] { return running_ == 0; });
-    if (failure_) std::rethrow_exception(std::exchange(failure_, nullptr));
-  }
-
- private:
-  void serve(size_t h) {
-    uint64_t seen = 0;
-    for (;;) {
-      std::function<void(size_t)>* job = nullptr;
-      {
-        std::unique_lock lock(m_);
-        cv_.wait(lock, [&] { return closing_ || round_ != seen; });
-        if (closing_) return;
-        seen = round_;
-        if (h > called_) continue;
-        job = &job_;
-      }
-      std::exception_ptr failed;
-      try {
-        (*job)(h);
-      } catch (...) {
-        failed = std::current_exception();
-      }
-      std::lock_guard lock(m_);
-      if (failed && !failure_) failure_ = failed;
-      if (--running_ == 0) done_cv_.notify_all();
-    }
-  }
-
-  std::mutex m_;
-  std::condition_variable cv_, done_cv_;
-  std::function<void(size_t)> job_;
-  size_t called_ = 0, running_ = 0;
-  uint64_t round_ = 0;
-  bool closing_ = false;
-  std::exception_ptr failure_;
-  std::vector<std::thread> threads_;  // joined by the destructor
-};
 
 }  // namespace
 
@@ -224,177 +90,16 @@ int record_review(const Compiled& compiled, const Loaded& loaded, const eval::De
   auto run = store->begin_run(rv, start);
   if (!run) return store_error(run.error());
   int64_t run_id = run.value();
-  std::vector<uint64_t> done = store->already_decided(run_id);
-  // The chain hashes are computed by the building thread as each batch is built, so that
-  // the appending thread only inserts (docs/decisions.md, "Decisions are sealed ahead").
-  auto sealer = store->decision_sealer(run_id);
-  if (!sealer) return store_error(sealer.error());
-  std::vector<bool> skip(d.cases, false);
-  for (uint64_t i : done)
-    if (i < d.cases) skip[i] = true;
-
-  Interner pseudo;
-  const Interner* view = &loaded.interner;
-  if (!key.empty()) {
-    pseudo = pseudonymised(rules, loaded.cases, loaded.interner, key);
-    view = &pseudo;
-  }
-  // Fills `rec` in place: records are reused batch after batch, so that building one
-  // allocates nothing once their strings have grown.
-  auto fill_record = [&](size_t r, eval::CaseExplainer& explainer, audit::DecisionRecord& rec) {
-    const eval::CaseDetail& detail = explainer.explain(r);
-    rec.input_index = r;
-    rec.case_key = render::case_key(rules, loaded.cases, loaded.interner, r);
-    const auto& line = rules.disposition[d.disposition[r]];
-    rec.disposition = line.outcome;
-    rec.disposition_rule = std::to_string(d.disposition[r] + 1);
-    rec.disposition_rule += ": ";
-    rec.disposition_rule += line.text;
-    rec.scores.resize(d.n_scores);
-    for (size_t i = 0; i < d.n_scores; ++i) {
-      rec.scores[i].first = rules.scores[i].name;
-      rec.scores[i].second = render::format_number(d.scores[r * d.n_scores + i]);
-    }
-    rec.fired = render::fired_field(rules, d, r);
-    rec.outcomes.clear();
-    for (size_t i = 0; i < rules.criteria.size(); ++i) {
-      switch (static_cast<eval::CriterionOutcome>(d.criteria[r * d.n_criteria + i])) {
-        case eval::CriterionOutcome::Pass: rec.outcomes += 'p'; break;
-        case eval::CriterionOutcome::Fail: rec.outcomes += 'f'; break;
-        case eval::CriterionOutcome::Unknown: rec.outcomes += 'u'; break;
-      }
-    }
-    for (size_t i = 0; i < rules.signals.size(); ++i)
-      rec.outcomes += d.fired[r * d.n_signals + i] ? 'y' : 'n';
-    encoder.values_json(loaded.cases, *view, detail, rec.detail_json);
-    // Hashed and checked here, on all cores and while the record is in this core's cache,
-    // rather than on the one appending thread.
-    rec.detail_hash.clear();  // the record is reused: hashed anew by prepare
-    sealer->prepare(rec);
-  };
-  // Records are built on every core while earlier batches are written, and appended in
-  // input order by one thread whatever the thread count, so the store's bytes do not depend
-  // on it. Builds never overlap (one thread runs them in turn), so worker w always has
-  // explainers[w] to itself.
-  // No more builders than a batch gives work to (kMinBuilderRows each, so 10 for 2,500
-  // cases): each keeps an explainer's scratch, ~1 MB.
-  const size_t threads = std::min(static_cast<size_t>(eval::resolve_threads(o.threads)),
-                                  kBatch / kMinBuilderRows + 1);
-  std::vector<std::unique_ptr<eval::CaseExplainer>> explainers;
-  for (size_t w = 0; w < threads; ++w)
-    explainers.push_back(std::make_unique<eval::CaseExplainer>(*loaded.evaluator));
-  // Made by the building thread, which leads it, and ended by it when the last batch is built.
-  std::unique_ptr<BuildCrew> crew;
-  // `meanwhile` runs on the calling thread once the other builders have started, before it
-  // waits for them.
-  auto build = [&](size_t begin, size_t end, std::vector<audit::DecisionRecord>& out,
-                   auto&& meanwhile) {
-    std::vector<size_t> rows;
-    for (size_t r = begin; r < end; ++r)
-      if (!skip[r]) rows.push_back(r);
-    out.resize(rows.size());
-    const size_t workers = std::min(threads, rows.size() / kMinBuilderRows + 1);
-    // Rows are handed out in small chunks rather than split in equal shares: a builder that
-    // shares its core with the appender gets little of it, and with equal shares the batch
-    // waited for that one (docs/decisions.md, same place).
-    std::atomic<size_t> next_row{0};
-    auto work = [&](size_t w) {
-      for (;;) {
-        const size_t first = next_row.fetch_add(kBuildChunk, std::memory_order_relaxed);
-        if (first >= rows.size()) break;
-        const size_t last = std::min(first + kBuildChunk, rows.size());
-        for (size_t i = first; i < last; ++i) fill_record(rows[i], *explainers[w], out[i]);
-      }
-    };
-    crew->start(workers - 1, work);
-    try {
-      meanwhile();
-    } catch (...) {  // out of memory: the builders finish their rows before this unwinds
-      crew->finish();
-      throw;
-    }
-    work(0);
-    crew->finish();
-  };
+  review::RecordOptions record;
+  record.threads = o.threads;
+  record.pseudonymise_key = key;
   Progress progress(o.quiet);
-  // One thread builds the batches in order into a ring of buffers, up to kRing - 1 batches
-  // ahead of the appender, so that a batch that takes longer to build draws on the time the
-  // quicker ones saved instead of making the appender wait. It seals each batch (the chain
-  // hashes, in order, on one thread) while the other builders build the next one, and hands
-  // it over then.
-  std::vector<audit::DecisionRecord> ring[kRing];
-  const size_t n_batches = (d.cases + kBatch - 1) / kBatch;
-  std::mutex m;
-  std::condition_variable cv;
-  size_t built = 0, appended = 0;  // batches handed over, batches whose buffer is free again
-  bool stop = false;
-  std::exception_ptr failure;  // std::bad_alloc from a builder: rethrown here
-  auto hand_over = [&](size_t k) {
-    sealer->seal(ring[k % kRing]);
-    std::lock_guard lock(m);
-    built = k + 1;
-    cv.notify_all();
-  };
-  std::thread builder([&] {
-    try {
-      yield_to_appender();
-      crew = std::make_unique<BuildCrew>(threads - 1, yield_to_appender);
-      for (size_t k = 0; k < n_batches; ++k) {
-        {
-          std::unique_lock lock(m);
-          cv.wait(lock, [&] { return stop || k < appended + kRing; });
-          if (stop) return;
-        }
-        build(k * kBatch, std::min((k + 1) * kBatch, d.cases), ring[k % kRing], [&] {
-          if (k > 0) hand_over(k - 1);
-        });
-      }
-      if (n_batches > 0) hand_over(n_batches - 1);
-      crew.reset();
-    } catch (...) {
-      crew.reset();
-      std::lock_guard lock(m);
-      failure = std::current_exception();
-      cv.notify_all();
-    }
-  });
-  auto stop_builder = [&] {
-    {
-      std::lock_guard lock(m);
-      stop = true;
-    }
-    cv.notify_all();
-    builder.join();
-  };
-  try {
-    for (size_t k = 0; k < n_batches; ++k) {
-      {
-        std::unique_lock lock(m);
-        cv.wait(lock, [&] { return built > k || failure; });
-        if (built <= k) break;  // the builder failed: rethrown below
-      }
-      const std::vector<audit::DecisionRecord>& batch = ring[k % kRing];
-      if (!batch.empty()) {
-        if (auto st = store->append_decisions(run_id, batch); !st) {
-          stop_builder();
-          progress.done();
-          return store_error(st.error());
-        }
-      }
-      {
-        std::lock_guard lock(m);
-        appended = k + 1;
-      }
-      cv.notify_all();
-      progress.count("recording", std::min((k + 1) * kBatch, d.cases), d.cases);
-    }
-  } catch (...) {  // out of memory while appending: stop the builder before unwinding past it
-    stop_builder();
-    throw;
-  }
-  stop_builder();
-  if (failure) std::rethrow_exception(failure);
+  record.progress = [&](size_t done, size_t total) { progress.count("recording", done, total); };
+  const auto recorded = review::record_decisions(
+      *store, run_id,
+      {rules, loaded.cases, loaded.interner, *loaded.evaluator, d}, record);
   progress.done();
+  if (!recorded) return store_error(recorded.error());
   std::vector<audit::RejectRecord> rejects;
   for (const auto& r : loaded.cases.rejects) rejects.push_back({r.line, r.column, r.reason});
   auto fin = store->finish_run(run_id, loaded.cases.read, d.cases, rejects);

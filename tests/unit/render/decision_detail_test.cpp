@@ -6,36 +6,23 @@
 // term scores with unknown terms, skipped disposition lines, decimals, linked cases without a
 // reason).
 #include <boost/test/unit_test.hpp>
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "render/render.h"
 #include "support/compiled_ruleset.h"
+#include "support/source_files.h"
 
 namespace crible::render {
 namespace {
 
 namespace fs = std::filesystem;
 
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  BOOST_REQUIRE_MESSAGE(in, "cannot read " << p);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-fs::path source_dir() {
-  const char* dir = std::getenv("CRIBLE_SOURCE_DIR");
-  BOOST_REQUIRE_MESSAGE(dir, "CRIBLE_SOURCE_DIR is not set (run through ctest)");
-  return dir;
-}
+using testing::read_file;
+using testing::source_dir;
 
 using Fixture = testing::CompiledRuleset;
 

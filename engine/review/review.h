@@ -1,0 +1,55 @@
+// Recording a review: every decision of a run, with its findings and evidence, appended to
+// the audit store. Explaining, rendering and sealing each decision runs on every core while
+// one thread appends, in input order, so the store's bytes do not depend on the thread count.
+//
+// The stage between the evaluator and the store: it reads eval's decisions and explains each
+// case (eval), renders the detail (render), and hands plain records to audit::Store, which
+// knows nothing of the engine's types. `crible review` opens the store, begins the run,
+// calls record_decisions and finishes the run.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "audit/audit.h"
+#include "base/intern.h"
+#include "base/result.h"
+#include "check/typed_ruleset.h"
+#include "data/data.h"
+#include "eval/eval.h"
+
+namespace crible::review {
+
+// What a run decided, and what it decided from. All must outlive the call.
+struct DecidedRun {
+  const check::TypedRuleset& rules;
+  const data::Table& cases;
+  const Interner& interner;           // the texts of `cases`
+  const eval::Evaluator& evaluator;   // prepared on `cases`: explains each case
+  const eval::Decisions& decisions;   // evaluate_all's, for every row of `cases`
+};
+
+struct RecordOptions {
+  int threads = 0;  // as eval's --threads: 0 = all cores
+  // HMAC-SHA256 key: texts of columns the schema marks personal are stored only as keyed
+  // hashes ("hmac:" and 16 hex digits), so equal values still link. Empty: stored as read.
+  std::string pseudonymise_key;
+  // Called on the calling thread after each batch is appended: (cases done, cases in all).
+  std::function<void(size_t, size_t)> progress;
+};
+
+// Appends to run `run_id` (begun with Store::begin_run) the decision of every case that the
+// run does not already hold (Store::already_decided: a resumed run), in input order, in
+// batched transactions. An error of the store stops it and is returned; std::bad_alloc from
+// any thread is rethrown on the calling one once the others have stopped.
+Status record_decisions(audit::Store& store, int64_t run_id, const DecidedRun& run,
+                        const RecordOptions& options);
+
+// The interner of a pseudonymised review: the texts of `interner` in id order, those of
+// personal columns replaced by keyed hashes, so each keeps its id (two texts whose 64-bit
+// hashes met would share one; not expected in practice). Exposed for tests.
+Interner pseudonymised(const check::TypedRuleset& rules, const data::Table& cases,
+                       const Interner& interner, const std::string& key);
+
+}  // namespace crible::review
