@@ -27,6 +27,7 @@ ALLOWED = {
     "review": {"audit", "render", "eval", "check", "data", "base"},
     "ruletest": {"render", "eval", "plan", "data", "check", "base"},
     "format": {"syntax", "base"},
+    "diff": {"render", "eval", "check", "data", "base"},
 }
 
 # Third-party headers confined to some files: (pattern of the include, where it may appear).
