@@ -1,7 +1,8 @@
-// Recording a review: every decision of a run, with its findings and evidence, appended to
-// the audit store. Explaining, rendering and sealing each decision runs on every core while
-// one thread appends, in input order, so the store's bytes do not depend on the thread count.
+// Reviews and the store: recording every decision of a run, with its findings and evidence,
+// in the audit store; and explaining a stored decision later, from the store alone.
 //
+// Recording: explaining, rendering and sealing each decision runs on every core while one
+// thread appends, in input order, so the store's bytes do not depend on the thread count.
 // The stage between the evaluator and the store: it reads eval's decisions and explains each
 // case (eval), renders the detail (render), and hands plain records to audit::Store, which
 // knows nothing of the engine's types. `crible review` opens the store, begins the run,
@@ -51,5 +52,16 @@ Status record_decisions(audit::Store& store, int64_t run_id, const DecidedRun& r
 // hashes met would share one; not expected in practice). Exposed for tests.
 Interner pseudonymised(const check::TypedRuleset& rules, const data::Table& cases,
                        const Interner& interner, const std::string& key);
+
+// What `crible explain` prints about a decision as Store::decision returns it (its detail
+// as stored: the values, named by its run's layout; empty when erased). Text, for a person:
+// the disposition (and any override) and the line that decided it, the run, the ruleset,
+// every criterion with its outcome and evidence or missing fields, the signals that fired
+// with their reasons and linked cases, the scores with their breakdown, the fields read,
+// erasure and overrides in order. JSON: the same as one object, pretty-printed, with a final
+// newline. A detail or layout that does not fit (a damaged or edited store) is an Error that
+// says what did not fit, never a crash.
+enum class ExplanationFormat { Text, Json };
+Result<std::string> explanation(const audit::StoredDecision& stored, ExplanationFormat format);
 
 }  // namespace crible::review

@@ -300,6 +300,33 @@ BOOST_AUTO_TEST_CASE(explain_of_a_damaged_detail_or_layout_is_a_clear_error) {
   }
 }
 
+// A layout that still has its shape but a number where a name belongs expands fine, and the
+// text explanation used to abort on it (an uncaught type error, exit 134). Now the text is a
+// clear error; JSON shows the values as stored; verify names the edit.
+BOOST_AUTO_TEST_CASE(explain_of_a_layout_with_numbers_for_names_is_a_clear_error) {
+  // Every signal's id (AVR0000756 has fired signals), every criterion's name.
+  auto all = [](const std::string& before, int n, const std::string& after) {
+    std::string paths;
+    for (int i = 0; i < n; ++i) paths += ", '" + before + std::to_string(i) + after + "', 7";
+    return paths;
+  };
+  for (const std::string& paths : {all("$.signals[", 9, "].id"), all("$.criteria[", 6, "].name")}) {
+    BOOST_TEST_CONTEXT(paths) {
+      std::string store = reviewed_store("numbers");
+      tamper(store, "DROP TRIGGER runs_no_update; UPDATE runs SET detail_layout = "
+                    "json_set(detail_layout" + paths + ");");
+      ct::Run text = ct::run_crible({"explain", "--audit", store, "AVR0000756"});
+      BOOST_TEST(text.exit_code == 3);
+      BOOST_TEST(text.out.empty());
+      BOOST_TEST(text.err.find("does not fit its run's layout") != std::string::npos, text.err);
+      BOOST_TEST(text.err.find("crible audit verify") != std::string::npos, text.err);
+      ct::Run json = ct::run_crible({"explain", "--audit", store, "AVR0000756", "--format", "json"});
+      BOOST_TEST((json.exit_code == 0 || json.exit_code == 3), json.exit_code << " " << json.err);
+      BOOST_TEST(ct::run_crible({"audit", "verify", store}).exit_code == 4);
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(triggers_refuse_edits_in_normal_use) {
   std::string store = reviewed_store("triggers");
   sqlite3* db = nullptr;

@@ -5,6 +5,7 @@
 // under new case ids: 6,000 cases, three batches of the recorder.
 #include <boost/test/unit_test.hpp>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -249,6 +250,84 @@ BOOST_AUTO_TEST_CASE(a_pseudonymised_review_stores_no_personal_text) {
   BOOST_TEST(contains(shown));
   BOOST_TEST(!contains(hidden));
   BOOST_REQUIRE_EQUAL(hidden.size(), shown.size());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(review_explanation)
+
+// A decision recorded above, read back as `crible explain` reads it.
+audit::StoredDecision stored_decision(const std::string& case_key) {
+  static TempDir tmp;
+  static const std::string path = [] {
+    const std::string p = tmp.file("explained.sqlite");
+    record_all(p, RecordOptions{});
+    return p;
+  }();
+  auto store = audit::Store::open(path);
+  BOOST_REQUIRE(store.ok());
+  auto d = store->decision(case_key, std::nullopt);
+  BOOST_REQUIRE(d.ok());
+  return std::move(d.value());
+}
+
+BOOST_AUTO_TEST_CASE(text_and_json_tell_the_same_decision) {
+  const audit::StoredDecision d = stored_decision("AVR0000756");
+  auto text = explanation(d, ExplanationFormat::Text);
+  auto json = explanation(d, ExplanationFormat::Json);
+  BOOST_REQUIRE(text.ok());
+  BOOST_REQUIRE(json.ok());
+  BOOST_TEST(text->rfind("case AVR0000756: " + d.decision.disposition + "\n", 0) == 0, *text);
+  BOOST_TEST(text->find("\ncriteria:\n") != std::string::npos);
+  BOOST_TEST(text->find("\nscores:\n") != std::string::npos);
+  const auto j = nlohmann::json::parse(*json);
+  BOOST_TEST(j.at("case_id") == "AVR0000756");
+  BOOST_TEST(j.at("disposition") == d.decision.disposition);
+  BOOST_TEST(j.at("effective_disposition") == d.decision.disposition);
+  BOOST_TEST(j.at("detail").at("criteria").size() == sample().compiled->rules.criteria.size());
+  BOOST_TEST(json->back() == '\n');
+}
+
+BOOST_AUTO_TEST_CASE(an_override_and_an_erasure_are_shown) {
+  audit::StoredDecision d = stored_decision("AVR0000756");
+  d.decision.detail_json.clear();
+  d.erased = "on 2026-12-04T00:00:00Z by dpo: retention";
+  audit::OverrideRecord o;
+  o.case_key = "AVR0000756";
+  o.disposition = "APPROVE";
+  o.previous = d.decision.disposition;
+  o.by = "supervisor";
+  o.reason = "documents checked";
+  o.at = "2026-12-04T01:00:00Z";
+  d.overrides.push_back(o);
+  auto text = explanation(d, ExplanationFormat::Text);
+  BOOST_REQUIRE(text.ok());
+  BOOST_TEST(text->rfind("case AVR0000756: APPROVE\n  overridden; the rules decided " +
+                             d.decision.disposition + "\n", 0) == 0, *text);
+  BOOST_TEST(text->find("evidence: erased on 2026-12-04T00:00:00Z by dpo: retention") !=
+             std::string::npos, *text);
+  BOOST_TEST(text->find("-> APPROVE by supervisor: documents checked") != std::string::npos);
+  auto json = explanation(d, ExplanationFormat::Json);
+  BOOST_REQUIRE(json.ok());
+  const auto j = nlohmann::json::parse(*json);
+  BOOST_TEST(j.at("effective_disposition") == "APPROVE");
+  BOOST_TEST(j.at("detail").is_null());
+  BOOST_TEST(j.at("overrides").size() == 1u);
+}
+
+// An edited layout can keep its shape and put numbers where names belong: an Error, not an
+// exception out of the stage (the CLI used to abort on it).
+BOOST_AUTO_TEST_CASE(a_layout_with_numbers_for_names_is_an_error) {
+  audit::StoredDecision d = stored_decision("AVR0000756");
+  auto layout = nlohmann::ordered_json::parse(d.detail_layout);
+  for (auto& c : layout.at("criteria")) c["name"] = 7;
+  d.detail_layout = layout.dump();
+  auto text = explanation(d, ExplanationFormat::Text);
+  BOOST_REQUIRE(!text.ok());
+  BOOST_TEST(text.error().message.find("does not fit its run's layout") != std::string::npos,
+             text.error().message);
+  d.detail_layout = "garbage";
+  BOOST_TEST(!explanation(d, ExplanationFormat::Json).ok());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
