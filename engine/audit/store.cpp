@@ -1245,7 +1245,9 @@ Result<OverrideRecord> Store::add_override(const std::string& case_key,
   auto found = find_decision(m, case_key, run_id);
   if (!found) return found.error();
   if (!found->has_value()) return no_decision(case_key, run_id);
-  const auto [decision_seq, decided_run] = **found;
+  // Not a structured binding: clang before 16 (the fuzzers' compiler) cannot capture one.
+  const int64_t decision_seq = (*found)->first;
+  const int64_t decided_run = (*found)->second;
 
   // The disposition in force: the last override's, else the decision's own.
   auto previous = one_row(

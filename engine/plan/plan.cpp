@@ -54,8 +54,9 @@ Result<Plan> plan(const check::TypedRuleset& rules, Interner& interner,
   std::vector<std::optional<check::Literal>> chosen(rules.parameters.size());
   for (size_t i = 0; i < rules.parameters.size(); ++i) chosen[i] = rules.parameters[i].default_value;
   for (const auto& [name, text] : overrides) {
+    // An init-capture: clang before 16 (the fuzzers' compiler) cannot capture a binding.
     auto it = std::find_if(rules.parameters.begin(), rules.parameters.end(),
-                           [&](const check::Parameter& q) { return q.name == name; });
+                           [&name = name](const check::Parameter& q) { return q.name == name; });
     if (it == rules.parameters.end()) {
       std::vector<std::string> names;
       for (const auto& q : rules.parameters) names.push_back(q.name);
