@@ -52,3 +52,19 @@ for h in rules csv; do
     "$SRC/tests/fuzz/${h}_fuzzer.cpp" $OBJS -o "$OUT/${h}_fuzzer" \
     -lantlr4-runtime -lfmt -lpthread
 done
+
+# 4. The store harness runs the commands themselves (cli/, all but main.cpp) on the whole
+#    engine: the rest of the stages, then the commands.
+for f in $(find "$SRC/engine" -name '*.cpp' ! -name large_pages.cpp \
+             ! -path "$SRC/engine/base/*" ! -path "$SRC/engine/syntax/*" \
+             ! -path "$SRC/engine/check/*" ! -path "$SRC/engine/data/*" | sort); do
+  compile "$f" "-I$SRC/engine -I$GEN -I$ANTLR_INC -DCRIBLE_VERSION=\"fuzz\""
+done
+for f in $(find "$SRC/cli" -name '*.cpp' ! -name main.cpp | sort); do
+  compile "$f" "-I$SRC -I$SRC/engine -DCRIBLE_VERSION=\"fuzz\""
+done
+echo "linking $OUT/store_fuzzer"
+$CXX -std=c++20 -g -O1 $SAN -fsanitize=fuzzer -I"$SRC" -I"$SRC/engine" \
+  -DCRIBLE_FUZZ_SOURCE_DIR="\"$SRC\"" -DCRIBLE_VERSION="\"fuzz\"" \
+  "$SRC/tests/fuzz/store_fuzzer.cpp" $OBJS -o "$OUT/store_fuzzer" \
+  -lantlr4-runtime -lfmt -lsqlite3 -lcrypto -lpthread
