@@ -368,16 +368,26 @@ Result<RunLayout> run_layout(StoreImpl& m, int64_t run_id) {
   return out;
 }
 
+bool has_index(StoreImpl& m, const char* name) {
+  auto r = one_row(
+      m, "SELECT 1 FROM sqlite_schema WHERE type = 'index' AND name = ?",
+      [&](Query& q) { q.bind(1, std::string_view(name)); }, [](Query&) { return true; });
+  return r && r->has_value();
+}
+
 // The decision about a case in the given run, or in the latest run that decided it: its seq
 // and run. The index is named because, given the run too, SQLite would otherwise walk every
-// decision of the run in input order (decisions_by_run_input) to find one case.
+// decision of the run in input order (decisions_by_run_input) to find one case. An index
+// dropped with the sqlite3 shell loses no record (verify() warns of it): the case is then
+// found without it, slowly, rather than not at all ("no such index").
 Result<std::optional<std::pair<int64_t, int64_t>>> find_decision(StoreImpl& m,
                                                                  const std::string& case_key,
                                                                  std::optional<int64_t> run_id) {
-  const std::string sql = std::string(
-                              "SELECT seq, run_id FROM decisions INDEXED BY decisions_by_case_run "
-                              "WHERE case_key = ?1") +
-                          (run_id ? " AND run_id = ?2" : "") +
+  const std::string sql = std::string("SELECT seq, run_id FROM decisions ") +
+                          (has_index(m, "decisions_by_case_run")
+                               ? "INDEXED BY decisions_by_case_run "
+                               : "") +
+                          "WHERE case_key = ?1" + (run_id ? " AND run_id = ?2" : "") +
                           " ORDER BY run_id DESC, input_index LIMIT 1";
   return one_row(
       m, sql,

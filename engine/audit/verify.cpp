@@ -137,6 +137,20 @@ Result<VerifyReport> Store::verify() {
                                   " is missing: the store was altered outside crible");
     }
   }
+  {
+    // An index holds no record, but without decisions_by_run_input nothing stops a second
+    // decision for the same input, and the others make lookups slow.
+    std::set<std::string> present;
+    auto q = m.query("SELECT name FROM sqlite_schema WHERE type = 'index'");
+    if (!q) return q.error();
+    while (q->step() == SQLITE_ROW) present.insert(q->text(0));
+    for (const char* name : {"runs_by_fingerprint", "decisions_by_run_input",
+                             "decisions_by_case_run", "overrides_by_decision", "erasures_by_case"}) {
+      if (!present.count(name))
+        report.warnings.push_back(std::string("index ") + name +
+                                  " is missing: the store was altered outside crible");
+    }
+  }
 
   // Which decisions each erasure covers. Read ahead of the chain because an erasure comes
   // after the decisions it covers; the erasure records themselves are checked in the pass,

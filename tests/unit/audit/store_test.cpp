@@ -626,6 +626,35 @@ BOOST_AUTO_TEST_CASE(triggers_refuse_update_and_delete) {
   BOOST_TEST(raw.integer("SELECT count(*) FROM decisions WHERE seq = 4 AND detail IS NULL") == 1);
 }
 
+// An index holds no record: one dropped with the sqlite3 shell must not make a decision
+// unreadable ("no such index: decisions_by_case_run" from explain and override while verify
+// said the store was intact; found by tests/fuzz/store_fuzzer). Verify warns of it.
+BOOST_AUTO_TEST_CASE(a_dropped_index_is_a_warning_not_a_failed_lookup) {
+  TempDir tmp;
+  const std::string path = tmp.file("audit.sqlite");
+  {
+    Store store = open_store(path);
+    complete_run(store, 3);
+  }
+  {
+    Raw raw(path);
+    raw.exec("DROP INDEX decisions_by_case_run");
+  }
+  Store store = open_store(path);
+  auto found = store.decision("AVR100001", std::nullopt);
+  BOOST_REQUIRE_MESSAGE(found.ok(), (found.ok() ? "" : found.error().message));
+  BOOST_TEST(found->decision.case_key == "AVR100001");
+  BOOST_TEST(store.decision("AVR100001", found->run.run_id).ok());
+  BOOST_TEST(!store.decision("NOPE", std::nullopt).ok());
+  BOOST_TEST(store.add_override("AVR100001", std::nullopt, "ELIGIBLE", "A", "r").ok());
+  auto v = store.verify();
+  BOOST_REQUIRE(v.ok());
+  BOOST_TEST(v->intact, v->first_broken);
+  BOOST_REQUIRE(v->warnings.size() == 1u);
+  BOOST_TEST(v->warnings[0] ==
+             "index decisions_by_case_run is missing: the store was altered outside crible");
+}
+
 BOOST_AUTO_TEST_CASE(resume_an_incomplete_run_with_the_same_fingerprint) {
   TempDir tmp;
   Store store = open_store(tmp.file("audit.sqlite"));
