@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstring>
 #include <iterator>
+#include <limits>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string_view>
@@ -847,9 +848,63 @@ Result<std::vector<std::string>> layout_score_names(std::string_view layout_text
   return names;
 }
 
+namespace {
+
+// Why a decision's values do not fit its run's layout, found by the checks of
+// expand_decision_json that nlohmann's at() and get() do not make themselves.
+struct Unfit {
+  std::string why;
+};
+
+using ojson = nlohmann::ordered_json;
+
+// "a number", "null", ...: what a JSON value is, for the messages.
+std::string kind_of(const ojson& j) {
+  switch (j.type()) {
+    case ojson::value_t::null: return "null";
+    case ojson::value_t::boolean: return "a boolean";
+    case ojson::value_t::string: return "a string";
+    case ojson::value_t::array: return "a list";
+    case ojson::value_t::object: return "an object";
+    default: return j.is_number() ? "a number" : "something else";
+  }
+}
+
+// A text that `crible explain` prints (a rule's id, name or condition, a reason, a case id):
+// a JSON string, or the detail does not fit.
+const ojson& text_of(const ojson& j, const char* what) {
+  if (!j.is_string()) throw Unfit{std::string(what) + " is " + kind_of(j) + ", not a string"};
+  return j;
+}
+
+// An integer of the values (an index, a code): a JSON integer from lo to hi. A float or a
+// number out of range is damage: get<int>() would convert it, and a double beyond the range
+// of the integer is undefined behaviour.
+// (`hi` is not negative.)
+int64_t integer_of(const ojson& j, int64_t lo, int64_t hi, const char* what) {
+  if (!j.is_number_integer()) {
+    throw Unfit{std::string(what) + " is " + (j.is_number() ? j.dump() : kind_of(j)) +
+                ", not an integer"};
+  }
+  const bool above = j.is_number_unsigned() ? j.get<uint64_t>() > static_cast<uint64_t>(hi)
+                                            : j.get<int64_t>() > hi;
+  if (above || (!j.is_number_unsigned() && j.get<int64_t>() < lo))
+    throw Unfit{std::string(what) + " is " + j.dump() + ", out of range"};
+  return j.is_number_unsigned() ? static_cast<int64_t>(j.get<uint64_t>()) : j.get<int64_t>();
+}
+
+// A position in `list` (an index into an array of the layout).
+size_t index_of(const ojson& j, const ojson& list, const char* what) {
+  if (!list.is_array()) throw Unfit{std::string(what) + " indexes something that is not a list"};
+  if (list.empty()) throw Unfit{std::string(what) + " indexes an empty list"};
+  return static_cast<size_t>(integer_of(j, 0, static_cast<int64_t>(list.size()) - 1, what));
+}
+
+}  // namespace
+
 Result<std::string> expand_decision_json(std::string_view layout_text, std::string_view values_text,
                                          const std::string& case_id) {
-  using json = nlohmann::ordered_json;
+  using json = ojson;
   const json layout = json::parse(layout_text, nullptr, /*allow_exceptions=*/false);
   const json values = json::parse(values_text, nullptr, /*allow_exceptions=*/false);
   if (layout.is_discarded() || !layout.is_object())
@@ -857,7 +912,9 @@ Result<std::string> expand_decision_json(std::string_view layout_text, std::stri
   if (values.is_discarded() || !values.is_array())
     return Error{"the decision's detail is not valid JSON"};
   // Everything below reads with at() and get(), which throw on a missing member or a wrong
-  // type: a damaged store ends here as an Error instead of a crash.
+  // type, and with the checks above, which throw Unfit: a damaged store ends here as an Error
+  // instead of a crash. What `crible explain` prints as text is checked to be text, and codes
+  // to be in range, so that it neither throws nor prints a misread value.
   try {
     const json& lines = layout.at("dispositions");
     const json& signals = layout.at("signals");
@@ -879,14 +936,16 @@ Result<std::string> expand_decision_json(std::string_view layout_text, std::stri
 
     json d = json::object();
     d["case_id"] = case_id;
-    const size_t line = values.at(0).get<size_t>();
-    d["disposition"] = lines.at(line).at(0);
+    const size_t line = index_of(values.at(0), lines, "the disposition line");
+    d["disposition"] = text_of(lines.at(line).at(0), "a disposition");
     json rule = json::object();
     rule["line"] = line + 1;
-    rule["rule"] = lines.at(line).at(1);
+    rule["rule"] = text_of(lines.at(line).at(1), "a disposition line");
     if (!values.at(1).empty()) {
       json skipped = json::array();
-      for (const json& i : values.at(1)) skipped.push_back(lines.at(i.get<size_t>()).at(1));
+      for (const json& i : values.at(1))
+        skipped.push_back(
+            text_of(lines.at(index_of(i, lines, "a line skipped")).at(1), "a disposition line"));
       rule["skipped_as_unknown"] = skipped;
     }
     d["disposition_rule"] = rule;
@@ -902,19 +961,23 @@ Result<std::string> expand_decision_json(std::string_view layout_text, std::stri
       const std::string form = sc.at("form").get<std::string>();
       if (form == "signal_points") {
         for (size_t k = 0; k < signals.size(); ++k) {
-          if (signal_values.at(k).at(0).get<int>() != kFired) continue;
+          if (integer_of(signal_values.at(k).at(0), 0, kSignalUnknown, "a signal's state") !=
+              kFired)
+            continue;
           json part = json::object();
-          part["signal"] = signals.at(k).at("id");
+          part["signal"] = text_of(signals.at(k).at("id"), "a signal's id");
           part["points"] = signals.at(k).at("points");
           parts.push_back(part);
         }
       } else if (form == "terms") {
         const json& terms = sc.at("terms");
         for (size_t k = 0; k < terms.size(); ++k) {
-          const auto t = static_cast<Truth>(values.at(3).at(i).at(k).get<int>());
+          const auto t = static_cast<Truth>(
+              integer_of(values.at(3).at(i).at(k), 0, static_cast<int>(Truth::Unknown),
+                         "a score term's truth"));
           if (t == Truth::False) continue;
           json part = json::object();
-          part["when"] = terms.at(k).at(0);
+          part["when"] = text_of(terms.at(k).at(0), "a score term");
           part["points"] = t == Truth::True ? terms.at(k).at(1) : json(0);
           part["holds"] = t == Truth::True ? "true" : "unknown";
           parts.push_back(part);
@@ -930,20 +993,22 @@ Result<std::string> expand_decision_json(std::string_view layout_text, std::stri
       const json& c = criteria_layout.at(i);
       const json& v = values.at(4).at(i);
       json f = json::object();
-      f["id"] = c.at("id");
-      f["name"] = c.at("name");
-      f["outcome"] = outcome_word(static_cast<eval::CriterionOutcome>(v.at(0).get<int>()));
+      f["id"] = text_of(c.at("id"), "a criterion's id");
+      f["name"] = text_of(c.at("name"), "a criterion's name");
+      f["outcome"] = outcome_word(static_cast<eval::CriterionOutcome>(integer_of(
+          v.at(0), 0, static_cast<int>(eval::CriterionOutcome::Unknown), "a criterion's outcome")));
       const json& clauses = c.at("clauses");
-      const int decided_by = v.at(1).get<int>();
+      const int64_t decided_by =
+          integer_of(v.at(1), -1, std::numeric_limits<int32_t>::max(), "a criterion's clause");
       if (decided_by >= 0) {
-        f["decided_by"] = clauses.at(static_cast<size_t>(decided_by));
+        f["decided_by"] = text_of(clauses.at(static_cast<size_t>(decided_by)), "a clause");
       } else {
-        f["condition"] = clauses.empty() ? json("") : clauses.at(0);
+        f["condition"] = clauses.empty() ? json("") : text_of(clauses.at(0), "a clause");
       }
       json missing = json::array();
       f["evidence"] = evidence(c.at("evidence"), v.at(2), missing);
       if (!missing.empty()) f["missing"] = missing;
-      if (c.at("reason").get<bool>()) f["reason"] = v.at(3);
+      if (c.at("reason").get<bool>()) f["reason"] = text_of(v.at(3), "a criterion's reason");
       criteria.push_back(std::move(f));
     }
     d["criteria"] = std::move(criteria);
@@ -952,18 +1017,22 @@ Result<std::string> expand_decision_json(std::string_view layout_text, std::stri
     for (size_t i = 0; i < signals.size(); ++i) {
       const json& s = signals.at(i);
       const json& v = signal_values.at(i);
-      const int state = v.at(0).get<int>();
+      const int64_t state = integer_of(v.at(0), 0, kSignalUnknown, "a signal's state");
       json f = json::object();
-      f["id"] = s.at("id");
-      f["name"] = s.at("name");
+      f["id"] = text_of(s.at("id"), "a signal's id");
+      f["name"] = text_of(s.at("name"), "a signal's name");
       f["points"] = s.at("points");
       f["outcome"] = state == kFired ? "fired" : "not_fired";
-      f["condition"] = s.at("condition");
+      f["condition"] = text_of(s.at("condition"), "a signal's condition");
       json missing = json::array();
       f["evidence"] = evidence(s.at("evidence"), v.at(1), missing);
       if (state == kSignalUnknown) f["missing"] = missing;
       if (state == kFired && v.size() > 2 && v.at(2).is_string()) f["reason"] = v.at(2);
-      if (state == kFired && v.size() > 3) f["linked_cases"] = v.at(3);
+      if (state == kFired && v.size() > 3) {
+        if (!v.at(3).is_array()) throw Unfit{"a signal's linked cases are not a list"};
+        for (const json& id : v.at(3)) text_of(id, "a linked case");
+        f["linked_cases"] = v.at(3);
+      }
       signal_findings.push_back(std::move(f));
     }
     d["signals"] = std::move(signal_findings);
@@ -972,6 +1041,8 @@ Result<std::string> expand_decision_json(std::string_view layout_text, std::stri
   } catch (const json::exception& e) {
     return Error{std::string("the decision's detail does not fit its run's layout (") + e.what() +
                  ")"};
+  } catch (const Unfit& u) {
+    return Error{"the decision's detail does not fit its run's layout (" + u.why + ")"};
   }
 }
 

@@ -282,6 +282,15 @@ BOOST_AUTO_TEST_CASE(explain_of_a_damaged_detail_or_layout_is_a_clear_error) {
       {"DROP TRIGGER decisions_erase_only; UPDATE decisions SET detail = '[1,2' "
        "WHERE case_key = 'AVR0000756';",
        "the decision's detail is not valid JSON"},
+      // Well-formed JSON with a number where explain prints a text: the text explanation
+      // died of nlohmann's exception (tests/fuzz/store_fuzzer).
+      {"DROP TRIGGER runs_no_update; "
+       "UPDATE runs SET detail_layout = replace(detail_layout, '\"id\":\"E1\"', '\"id\":1');",
+       "a criterion's id is a number, not a string"},
+      // An outcome code out of range printed as "unknown".
+      {"DROP TRIGGER decisions_erase_only; UPDATE decisions "
+       "SET detail = replace(detail, '[[0,0,[{}]],', '[[7,0,[{}]],') WHERE case_key = 'AVR0000756';",
+       "a criterion's outcome is 7, out of range"},
   };
   for (const auto& [sql, message] : damages) {
     BOOST_TEST_CONTEXT(sql) {

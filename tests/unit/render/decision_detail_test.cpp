@@ -7,7 +7,9 @@
 // reason).
 #include <boost/test/unit_test.hpp>
 #include <filesystem>
+#include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
 #include <vector>
@@ -243,6 +245,86 @@ BOOST_AUTO_TEST_CASE(a_damaged_detail_is_an_error_not_a_crash) {
   auto wrong_layout = expand_decision_json("{\"dispositions\":[]}", values, "AVR0000001");
   BOOST_TEST(!wrong_layout.ok());
   BOOST_TEST(expand_decision_json(encoder.layout_json(), values, "AVR0000001").ok());
+}
+
+// Damage that keeps the JSON well formed but puts a number where `crible explain` prints a
+// text, or a code out of range, must be an error too: the text explanation read such members
+// with get<std::string>() and died of the exception (found by tests/fuzz/store_fuzzer), a
+// float index was converted to an integer (undefined behaviour beyond its range), and an
+// outcome code 7 printed as "unknown".
+BOOST_AUTO_TEST_CASE(a_detail_explain_would_misread_is_an_error) {
+  using json = nlohmann::ordered_json;
+  auto f = reference_set(source_dir() / "rules" / "sample");
+  const DecisionEncoder encoder(f->rules);
+  // AVR0000756: signals fired with linked cases, and a score of terms.
+  size_t row = 0;
+  while (row < f->cases.rows && case_key(f->rules, f->cases, f->interner, row) != "AVR0000756") ++row;
+  BOOST_REQUIRE(row < f->cases.rows);
+  const json layout = json::parse(encoder.layout_json());
+  const json values = json::parse(encoder.values_json(f->cases, f->interner, f->evaluator->explain(row)));
+  size_t linked = 0;  // a signal with linked cases
+  while (linked < values[5].size() && values[5][linked].size() < 4) ++linked;
+  BOOST_REQUIRE(linked < values[5].size());
+  size_t terms = 0;  // a score of terms
+  while (terms < layout["scores"].size() && layout["scores"][terms]["form"] != "terms") ++terms;
+  BOOST_REQUIRE(terms < layout["scores"].size());
+
+  struct Damage {
+    const char* message;
+    std::function<void(json& layout, json& values)> edit;
+  };
+  const std::vector<Damage> damages = {
+      {"the disposition line is 1e+300, not an integer", [](json&, json& v) { v[0] = 1e300; }},
+      {"the disposition line is 2.0, not an integer", [](json&, json& v) { v[0] = 2.0; }},
+      {"the disposition line is -1, out of range", [](json&, json& v) { v[0] = -1; }},
+      {"the disposition line is 18446744073709551615, out of range",
+       [](json&, json& v) { v[0] = UINT64_MAX; }},
+      {"a line skipped is a string, not an integer",
+       [](json&, json& v) { v[1] = json::array({"1"}); }},
+      {"a criterion's outcome is 7, out of range", [](json&, json& v) { v[4][0][0] = 7; }},
+      {"a criterion's clause is 0.5, not an integer", [](json&, json& v) { v[4][0][1] = 0.5; }},
+      {"a signal's state is 3, out of range", [](json&, json& v) { v[5][0][0] = 3; }},
+      {"a score term's truth is 9, out of range",
+       [&](json&, json& v) { v[3][terms][0] = 9; }},
+      {"a signal's linked cases are not a list", [&](json&, json& v) { v[5][linked][3] = "AVR1"; }},
+      {"a linked case is a number, not a string",
+       [&](json&, json& v) { v[5][linked][3] = json::array({1}); }},
+      {"a criterion's id is a number, not a string",
+       [](json& l, json&) { l["criteria"][0]["id"] = 1; }},
+      {"a criterion's name is null, not a string",
+       [](json& l, json&) { l["criteria"][0]["name"] = nullptr; }},
+      {"a clause is an object, not a string",
+       [](json& l, json&) { l["criteria"][0]["clauses"][0] = json::object(); }},
+      {"a criterion's reason is a number, not a string",
+       [](json& l, json& v) {
+         l["criteria"][0]["reason"] = true;
+         v[4][0].push_back(5);
+       }},
+      {"a signal's id is a boolean, not a string", [](json& l, json&) { l["signals"][0]["id"] = true; }},
+      {"a signal's condition is a list, not a string",
+       [](json& l, json&) { l["signals"][0]["condition"] = json::array(); }},
+      {"a disposition line is a number, not a string",
+       [](json& l, json&) {
+         for (auto& line : l["dispositions"]) line[1] = 1;
+       }},
+      {"a score term is a number, not a string",
+       [&](json& l, json& v) {
+         l["scores"][terms]["terms"][0][0] = 1;
+         v[3][terms][0] = 1;  // holds: the term is shown
+       }},
+  };
+  for (const auto& d : damages) {
+    BOOST_TEST_CONTEXT(d.message) {
+      json l = layout, v = values;
+      d.edit(l, v);
+      auto joined = expand_decision_json(l.dump(), v.dump(), "AVR0000756");
+      BOOST_TEST(!joined.ok());
+      if (joined.ok()) continue;
+      BOOST_TEST(joined.error().message.find(d.message) != std::string::npos, joined.error().message);
+      BOOST_TEST(joined.error().message.find("does not fit its run's layout") != std::string::npos);
+    }
+  }
+  BOOST_TEST(expand_decision_json(layout.dump(), values.dump(), "AVR0000756").ok());
 }
 
 BOOST_AUTO_TEST_CASE(a_layout_names_its_scores_in_the_rulesets_order) {
