@@ -1037,7 +1037,9 @@ Result<std::string> expand_decision_json(std::string_view layout_text, std::stri
     }
     d["signals"] = std::move(signal_findings);
     d["fields"] = std::move(fields);
-    return d.dump();
+    // A case id that is not UTF-8 (only an edited store has one) reads with U+FFFD, as the
+    // store's own JSON columns do (audit/detail/canonical.h).
+    return d.dump(-1, ' ', false, json::error_handler_t::replace);
   } catch (const json::exception& e) {
     return Error{std::string("the decision's detail does not fit its run's layout (") + e.what() +
                  ")"};

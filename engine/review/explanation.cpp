@@ -172,8 +172,12 @@ Result<std::string> explanation(const audit::StoredDecision& stored, Explanation
   // The expanded detail has the layout's shape, but an edited layout can put a number where
   // a name belongs: reading it as text throws, and that is a damaged store, not a crash.
   try {
-    return format == ExplanationFormat::Json ? explanation_object(s).dump(2) + "\n"
-                                             : explanation_text(s);
+    // Texts of the store that are not UTF-8 (a rules file named in Latin-1, or an edit) read
+    // with U+FFFD, as in the store's own JSON columns: JSON cannot carry them, and dump()
+    // would throw. The text format prints them as they are.
+    return format == ExplanationFormat::Json
+               ? explanation_object(s).dump(2, ' ', false, json::error_handler_t::replace) + "\n"
+               : explanation_text(s);
   } catch (const nlohmann::json::exception& e) {
     return Error{std::string("the decision's detail does not fit its run's layout (") +
                  e.what() + ")"};

@@ -336,6 +336,31 @@ BOOST_AUTO_TEST_CASE(explain_of_a_layout_with_numbers_for_names_is_a_clear_error
   }
 }
 
+// JSON cannot carry text that is not UTF-8, and nlohmann throws on it: `explain --format json`
+// died when the ruleset was read from a file named in Latin-1 (an intact store), or when a
+// column was edited to such bytes. They now read with U+FFFD, as in the store's JSON columns.
+BOOST_AUTO_TEST_CASE(explain_json_of_texts_not_in_utf8_replaces_them) {
+  fs::path dir = ct::temp_dir("latin1-rules");
+  const fs::path rules = dir / "r\xe8gles.rules";
+  fs::copy_file(ct::source_dir() / "rules/mali-2019.rules", rules);
+  const std::string store = (dir / "audit.sqlite").string();
+  std::vector<std::string> args = review_args(kSample + "/cases.csv", store);
+  args[1] = rules.string();
+  ct::Run review = ct::run_crible(args);
+  BOOST_REQUIRE_MESSAGE(review.exit_code == 0, review.err);
+  BOOST_TEST(ct::run_crible({"audit", "verify", store}).exit_code == 0);
+  ct::Run json = ct::run_crible({"explain", "--audit", store, "AVR0000756", "--format", "json"});
+  BOOST_TEST(json.exit_code == 0, json.err);
+  BOOST_TEST(json.out.find("r\xef\xbf\xbdgles.rules\"") != std::string::npos, json.out);
+
+  tamper(store, "DROP TRIGGER decisions_erase_only; UPDATE decisions "
+                "SET disposition_rule = CAST(x'ff' AS TEXT) WHERE case_key = 'AVR0000756';");
+  json = ct::run_crible({"explain", "--audit", store, "AVR0000756", "--format", "json"});
+  BOOST_TEST(json.exit_code == 0, json.err);
+  BOOST_TEST(json.out.find("\"disposition_rule\": \"\xef\xbf\xbd\"") != std::string::npos, json.out);
+  BOOST_TEST(ct::run_crible({"audit", "verify", store}).exit_code == 4);
+}
+
 BOOST_AUTO_TEST_CASE(triggers_refuse_edits_in_normal_use) {
   std::string store = reviewed_store("triggers");
   sqlite3* db = nullptr;

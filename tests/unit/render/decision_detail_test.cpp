@@ -327,6 +327,17 @@ BOOST_AUTO_TEST_CASE(a_detail_explain_would_misread_is_an_error) {
   BOOST_TEST(expand_decision_json(layout.dump(), values.dump(), "AVR0000756").ok());
 }
 
+// A case id that is not UTF-8 (only in an edited store: loading refuses it) reads with U+FFFD
+// instead of making nlohmann throw.
+BOOST_AUTO_TEST_CASE(a_case_id_not_in_utf8_reads_with_a_replacement_character) {
+  auto f = reference_set(source_dir() / "rules" / "sample");
+  const DecisionEncoder encoder(f->rules);
+  const std::string values = encoder.values_json(f->cases, f->interner, f->evaluator->explain(0));
+  auto joined = expand_decision_json(encoder.layout_json(), values, "AVR\xff");
+  BOOST_REQUIRE(joined.ok());
+  BOOST_TEST(joined->find("\"case_id\":\"AVR\xef\xbf\xbd\"") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(a_layout_names_its_scores_in_the_rulesets_order) {
   auto f = reference_set(source_dir() / "rules" / "sample");
   const DecisionEncoder encoder(f->rules);
