@@ -191,13 +191,23 @@ int run_audit_export(const AuditOptions& o) {
   chunk += ",fired\n";
   Status walked = store->for_each_decision(
       run_id,
-      [&](const audit::DecisionRecord& d) {
+      [&](const audit::DecisionRecord& d) -> Status {
+        // Each decision has the run's scores, in the header's order: a decision with other
+        // ones (only an edited store has one) would shift its line's columns silently.
+        bool same = d.scores.size() == scores->size();
+        for (size_t i = 0; same && i < d.scores.size(); ++i) same = d.scores[i].first == (*scores)[i];
+        if (!same) {
+          return Error{"audit store " + o.store + ", run " + std::to_string(run_id) +
+                       ": the decision about case " + d.case_key + " (input " +
+                       std::to_string(d.input_index) +
+                       ") does not have the run's scores; run `crible audit verify`"};
+        }
         chunk += render::csv_field(d.case_key);
         chunk += ',';
         chunk += render::csv_field(d.disposition);
         for (const auto& [_, v] : d.scores) {
           chunk += ',';
-          chunk += v;
+          chunk += render::csv_field(v);  // a number, unquoted, unless the store was edited
         }
         chunk += ',';
         chunk += render::csv_field(d.fired);

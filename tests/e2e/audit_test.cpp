@@ -171,6 +171,36 @@ BOOST_AUTO_TEST_CASE(export_with_a_damaged_layout_is_a_clear_error) {
   BOOST_TEST(exported.err.find("crible audit verify") != std::string::npos, exported.err);
 }
 
+// A decision whose scores are not its run's (fewer, more or renamed) shifted the columns of its
+// line in the export, with exit 0; a score value with a comma split into two columns.
+BOOST_AUTO_TEST_CASE(export_of_a_decision_with_other_scores_is_a_clear_error) {
+  for (const char* scores : {"[[\"risk\",\"80\"]]",
+                             "[[\"risk\",\"80\"],[\"priority\",\"0\"],[\"extra\",\"1\"]]",
+                             "[[\"priority\",\"0\"],[\"risk\",\"80\"]]"}) {
+    BOOST_TEST_CONTEXT(scores) {
+      std::string store = reviewed_store("export-scores");
+      tamper(store, std::string("DROP TRIGGER decisions_erase_only; UPDATE decisions SET scores = '") +
+                        scores + "' WHERE case_key = 'AVR0000756';");
+      ct::Run exported = ct::run_crible({"audit", "export", store});
+      BOOST_TEST(exported.exit_code == 3);
+      BOOST_TEST(exported.out.empty());
+      BOOST_TEST(exported.err.find("run 1: the decision about case AVR0000756 (input 755) does not "
+                                   "have the run's scores; run `crible audit verify`") !=
+                     std::string::npos,
+                 exported.err);
+    }
+  }
+  std::string store = reviewed_store("export-comma");
+  tamper(store, "DROP TRIGGER decisions_erase_only; UPDATE decisions "
+                "SET scores = '[[\"risk\",\"1,2\"],[\"priority\",\"0\"]]' "
+                "WHERE case_key = 'AVR0000756';");
+  ct::Run exported = ct::run_crible({"audit", "export", store});
+  BOOST_TEST(exported.exit_code == 0);
+  BOOST_TEST(exported.out.find("\nAVR0000756,HOLD_REVIEW,\"1,2\",0,S1;S3;S4;S8\n") !=
+             std::string::npos);
+  BOOST_TEST(ct::run_crible({"audit", "verify", store}).exit_code == 4);
+}
+
 BOOST_AUTO_TEST_CASE(review_out_matches_eval_and_store_verifies) {
   std::string store = fresh_store("out");
   fs::path out = fs::path(store).parent_path() / "review.csv";
