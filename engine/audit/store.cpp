@@ -32,6 +32,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -545,6 +546,14 @@ Result<Head> read_head(StoreImpl& impl) {
     }
     head.seq = seq;
     std::copy(hash.begin(), hash.end(), head.hash.begin());
+  }
+  // Only an edit makes a record #9223372036854775807; the next would be numbered head.seq + 1,
+  // an overflow (it was stored as #-9223372036854775808).
+  if (head.seq == std::numeric_limits<int64_t>::max()) {
+    return Error{"audit store " + impl.path + ": the chain head is record #" +
+                 std::to_string(head.seq) +
+                 ", the last number a record can have: nothing can be appended after it; run "
+                 "`crible audit verify`"};
   }
   return head;
 }

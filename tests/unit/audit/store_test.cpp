@@ -655,6 +655,41 @@ BOOST_AUTO_TEST_CASE(a_dropped_index_is_a_warning_not_a_failed_lookup) {
              "index decisions_by_case_run is missing: the store was altered outside crible");
 }
 
+// A record renumbered #9223372036854775807 with the sqlite3 shell: the next append computed
+// its number as head + 1, a signed overflow, and stored an override as #-9223372036854775808
+// (found by tests/fuzz/store_fuzzer). Appending is now refused with the reason.
+BOOST_AUTO_TEST_CASE(nothing_is_appended_after_the_last_record_number) {
+  TempDir tmp;
+  const std::string path = tmp.file("audit.sqlite");
+  {
+    Store store = open_store(path);
+    complete_run(store, 2);
+  }
+  {
+    Raw raw(path);
+    raw.drop_triggers();
+    raw.exec("UPDATE rulesets SET seq = 9223372036854775807");
+  }
+  Store store = open_store(path);
+  const std::string why =
+      ": the chain head is record #9223372036854775807, the last number a record can have: "
+      "nothing can be appended after it; run `crible audit verify`";
+  auto o = store.add_override("AVR100000", std::nullopt, "ELIGIBLE", "A", "r");
+  BOOST_REQUIRE(!o.ok());
+  BOOST_TEST(contains(o.error().message, why), o.error().message);
+  auto e = store.erase("AVR100000", "A", "r");
+  BOOST_REQUIRE(!e.ok());
+  BOOST_TEST(contains(e.error().message, why), e.error().message);
+  auto r = store.begin_run(sample_ruleset("criterion E1 CONSENT: consent_signed\n# v2\n"),
+                           sample_start("fp-2"));
+  BOOST_REQUIRE(!r.ok());
+  BOOST_TEST(contains(r.error().message, why), r.error().message);
+  Raw raw(path);
+  BOOST_TEST(raw.integer("SELECT count(*) FROM overrides") == 0);
+  BOOST_TEST(raw.integer("SELECT count(*) FROM erasures") == 0);
+  BOOST_TEST(raw.integer("SELECT min(seq) FROM decisions") > 0);
+}
+
 BOOST_AUTO_TEST_CASE(resume_an_incomplete_run_with_the_same_fingerprint) {
   TempDir tmp;
   Store store = open_store(tmp.file("audit.sqlite"));
