@@ -352,6 +352,7 @@ Error damaged(const StoreImpl& m, const std::string& which, const char* what) {
 // What the decisions of a run share: RunStart::findings and detail_layout.
 struct RunLayout {
   std::vector<FindingRecord> findings;
+  std::vector<bool> is_signal;  // by finding: a signal (y/n), else a criterion (p/f/u)
   std::string detail_layout;
 };
 
@@ -365,6 +366,7 @@ Result<RunLayout> run_layout(StoreImpl& m, int64_t run_id) {
   RunLayout out;
   if (!read_findings((*r)->first, out.findings))
     return damaged(m, "run " + std::to_string(run_id), "findings");
+  for (const FindingRecord& f : out.findings) out.is_signal.push_back(f.kind == "signal");
   out.detail_layout = std::move((*r)->second);
   return out;
 }
@@ -424,8 +426,13 @@ Status read_decision(const StoreImpl& m, const Query& q, const RunLayout& layout
   if (codes.size() != layout.findings.size())
     return damaged(m, "decision #" + std::to_string(seq), "findings");
   d.outcomes = codes;
-  for (size_t i = 0; i < codes.size(); ++i)
-    if (!outcome_of_code(codes[i])) return damaged(m, "decision #" + std::to_string(seq), "findings");
+  // The outcome of a signal for a signal, of a criterion for a criterion: "pass" is no
+  // signal's outcome (append_decisions refuses it too).
+  for (size_t i = 0; i < codes.size(); ++i) {
+    const char c = codes[i];
+    if (layout.is_signal[i] ? (c != 'y' && c != 'n') : (c != 'p' && c != 'f' && c != 'u'))
+      return damaged(m, "decision #" + std::to_string(seq), "findings");
+  }
   if (brief) return ok_status();
   d.findings = layout.findings;
   for (size_t i = 0; i < codes.size(); ++i) d.findings[i].outcome = outcome_of_code(codes[i]);
@@ -949,12 +956,6 @@ struct BindingWriter {
   void text_kept(std::string_view s) { q.bind_static(++i, s); }
 };
 
-std::vector<bool> signal_flags(const RunLayout& layout) {
-  std::vector<bool> is_signal;
-  for (const FindingRecord& f : layout.findings) is_signal.push_back(f.kind == "signal");
-  return is_signal;
-}
-
 // The texts of a record that seal() reads, fetched ahead: the records were written by other
 // cores and have left this one's cache, and waiting for them was most of sealing's time.
 void prefetch_texts(const DecisionRecord& d) {
@@ -1026,7 +1027,7 @@ Result<DecisionSealer> Store::decision_sealer(int64_t run_id) {
   if (!head) return head.error();
   auto impl = std::make_unique<DecisionSealer::Impl>();
   impl->run_id = run_id;
-  impl->is_signal = signal_flags(*layout);
+  impl->is_signal = layout->is_signal;
   impl->head = *head;
   return DecisionSealer(std::move(impl));
 }
@@ -1053,7 +1054,7 @@ Status Store::append_decisions(int64_t run_id, const std::vector<DecisionRecord>
   auto insert = m.query(kInsertDecision);
   if (!insert) return insert.error();
 
-  const std::vector<bool> is_signal = signal_flags(*layout);
+  const std::vector<bool>& is_signal = layout->is_signal;
   std::string scores;
   std::string detail_hash;
   for (const DecisionRecord& d : batch) {

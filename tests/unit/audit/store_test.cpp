@@ -655,6 +655,29 @@ BOOST_AUTO_TEST_CASE(a_dropped_index_is_a_warning_not_a_failed_lookup) {
              "index decisions_by_case_run is missing: the store was altered outside crible");
 }
 
+// Outcomes read back as append_decisions takes them: "pass" for a signal (S4 here) was read as
+// the signal's outcome and printed by explain.
+BOOST_AUTO_TEST_CASE(an_outcome_of_the_wrong_kind_is_damage) {
+  TempDir tmp;
+  const std::string path = tmp.file("audit.sqlite");
+  {
+    Store store = open_store(path);
+    complete_run(store, 2);
+  }
+  {
+    Raw raw(path);
+    raw.drop_triggers();
+    raw.exec("UPDATE decisions SET findings = 'pp' WHERE case_key = 'AVR100001'");
+  }
+  Store store = open_store(path);
+  auto d = store.decision("AVR100001", std::nullopt);
+  BOOST_REQUIRE(!d.ok());
+  BOOST_TEST(contains(d.error().message,
+                      ": decision #4 has a malformed findings column; run `crible audit verify`"),
+             d.error().message);
+  BOOST_TEST(store.decision("AVR100000", std::nullopt).ok());
+}
+
 // A record renumbered #9223372036854775807 with the sqlite3 shell: the next append computed
 // its number as head + 1, a signed overflow, and stored an override as #-9223372036854775808
 // (found by tests/fuzz/store_fuzzer). Appending is now refused with the reason.
