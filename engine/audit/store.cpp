@@ -1204,7 +1204,11 @@ Result<StoredDecision> Store::decision(const std::string& case_key, std::optiona
         q.bind(2, out.seq);
       },
       [](Query& q) { return "on " + q.text(0) + " by " + q.text(1) + ": " + q.text(2); });
-  if (!erased) return erased.error();
+  if (!erased) {
+    // json_each() fails on a list of decisions that is not JSON.
+    return Error{"audit store " + m.path + ": an erasure record about case " + case_key +
+                 " has a malformed decisions column; run `crible audit verify`"};
+  }
   out.erased = std::move(*erased);
   return out;
 }

@@ -678,6 +678,29 @@ BOOST_AUTO_TEST_CASE(an_outcome_of_the_wrong_kind_is_damage) {
   BOOST_TEST(store.decision("AVR100000", std::nullopt).ok());
 }
 
+// An erasure's list of decisions that is not JSON made SQLite's json_each() fail with "cannot
+// read: malformed JSON"; the message now names the record and the column.
+BOOST_AUTO_TEST_CASE(a_malformed_erasure_list_is_named) {
+  TempDir tmp;
+  const std::string path = tmp.file("audit.sqlite");
+  {
+    Store store = open_store(path);
+    complete_run(store, 2);
+    BOOST_REQUIRE(store.erase("AVR100001", "A", "r").ok());
+  }
+  {
+    Raw raw(path);
+    raw.drop_triggers();
+    raw.exec("UPDATE erasures SET decisions = '[4,'");
+  }
+  Store store = open_store(path);
+  auto d = store.decision("AVR100001", std::nullopt);
+  BOOST_REQUIRE(!d.ok());
+  BOOST_TEST(contains(d.error().message, ": an erasure record about case AVR100001 has a malformed "
+                                         "decisions column; run `crible audit verify`"),
+             d.error().message);
+}
+
 // A record renumbered #9223372036854775807 with the sqlite3 shell: the next append computed
 // its number as head + 1, a signed overflow, and stored an override as #-9223372036854775808
 // (found by tests/fuzz/store_fuzzer). Appending is now refused with the reason.
