@@ -213,31 +213,24 @@ int export_run(std::optional<int64_t> run) {
   return code;
 }
 
-int verify() {
+// A store command that takes only the store (verify, runs), its output discarded.
+int store_command(const char* what, int (*run)(const AuditOptions&),
+                  std::initializer_list<int> allowed) {
   AuditOptions o;
   o.store = g_store;
   int code;
   {
     Captured c;
-    code = crible::cli::run_audit_verify(o);
+    code = run(o);
   }
-  if (g_verbose) std::fprintf(stderr, "  verify -> %d\n", code);
-  expect_code("audit verify", code, {0, 3, 4});
+  if (g_verbose) std::fprintf(stderr, "  %s -> %d\n", what, code);
+  expect_code(what, code, allowed);
   return code;
 }
 
-int list_runs() {
-  AuditOptions o;
-  o.store = g_store;
-  int code;
-  {
-    Captured c;
-    code = crible::cli::run_audit_runs(o);
-  }
-  if (g_verbose) std::fprintf(stderr, "  runs -> %d\n", code);
-  expect_code("audit runs", code, {0, 3});
-  return code;
-}
+int verify() { return store_command("audit verify", crible::cli::run_audit_verify, {0, 3, 4}); }
+
+int list_runs() { return store_command("audit runs", crible::cli::run_audit_runs, {0, 3}); }
 
 int override_case(const std::string& case_key, std::optional<int64_t> run) {
   AuditOptions o;

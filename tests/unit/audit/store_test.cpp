@@ -3,6 +3,7 @@
 #include <boost/test/unit_test.hpp>
 #include <chrono>
 #include <fstream>
+#include <functional>
 
 #include "audit/audit.h"
 #include "unit/audit/audit_test_util.h"
@@ -655,20 +656,26 @@ BOOST_AUTO_TEST_CASE(a_dropped_index_is_a_warning_not_a_failed_lookup) {
              "index decisions_by_case_run is missing: the store was altered outside crible");
 }
 
+// A store with one complete run of two decisions (and what `more` adds), then edited by hand
+// with the protective triggers dropped, as someone with the sqlite3 shell would.
+void edit_by_hand(const std::string& path, const std::string& sql,
+                  const std::function<void(Store&)>& more = {}) {
+  {
+    Store store = open_store(path);
+    complete_run(store, 2);
+    if (more) more(store);
+  }
+  Raw raw(path);
+  raw.drop_triggers();
+  raw.exec(sql);
+}
+
 // Outcomes read back as append_decisions takes them: "pass" for a signal (S4 here) was read as
 // the signal's outcome and printed by explain.
 BOOST_AUTO_TEST_CASE(an_outcome_of_the_wrong_kind_is_damage) {
   TempDir tmp;
   const std::string path = tmp.file("audit.sqlite");
-  {
-    Store store = open_store(path);
-    complete_run(store, 2);
-  }
-  {
-    Raw raw(path);
-    raw.drop_triggers();
-    raw.exec("UPDATE decisions SET findings = 'pp' WHERE case_key = 'AVR100001'");
-  }
+  edit_by_hand(path, "UPDATE decisions SET findings = 'pp' WHERE case_key = 'AVR100001'");
   Store store = open_store(path);
   auto d = store.decision("AVR100001", std::nullopt);
   BOOST_REQUIRE(!d.ok());
@@ -683,16 +690,8 @@ BOOST_AUTO_TEST_CASE(an_outcome_of_the_wrong_kind_is_damage) {
 BOOST_AUTO_TEST_CASE(a_malformed_erasure_list_is_named) {
   TempDir tmp;
   const std::string path = tmp.file("audit.sqlite");
-  {
-    Store store = open_store(path);
-    complete_run(store, 2);
-    BOOST_REQUIRE(store.erase("AVR100001", "A", "r").ok());
-  }
-  {
-    Raw raw(path);
-    raw.drop_triggers();
-    raw.exec("UPDATE erasures SET decisions = '[4,'");
-  }
+  edit_by_hand(path, "UPDATE erasures SET decisions = '[4,'",
+               [](Store& store) { BOOST_REQUIRE(store.erase("AVR100001", "A", "r").ok()); });
   Store store = open_store(path);
   auto d = store.decision("AVR100001", std::nullopt);
   BOOST_REQUIRE(!d.ok());
@@ -707,15 +706,7 @@ BOOST_AUTO_TEST_CASE(a_malformed_erasure_list_is_named) {
 BOOST_AUTO_TEST_CASE(nothing_is_appended_after_the_last_record_number) {
   TempDir tmp;
   const std::string path = tmp.file("audit.sqlite");
-  {
-    Store store = open_store(path);
-    complete_run(store, 2);
-  }
-  {
-    Raw raw(path);
-    raw.drop_triggers();
-    raw.exec("UPDATE rulesets SET seq = 9223372036854775807");
-  }
+  edit_by_hand(path, "UPDATE rulesets SET seq = 9223372036854775807");
   Store store = open_store(path);
   const std::string why =
       ": the chain head is record #9223372036854775807, the last number a record can have: "
