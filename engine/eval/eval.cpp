@@ -1767,10 +1767,11 @@ Decisions Evaluator::evaluate_all(int threads) const {
   d.n_scores = m.rules.scores.size();
   d.n_criteria = m.rules.criteria.size();
   d.n_signals = m.rules.signals.size();
-  d.disposition.assign(d.cases, 0);
-  d.scores.assign(d.cases * d.n_scores, 0);
-  d.criteria.assign(d.cases * d.n_criteria, 0);
-  d.fired.assign(d.cases * d.n_signals, 0);
+  // Uninitialised: each worker's chunks are the first to touch their rows (see Decisions).
+  d.disposition.resize(d.cases);
+  d.scores.resize(d.cases * d.n_scores);
+  d.criteria.resize(d.cases * d.n_criteria);
+  d.fired.resize(d.cases * d.n_signals);
   int t = std::max(1, resolve_threads(threads));
   // Fixed-size chunks handed out in order; each result lands at its case's row.
   constexpr size_t kChunk = 4096;
