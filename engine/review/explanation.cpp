@@ -162,6 +162,12 @@ std::string explanation_text(const audit::StoredDecision& s) {
 
 Result<std::string> explanation(const audit::StoredDecision& stored, ExplanationFormat format) {
   audit::StoredDecision s = stored;
+  // A detail is missing only once an erasure erased it. Missing without one, it was removed
+  // by hand: "evidence: not available" would pass a broken store off as a whole one.
+  if (s.decision.detail_json.empty() && !s.erased) {
+    return Error{"its evidence (the personal detail) is missing and no erasure record covers "
+                 "it, so the store fails verification"};
+  }
   // The store keeps a decision's own values; its run's layout gives them their names back.
   if (!s.decision.detail_json.empty()) {
     auto full = render::expand_decision_json(s.detail_layout, s.decision.detail_json,

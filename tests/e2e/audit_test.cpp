@@ -463,6 +463,32 @@ BOOST_AUTO_TEST_CASE(erase_keeps_the_chain_verifiable) {
   BOOST_TEST(scalar(store, "SELECT count(*) FROM decisions WHERE detail IS NOT NULL") == 1499);
 }
 
+// A detail set to NULL or '' by hand, with no erasure covering it, explained as "evidence: not
+// available" with exit 0 while verify reported the store broken: it is now an error that says
+// the evidence is missing without an erasure and points to verify. An erased decision still
+// explains (erase_keeps_the_chain_verifiable).
+BOOST_AUTO_TEST_CASE(explain_of_a_detail_removed_without_an_erasure_is_an_error) {
+  for (const char* detail : {"NULL", "''"}) {
+    BOOST_TEST_CONTEXT("detail = " << detail) {
+      std::string store = reviewed_store("detail-removed");
+      tamper(store, std::string("DROP TRIGGER decisions_erase_only; UPDATE decisions SET detail = ") +
+                        detail + " WHERE case_key = 'AVR0000756';");
+      for (const char* format : {"text", "json"}) {
+        ct::Run explain = ct::run_crible({"explain", "--audit", store, "AVR0000756", "--format", format});
+        BOOST_TEST(explain.exit_code == 3);
+        BOOST_TEST(explain.out.empty());
+        BOOST_TEST(explain.err.find("decision #758 (case AVR0000756): its evidence (the personal "
+                                    "detail) is missing and no erasure record covers it, so the "
+                                    "store fails verification; run `crible audit verify`") !=
+                       std::string::npos,
+                   explain.err);
+      }
+      BOOST_TEST(ct::run_crible({"explain", "--audit", store, "AVR0000757"}).exit_code == 0);
+      BOOST_TEST(ct::run_crible({"audit", "verify", store}).exit_code == 4);
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(pseudonymised_store_holds_no_raw_identifier) {
   std::string store = fresh_store("pseudo");
   fs::path key = fs::path(store).parent_path() / "key";
