@@ -474,12 +474,19 @@ Status read_run(const StoreImpl& m, const Query& q, RunSummary& r) {
   return ok_status();
 }
 
-Result<RunSummary> load_run(StoreImpl& m, int64_t run_id) {
+// The run of decision #seq about `case_key`. A decision is appended only to a run stored
+// before it: a run that is missing was deleted by hand, and "no run N" alone would not say
+// which decision pointed to it.
+Result<RunSummary> load_run(StoreImpl& m, int64_t run_id, int64_t seq, const std::string& case_key) {
   auto q = m.query(std::string(kRunColumns) + " WHERE r.id = ?");
   if (!q) return q.error();
   q->bind(1, run_id);
   const int rc = q->step();
-  if (rc == SQLITE_DONE) return no_run(run_id);
+  if (rc == SQLITE_DONE) {
+    return Error{"audit store " + m.path + ": decision #" + std::to_string(seq) + " (case " +
+                 case_key + ") belongs to run " + std::to_string(run_id) +
+                 ", which is not in the store; run `crible audit verify`"};
+  }
   if (rc != SQLITE_ROW) return m.error("cannot read run " + std::to_string(run_id));
   RunSummary r;
   if (Status s = read_run(m, *q, r); !s) return s.error();
@@ -1148,7 +1155,7 @@ Result<StoredDecision> Store::decision(const std::string& case_key, std::optiona
   if (!found->has_value()) return no_decision(case_key, run_id);
   StoredDecision out;
   out.seq = (*found)->first;
-  auto run = load_run(m, (*found)->second);
+  auto run = load_run(m, (*found)->second, out.seq, case_key);
   if (!run) return run.error();
   out.run = std::move(*run);
   auto layout = run_layout(m, out.run.run_id);

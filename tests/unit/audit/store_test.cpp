@@ -700,6 +700,20 @@ BOOST_AUTO_TEST_CASE(a_malformed_erasure_list_is_named) {
              d.error().message);
 }
 
+// A decision whose run row was deleted by hand was "no run 1 in the audit store": it now
+// names the decision and points to verify.
+BOOST_AUTO_TEST_CASE(a_decision_whose_run_is_gone_is_named) {
+  TempDir tmp;
+  const std::string path = tmp.file("audit.sqlite");
+  edit_by_hand(path, "DELETE FROM runs");
+  Store store = open_store(path);
+  auto d = store.decision("AVR100001", std::nullopt);
+  BOOST_REQUIRE(!d.ok());
+  BOOST_TEST(contains(d.error().message, ": decision #4 (case AVR100001) belongs to run 1, which "
+                                         "is not in the store; run `crible audit verify`"),
+             d.error().message);
+}
+
 // A record renumbered #9223372036854775807 with the sqlite3 shell: the next append computed
 // its number as head + 1, a signed overflow, and stored an override as #-9223372036854775808
 // (found by tests/fuzz/store_fuzzer). Appending is now refused with the reason.
