@@ -150,11 +150,22 @@ int run_audit_runs(const AuditOptions& o) {
   // head_sha256: the chain head when the run finished, to note down outside the store (a
   // later `audit verify` shows whether the chain still ends there or continues from it).
   std::cout << "run,status,started_at,finished_at,as_of,read,decided,rejected,ruleset_sha256,head_sha256\n";
-  for (const auto& r : runs.value())
+  // A run whose ruleset record is gone is still listed, its sha256 "(missing)", with the
+  // others (docs/decisions.md): the listing is what an auditor starts from. The exit code
+  // says the store is damaged.
+  int exit_code = kExitOk;
+  for (const auto& r : runs.value()) {
     std::cout << fmt::format("{},{},{},{},{},{},{},{},{},{}\n", r.run_id, r.status, r.started_at,
-                             r.finished_at, r.as_of, r.read, r.decided, r.rejected, r.ruleset_sha256,
-                             r.head_hash);
-  return kExitOk;
+                             r.finished_at, r.as_of, r.read, r.decided, r.rejected,
+                             r.ruleset_stored ? r.ruleset_sha256 : "(missing)", r.head_hash);
+    if (!r.ruleset_stored) {
+      std::cerr << fmt::format("warning: run {}'s ruleset (ruleset {}) is not in the audit store {}; "
+                               "run `crible audit verify`\n",
+                               r.run_id, r.ruleset_id, o.store);
+      exit_code = kExitData;
+    }
+  }
+  return exit_code;
 }
 
 int run_audit_export(const AuditOptions& o) {

@@ -134,6 +134,9 @@ struct RunSummary {
   int64_t run_id = 0;
   int64_t ruleset_id = 0;
   std::string ruleset_sha256;
+  // false: no ruleset record has the run's ruleset_id (deleted by hand; verify reports it),
+  // and ruleset_sha256 is empty.
+  bool ruleset_stored = true;
   std::string started_at, finished_at;  // ISO 8601 UTC; finished_at empty if incomplete
   uint64_t read = 0, decided = 0, rejected = 0;
   std::string head_hash;  // hash of the run's closing record: the chain head it left; "" while incomplete

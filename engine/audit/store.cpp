@@ -448,13 +448,28 @@ constexpr const char* kRunColumns =
     "e.finished_at, e.read, e.rejected, lower(hex(e.hash)), "
     "e.rejects, "
     "CASE WHEN e.seq IS NULL THEN (SELECT count(*) FROM decisions d WHERE d.run_id = r.id) "
-    "ELSE e.decided END "
+    "ELSE e.decided END, "
+    "s.seq "  // NULL when no ruleset record has the run's ruleset_id
     "FROM runs r LEFT JOIN rulesets s ON s.id = r.ruleset_id "
     "LEFT JOIN run_ends e ON e.run_id = r.id";
+
+// A count of a run (read, decided, rejected): a non-negative integer as stored. Anything else
+// was edited by hand; read as unsigned, -1 printed as 18446744073709551615.
+Status read_count(const StoreImpl& m, const Query& q, int col, int64_t run_id, const char* name,
+                  uint64_t& out) {
+  if (!q.is_integer(col) || q.integer(col) < 0) {
+    return Error{"audit store " + m.path + ": run " + std::to_string(run_id) + " has " +
+                 (q.is_null(col) ? std::string("no") : "'" + q.text(col) + "' as its") + " " +
+                 name + " count, not a number of cases; run `crible audit verify`"};
+  }
+  out = static_cast<uint64_t>(q.integer(col));
+  return ok_status();
+}
 
 Status read_run(const StoreImpl& m, const Query& q, RunSummary& r) {
   r.run_id = q.integer(0);
   r.ruleset_id = q.integer(1);
+  r.ruleset_stored = !q.is_null(13);
   r.ruleset_sha256 = q.text(2);
   r.started_at = q.text(3);
   r.as_of = q.text(4);
@@ -464,14 +479,16 @@ Status read_run(const StoreImpl& m, const Query& q, RunSummary& r) {
   const bool complete = !q.is_null(7);
   r.status = complete ? "complete" : "incomplete";
   r.finished_at = q.text(7);
-  r.read = static_cast<uint64_t>(q.integer(8));
-  r.rejected = static_cast<uint64_t>(q.integer(9));
+  r.read = r.rejected = 0;
+  if (complete) {
+    if (Status s = read_count(m, q, 8, r.run_id, "read", r.read); !s) return s;
+    if (Status s = read_count(m, q, 9, r.run_id, "rejected", r.rejected); !s) return s;
+  }
   r.head_hash = q.is_null(10) ? "" : q.text(10);
   r.rejects.clear();
   if (complete && !read_rejects(q.text(11), r.rejects))
     return damaged(m, "run " + std::to_string(r.run_id), "rejects");
-  r.decided = static_cast<uint64_t>(q.integer(12));
-  return ok_status();
+  return read_count(m, q, 12, r.run_id, "decided", r.decided);
 }
 
 // The run of decision #seq about `case_key`. A decision is appended only to a run stored

@@ -489,6 +489,25 @@ BOOST_AUTO_TEST_CASE(explain_of_a_detail_removed_without_an_erasure_is_an_error)
   }
 }
 
+// `audit runs` of a store whose ruleset record was deleted by hand printed an empty sha256 with
+// exit 0. The run is listed with "(missing)", a warning names it, and the exit code is 3;
+// a negative count is an error instead of 18446744073709551615 (docs/decisions.md).
+BOOST_AUTO_TEST_CASE(audit_runs_names_a_missing_ruleset_and_refuses_a_negative_count) {
+  std::string store = reviewed_store("runs-damaged");
+  tamper(store, "DROP TRIGGER rulesets_no_delete; DELETE FROM rulesets;");
+  ct::Run runs = ct::run_crible({"audit", "runs", store});
+  BOOST_TEST(runs.exit_code == 3);
+  BOOST_TEST(runs.out.find(",1500,1500,0,(missing),") != std::string::npos, runs.out);
+  BOOST_TEST(runs.err.find("warning: run 1's ruleset (ruleset 1) is not in the audit store " + store +
+                           "; run `crible audit verify`") != std::string::npos,
+             runs.err);
+  tamper(store, "DROP TRIGGER run_ends_no_update; UPDATE run_ends SET rejected = -1;");
+  runs = ct::run_crible({"audit", "runs", store});
+  BOOST_TEST(runs.exit_code == 3);
+  BOOST_TEST(runs.out.find("18446744073709551615") == std::string::npos, runs.out);
+  BOOST_TEST(runs.err.find("run 1 has '-1' as its rejected count") != std::string::npos, runs.err);
+}
+
 BOOST_AUTO_TEST_CASE(pseudonymised_store_holds_no_raw_identifier) {
   std::string store = fresh_store("pseudo");
   fs::path key = fs::path(store).parent_path() / "key";

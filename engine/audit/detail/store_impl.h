@@ -93,6 +93,7 @@ class Query {
              : std::string_view();
   }
   bool is_null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+  bool is_integer(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_INTEGER; }
   // A BLOB column's bytes, valid like view(); empty for any other type.
   std::string_view blob(int col) const {
     if (sqlite3_column_type(stmt_, col) != SQLITE_BLOB) return {};

@@ -714,6 +714,43 @@ BOOST_AUTO_TEST_CASE(a_decision_whose_run_is_gone_is_named) {
              d.error().message);
 }
 
+// A count edited to a negative number was read as unsigned: `audit runs` printed -1 as
+// 18446744073709551615. It is now an error naming the run and the count.
+BOOST_AUTO_TEST_CASE(a_count_that_is_not_a_number_of_cases_is_an_error) {
+  for (const char* count : {"read", "decided", "rejected"}) {
+    // (The tables are STRICT: another type than an integer needs the table rewritten, which
+    // the store fuzzer does; the check is the same.)
+    for (const char* value : {"-1", "-9223372036854775808"}) {
+      BOOST_TEST_CONTEXT(count << " = " << value) {
+        TempDir tmp;
+        const std::string path = tmp.file("audit.sqlite");
+        edit_by_hand(path, std::string("UPDATE run_ends SET ") + count + " = " + value);
+        Store store = open_store(path);
+        auto runs = store.runs();
+        BOOST_REQUIRE(!runs.ok());
+        BOOST_TEST(contains(runs.error().message, std::string(": run 1 has '") + value + "' as its " + count +
+                                                      " count, not a number of cases; run "
+                                                      "`crible audit verify`"),
+                   runs.error().message);
+      }
+    }
+  }
+}
+
+// A run whose ruleset record was deleted by hand listed an empty sha256: it is listed, and
+// says its ruleset is not stored (cli/ prints "(missing)" and a warning).
+BOOST_AUTO_TEST_CASE(a_run_whose_ruleset_is_gone_says_so) {
+  TempDir tmp;
+  const std::string path = tmp.file("audit.sqlite");
+  edit_by_hand(path, "DELETE FROM rulesets");
+  Store store = open_store(path);
+  auto runs = store.runs();
+  BOOST_REQUIRE(runs.ok());
+  BOOST_REQUIRE(runs->size() == 1u);
+  BOOST_TEST(!runs->front().ruleset_stored);
+  BOOST_TEST(runs->front().ruleset_sha256.empty());
+}
+
 // A record renumbered #9223372036854775807 with the sqlite3 shell: the next append computed
 // its number as head + 1, a signed overflow, and stored an override as #-9223372036854775808
 // (found by tests/fuzz/store_fuzzer). Appending is now refused with the reason.
