@@ -356,7 +356,9 @@ struct RunLayout {
   std::string detail_layout;
 };
 
-Result<RunLayout> run_layout(StoreImpl& m, int64_t run_id) {
+// `decision`: "decision #4 (case AVR100001)" when the layout is read to explain that
+// decision, for the messages.
+Result<RunLayout> run_layout(StoreImpl& m, int64_t run_id, const std::string& decision = "") {
   auto r = one_row(
       m, "SELECT findings, detail_layout FROM runs WHERE id = ?",
       [&](Query& q) { q.bind(1, run_id); },
@@ -366,7 +368,17 @@ Result<RunLayout> run_layout(StoreImpl& m, int64_t run_id) {
   RunLayout out;
   if (!read_findings((*r)->first, out.findings))
     return damaged(m, "run " + std::to_string(run_id), "findings");
-  for (const FindingRecord& f : out.findings) out.is_signal.push_back(f.kind == "signal");
+  // Outcomes are read by kind (read_decision): a kind that is neither, read as a criterion,
+  // would give a signal edited to 'rule' the outcomes pass, fail or unknown.
+  for (const FindingRecord& f : out.findings) {
+    if (f.kind != "criterion" && f.kind != "signal") {
+      return Error{"audit store " + m.path + ": " + (decision.empty() ? "" : decision + ": ") +
+                   "run " + std::to_string(run_id) + " lists " + f.rule_id + " " + f.name +
+                   " as a '" + f.kind +
+                   "', neither a criterion nor a signal; run `crible audit verify`"};
+    }
+    out.is_signal.push_back(f.kind == "signal");
+  }
   out.detail_layout = std::move((*r)->second);
   return out;
 }
@@ -1175,7 +1187,8 @@ Result<StoredDecision> Store::decision(const std::string& case_key, std::optiona
   auto run = load_run(m, (*found)->second, out.seq, case_key);
   if (!run) return run.error();
   out.run = std::move(*run);
-  auto layout = run_layout(m, out.run.run_id);
+  auto layout = run_layout(m, out.run.run_id,
+                           "decision #" + std::to_string(out.seq) + " (case " + case_key + ")");
   if (!layout) return layout.error();
   {
     auto q = m.query(std::string("SELECT ") + kDecisionColumns + " WHERE d.seq = ?");

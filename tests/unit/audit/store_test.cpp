@@ -751,6 +751,33 @@ BOOST_AUTO_TEST_CASE(a_run_whose_ruleset_is_gone_says_so) {
   BOOST_TEST(runs->front().ruleset_sha256.empty());
 }
 
+// A finding whose kind was edited to neither "criterion" nor "signal" was read as a criterion:
+// a criterion so edited read back as if whole, and a signal failed as a "malformed findings
+// column" of each decision. It is now an error naming the decision and the kind; export,
+// which reads the same list, names the run.
+BOOST_AUTO_TEST_CASE(a_finding_of_another_kind_is_an_error) {
+  for (const auto& [kind, finding] : {std::pair{"criterion", "E1 CONSENT"},
+                                      std::pair{"signal", "S4 SHARED_PHONE"}}) {
+    BOOST_TEST_CONTEXT(kind) {
+      TempDir tmp;
+      const std::string path = tmp.file("audit.sqlite");
+      edit_by_hand(path, std::string("UPDATE runs SET findings = replace(findings, '\"") + kind +
+                             "\"', '\"rule\"')");
+      Store store = open_store(path);
+      const std::string why = std::string("run 1 lists ") + finding +
+                              " as a 'rule', neither a criterion nor a signal; run `crible audit "
+                              "verify`";
+      auto d = store.decision("AVR100001", std::nullopt);
+      BOOST_REQUIRE(!d.ok());
+      BOOST_TEST(contains(d.error().message, ": decision #4 (case AVR100001): " + why),
+                 d.error().message);
+      Status each = store.for_each_decision(1, [](const DecisionRecord&) { return ok_status(); });
+      BOOST_REQUIRE(!each.ok());
+      BOOST_TEST(contains(each.error().message, ".sqlite: " + why), each.error().message);
+    }
+  }
+}
+
 // A record renumbered #9223372036854775807 with the sqlite3 shell: the next append computed
 // its number as head + 1, a signed overflow, and stored an override as #-9223372036854775808
 // (found by tests/fuzz/store_fuzzer). Appending is now refused with the reason.
