@@ -194,7 +194,9 @@ int run_audit_export(const AuditOptions& o) {
     return store_error(Error{"audit store " + o.store + ", run " + std::to_string(run_id) +
                              ": " + scores.error().message + "; run `crible audit verify`"});
   }
-  auto sink = Sink::open(o.out);
+  // Written whole or not at all: a walk that stops at a damaged decision after the first
+  // megabytes must not leave half a run's CSV where the auditor expects the export.
+  auto sink = Sink::open(o.out, /*whole=*/true);
   if (!sink) return kExitData;
   // Streamed: a run of a million decisions is written in chunks, never held in memory.
   std::string chunk = "case_id,disposition";

@@ -2,9 +2,12 @@
 #include "cli/output.h"
 
 #include <fmt/format.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -13,11 +16,34 @@
 
 namespace crible::cli {
 
-std::unique_ptr<Sink> Sink::open(const std::string& path) {
+std::unique_ptr<Sink> Sink::open(const std::string& path, bool whole) {
   auto s = std::unique_ptr<Sink>(new Sink());
   s->path_ = path;
+  struct stat st;
+  const bool regular_or_new =
+      lstat(path.c_str(), &st) == 0 ? S_ISREG(st.st_mode) : errno == ENOENT;
   if (path == "-") {
     s->f_ = stdout;
+  } else if (whole && regular_or_new) {
+    // In the same directory, so that the rename replaces the file in one step.
+    s->temp_ = path + ".tmp-XXXXXX";
+    const int fd = mkstemp(s->temp_.data());
+    if (fd < 0) {
+      std::cerr << fmt::format("error: cannot write {}: {}\n", path, std::strerror(errno));
+      return nullptr;
+    }
+    // mkstemp makes the file private (0600); the finished file gets the mode fopen gives.
+    const mode_t mask = umask(0);
+    umask(mask);
+    fchmod(fd, 0666 & ~mask);
+    s->f_ = fdopen(fd, "wb");
+    if (!s->f_) {
+      std::cerr << fmt::format("error: cannot write {}: {}\n", path, std::strerror(errno));
+      ::close(fd);
+      std::remove(s->temp_.c_str());
+      return nullptr;
+    }
+    s->owned_ = true;
   } else {
     s->f_ = std::fopen(path.c_str(), "wb");
     if (!s->f_) {
@@ -31,6 +57,12 @@ std::unique_ptr<Sink> Sink::open(const std::string& path) {
 }
 
 Sink::~Sink() {
+  if (!temp_.empty()) {
+    // Not closed: the output is incomplete. The temporary goes; the previous file stays.
+    if (f_) std::fclose(f_);
+    std::remove(temp_.c_str());
+    return;
+  }
   if (f_) close();
 }
 
@@ -53,6 +85,14 @@ bool Sink::close() {
   if (owned_ && std::fclose(f_) != 0) failed_ = true;
   f_ = nullptr;
   if (failed_) std::cerr << fmt::format("error: could not write all of {}: {}\n", path_, std::strerror(errno));
+  if (!temp_.empty()) {
+    if (!failed_ && std::rename(temp_.c_str(), path_.c_str()) != 0) {
+      std::cerr << fmt::format("error: cannot write {}: {}\n", path_, std::strerror(errno));
+      failed_ = true;
+    }
+    if (failed_) std::remove(temp_.c_str());
+    temp_.clear();
+  }
   return !failed_;
 }
 

@@ -17,7 +17,11 @@ namespace crible::cli {
 class Sink {
  public:
   // "-" is stdout. Prints the error and returns null when the file cannot be opened.
-  static std::unique_ptr<Sink> open(const std::string& path);
+  // `whole`: a regular file (or a new one) is written as a temporary file beside it, renamed
+  // over it by close() only when everything reached it; a Sink destroyed without close(), or
+  // whose close() fails, removes the temporary and leaves any previous file as it was. Other
+  // paths (stdout, a device, a pipe, a symbolic link) are written directly.
+  static std::unique_ptr<Sink> open(const std::string& path, bool whole = false);
   ~Sink();
   void write(const std::string& s);
   bool close();  // false (after printing why) if anything failed to reach the file
@@ -26,6 +30,7 @@ class Sink {
   std::FILE* f_ = nullptr;
   bool owned_ = false;
   std::string path_;
+  std::string temp_;  // `whole`: the temporary file written, until renamed to path_
   std::string buffer_;
   bool failed_ = false;
   void flush();

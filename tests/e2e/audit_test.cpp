@@ -201,6 +201,43 @@ BOOST_AUTO_TEST_CASE(export_of_a_decision_with_other_scores_is_a_clear_error) {
   BOOST_TEST(ct::run_crible({"audit", "verify", store}).exit_code == 4);
 }
 
+// An export that stopped at a damaged decision after its first megabytes left a partial CSV in
+// --out (and had already truncated the previous file). The file is now written beside its
+// target and renamed over it only when whole: on failure the previous file is untouched, a
+// new one never appears, and no temporary is left.
+BOOST_AUTO_TEST_CASE(a_failed_export_leaves_the_previous_file_untouched) {
+  std::string store = reviewed_store("export-whole");
+  const fs::path dir = fs::path(store).parent_path();
+  const fs::path out = dir / "run.csv";
+  ct::Run to_stdout = ct::run_crible({"audit", "export", store});
+  BOOST_REQUIRE_EQUAL(to_stdout.exit_code, 0);
+  ct::write_file(out, "previous export\n");
+  ct::Run to_file = ct::run_crible({"audit", "export", store, "--out", out.string()});
+  BOOST_TEST(to_file.exit_code == 0, to_file.err);
+  BOOST_TEST(ct::read_file(out) == to_stdout.out);
+  // Case ids 2,000 characters longer make the lines before the last one some 3 MB, written
+  // out in 1 MB pieces before the last decision, whose scores are not its run's, stops it.
+  ct::write_file(out, "previous export\n");
+  tamper(store, "DROP TRIGGER decisions_erase_only; "
+                "UPDATE decisions SET case_key = case_key || replace(hex(zeroblob(1000)), '00', 'xx'); "
+                "UPDATE decisions SET scores = '[[\"risk\",\"80\"]]' WHERE input_index = 1499;");
+  for (const fs::path& target : {out, dir / "new.csv"}) {
+    BOOST_TEST_CONTEXT(target) {
+      ct::Run failed = ct::run_crible({"audit", "export", store, "--out", target.string()});
+      BOOST_TEST(failed.exit_code == 3);
+      BOOST_TEST(failed.err.find("(input 1499) does not have the run's scores") != std::string::npos,
+                 failed.err);
+    }
+  }
+  BOOST_TEST(ct::read_file(out) == "previous export\n");
+  std::set<std::string> files;
+  for (const auto& f : fs::directory_iterator(dir))
+    if (f.path().extension() != ".sqlite" && f.path().extension() != ".sqlite-wal" &&
+        f.path().extension() != ".sqlite-shm")
+      files.insert(f.path().filename().string());
+  BOOST_TEST((files == std::set<std::string>{"run.csv"}));
+}
+
 BOOST_AUTO_TEST_CASE(review_out_matches_eval_and_store_verifies) {
   std::string store = fresh_store("out");
   fs::path out = fs::path(store).parent_path() / "review.csv";
