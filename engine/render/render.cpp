@@ -14,6 +14,7 @@
 #include <string_view>
 
 #include "base/date.h"
+#include "base/json_members.h"
 
 namespace crible::render {
 
@@ -902,8 +903,9 @@ size_t index_of(const ojson& j, const ojson& list, const char* what) {
 
 }  // namespace
 
-Result<std::string> expand_decision_json(std::string_view layout_text, std::string_view values_text,
-                                         const std::string& case_id) {
+Result<nlohmann::ordered_json> expand_decision(std::string_view layout_text,
+                                               std::string_view values_text,
+                                               const std::string& case_id) {
   using json = ojson;
   const json layout = json::parse(layout_text, nullptr, /*allow_exceptions=*/false);
   const json values = json::parse(values_text, nullptr, /*allow_exceptions=*/false);
@@ -919,19 +921,25 @@ Result<std::string> expand_decision_json(std::string_view layout_text, std::stri
     const json& lines = layout.at("dispositions");
     const json& signals = layout.at("signals");
     const json& signal_values = values.at(5);
-    json fields = json::object();
+    // Objects keyed by the layout's names are built through JsonMembers: a layout can hold
+    // any number of names, and ordered_json's own lookups would make that quadratic.
+    JsonMembers fields;
     const json& field_names = layout.at("fields");
     for (size_t i = 0; i < field_names.size(); ++i)
-      fields[field_names.at(i).get<std::string>()] = values.at(6).at(i);
+      fields.set(field_names.at(i).get<std::string>(), values.at(6).at(i));
     auto evidence = [&](const json& names, const json& vals, json& missing) {
-      json ev = json::object();
+      JsonMembers ev;
       for (size_t k = 0; k < names.size(); ++k) {
         const std::string& name = names.at(k).get_ref<const std::string&>();
-        const json& v = vals.at(k).is_object() ? fields.at(name) : vals.at(k);
-        ev[name] = v;  // a repeated name keeps its first place and takes the last value
-        if (v.is_null()) missing.push_back(name);
+        const json* v = &vals.at(k);
+        if (v->is_object()) {
+          v = fields.find(name);
+          if (!v) throw Unfit{"the evidence " + name + " refers to a field the layout does not keep"};
+        }
+        ev.set(name, *v);  // a repeated name keeps its first place and takes the last value
+        if (v->is_null()) missing.push_back(name);
       }
-      return ev;
+      return std::move(ev).take();
     };
 
     json d = json::object();
@@ -950,11 +958,11 @@ Result<std::string> expand_decision_json(std::string_view layout_text, std::stri
     }
     d["disposition_rule"] = rule;
     const json& scores = layout.at("scores");
-    json score_values = json::object();
+    JsonMembers score_values;
     for (size_t i = 0; i < scores.size(); ++i)
-      score_values[scores.at(i).at("name").get<std::string>()] = values.at(2).at(i);
-    d["scores"] = score_values;
-    json breakdown = json::object();
+      score_values.set(scores.at(i).at("name").get<std::string>(), values.at(2).at(i));
+    d["scores"] = std::move(score_values).take();
+    JsonMembers breakdown;
     for (size_t i = 0; i < scores.size(); ++i) {
       const json& sc = scores.at(i);
       json parts = json::array();
@@ -983,9 +991,9 @@ Result<std::string> expand_decision_json(std::string_view layout_text, std::stri
           parts.push_back(part);
         }
       }
-      breakdown[sc.at("name").get<std::string>()] = parts;
+      breakdown.set(sc.at("name").get<std::string>(), std::move(parts));
     }
-    d["score_breakdown"] = breakdown;
+    d["score_breakdown"] = std::move(breakdown).take();
 
     json criteria = json::array();
     const json& criteria_layout = layout.at("criteria");
@@ -1036,16 +1044,23 @@ Result<std::string> expand_decision_json(std::string_view layout_text, std::stri
       signal_findings.push_back(std::move(f));
     }
     d["signals"] = std::move(signal_findings);
-    d["fields"] = std::move(fields);
-    // A case id that is not UTF-8 (only an edited store has one) reads with U+FFFD, as the
-    // store's own JSON columns do (audit/detail/canonical.h).
-    return d.dump(-1, ' ', false, json::error_handler_t::replace);
+    d["fields"] = std::move(fields).take();
+    return d;
   } catch (const json::exception& e) {
     return Error{std::string("the decision's detail does not fit its run's layout (") + e.what() +
                  ")"};
   } catch (const Unfit& u) {
     return Error{"the decision's detail does not fit its run's layout (" + u.why + ")"};
   }
+}
+
+Result<std::string> expand_decision_json(std::string_view layout, std::string_view values,
+                                         const std::string& case_id) {
+  auto d = expand_decision(layout, values, case_id);
+  if (!d) return d.error();
+  // A case id that is not UTF-8 (only an edited store has one) reads with U+FFFD, as the
+  // store's own JSON columns do (audit/detail/canonical.h).
+  return d->dump(-1, ' ', false, ojson::error_handler_t::replace);
 }
 
 }  // namespace crible::render

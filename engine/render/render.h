@@ -2,6 +2,7 @@
 // decisions CSV (a contract other tools read), JSON lines, reason texts. Only this stage
 // formats values; evaluation keeps them as data.
 #pragma once
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -80,9 +81,15 @@ class DecisionEncoder {
 };
 
 // The detail JSON of one decision from its run's layout and its own values. A malformed
-// layout or values (a damaged store) is an Error saying what is wrong, never a crash.
+// layout or values (a damaged store) is an Error saying what is wrong, never a crash. Linear
+// in the layout's names, however many an edited store holds.
 Result<std::string> expand_decision_json(std::string_view layout, std::string_view values,
                                          const std::string& case_id);
+// The same as a JSON object, for a caller that reads it (`crible explain`): parsing the text
+// back would cost what building it costs, and ordered_json parses an object of n members in
+// n² steps.
+Result<nlohmann::ordered_json> expand_decision(std::string_view layout, std::string_view values,
+                                               const std::string& case_id);
 
 // The names of a layout's scores (DecisionEncoder::layout_json), in the ruleset's order: the
 // score columns of the run's decisions CSV. A malformed layout is an Error.

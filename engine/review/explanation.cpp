@@ -5,9 +5,12 @@
 
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
+#include "base/json_members.h"
 #include "render/render.h"
 #include "review/review.h"
 
@@ -35,7 +38,8 @@ std::string evidence_line(const json& ev) {
   return fmt::format("{}", fmt::join(parts, ", "));
 }
 
-json explanation_object(const audit::StoredDecision& s) {
+// `detail`: the decision's detail as expand_decision gives it, null once erased.
+json explanation_object(const audit::StoredDecision& s, json detail) {
   json j;
   j["case_id"] = s.decision.case_key;
   j["disposition"] = s.decision.disposition;
@@ -43,25 +47,21 @@ json explanation_object(const audit::StoredDecision& s) {
   for (const auto& o : s.overrides) effective = o.disposition;
   j["effective_disposition"] = effective;
   j["disposition_rule"] = s.decision.disposition_rule;
-  json scores = json::object();
+  JsonMembers scores;
   // The store keeps scores as the exact text of the CSV output; JSON readers want numbers.
   for (const auto& [k, v] : s.decision.scores) {
     json number = json::parse(v, nullptr, false);
-    scores[k] = number.is_number() ? number : json(v);
+    scores.set(k, number.is_number() ? number : json(v));
   }
-  j["scores"] = scores;
+  j["scores"] = std::move(scores).take();
   j["fired"] = s.decision.fired;
   j["run"] = {{"id", s.run.run_id}, {"started_at", s.run.started_at}, {"finished_at", s.run.finished_at},
               {"status", s.run.status}, {"as_of", s.run.as_of}};
   j["ruleset"] = {{"path", s.ruleset.path}, {"sha256", s.ruleset.sha256}, {"crible_version", s.ruleset.crible_version}};
-  json params = json::object();
-  for (const auto& [k, v] : s.params) params[k] = v;
-  j["params"] = params;
-  if (!s.decision.detail_json.empty()) {
-    j["detail"] = json::parse(s.decision.detail_json, nullptr, false);
-  } else {
-    j["detail"] = nullptr;
-  }
+  JsonMembers params;
+  for (const auto& [k, v] : s.params) params.set(k, v);
+  j["params"] = std::move(params).take();
+  j["detail"] = std::move(detail);
   if (s.erased) j["erased"] = *s.erased;
   json overrides = json::array();
   for (const auto& o : s.overrides)
@@ -71,7 +71,7 @@ json explanation_object(const audit::StoredDecision& s) {
   return j;
 }
 
-std::string explanation_text(const audit::StoredDecision& s) {
+std::string explanation_text(const audit::StoredDecision& s, json detail) {
   std::string out;
   std::string effective = s.decision.disposition;
   for (const auto& o : s.overrides) effective = o.disposition;
@@ -83,8 +83,7 @@ std::string explanation_text(const audit::StoredDecision& s) {
                      s.run.finished_at.empty() ? "incomplete" : s.run.finished_at, s.run.as_of);
   out += fmt::format("ruleset {} sha256 {} (crible {})\n", s.ruleset.path, s.ruleset.sha256,
                      s.ruleset.crible_version);
-  json detail = s.decision.detail_json.empty() ? json(nullptr) : json::parse(s.decision.detail_json, nullptr, false);
-  if (detail.is_null() || detail.is_discarded()) {
+  if (detail.is_null()) {
     out += "\ncriteria and signals:\n";
     for (const auto& f : s.decision.findings)
       out += fmt::format("  {} {:<22} {}\n", f.rule_id, f.name, f.outcome);
@@ -134,10 +133,15 @@ std::string explanation_text(const audit::StoredDecision& s) {
     }
     if (!undecided.empty()) out += "\nsignals not fired for lack of data:\n" + undecided;
     out += "\nscores:\n";
+    // Each score's breakdown found by name through a hash index: a layout can have any number
+    // of scores, and ordered_json finds a member by comparing with each before it.
+    std::unordered_map<std::string_view, const json*> breakdowns;
+    if (detail.contains("score_breakdown"))
+      for (const auto& [name, parts] : detail["score_breakdown"].items()) breakdowns.emplace(name, &parts);
     for (auto& [name, value] : detail["scores"].items()) {
       std::vector<std::string> parts;
-      if (detail.contains("score_breakdown") && detail["score_breakdown"].contains(name)) {
-        for (const auto& p : detail["score_breakdown"][name]) {
+      if (const auto b = breakdowns.find(name); b != breakdowns.end()) {
+        for (const auto& p : *b->second) {
           if (p.contains("signal")) parts.push_back(fmt::format("{} {}", p["signal"].get<std::string>(), value_text(p["points"])));
           else if (p["holds"] == "true") parts.push_back(fmt::format("{} ({})", value_text(p["points"]), p["when"].get<std::string>()));
           else parts.push_back(fmt::format("0 ({}: unknown)", p["when"].get<std::string>()));
@@ -161,19 +165,21 @@ std::string explanation_text(const audit::StoredDecision& s) {
 }  // namespace
 
 Result<std::string> explanation(const audit::StoredDecision& stored, ExplanationFormat format) {
-  audit::StoredDecision s = stored;
+  const audit::StoredDecision& s = stored;
   // A detail is missing only once an erasure erased it. Missing without one, it was removed
   // by hand: "evidence: not available" would pass a broken store off as a whole one.
   if (s.decision.detail_json.empty() && !s.erased) {
     return Error{"its evidence (the personal detail) is missing and no erasure record covers "
                  "it, so the store fails verification"};
   }
-  // The store keeps a decision's own values; its run's layout gives them their names back.
+  // The store keeps a decision's own values; its run's layout gives them their names back,
+  // as a JSON object read as it is built (not dumped and parsed again).
+  json detail = nullptr;
   if (!s.decision.detail_json.empty()) {
-    auto full = render::expand_decision_json(s.detail_layout, s.decision.detail_json,
-                                             s.decision.case_key);
+    auto full = render::expand_decision(s.detail_layout, s.decision.detail_json,
+                                        s.decision.case_key);
     if (!full) return full.error();
-    s.decision.detail_json = std::move(full.value());
+    detail = std::move(full.value());
   }
   // The expanded detail has the layout's shape, but an edited layout can put a number where
   // a name belongs: reading it as text throws, and that is a damaged store, not a crash.
@@ -182,8 +188,10 @@ Result<std::string> explanation(const audit::StoredDecision& stored, Explanation
     // with U+FFFD, as in the store's own JSON columns: JSON cannot carry them, and dump()
     // would throw. The text format prints them as they are.
     return format == ExplanationFormat::Json
-               ? explanation_object(s).dump(2, ' ', false, json::error_handler_t::replace) + "\n"
-               : explanation_text(s);
+               ? explanation_object(s, std::move(detail))
+                         .dump(2, ' ', false, json::error_handler_t::replace) +
+                     "\n"
+               : explanation_text(s, std::move(detail));
   } catch (const nlohmann::json::exception& e) {
     return Error{std::string("the decision's detail does not fit its run's layout (") +
                  e.what() + ")"};

@@ -330,6 +330,43 @@ BOOST_AUTO_TEST_CASE(a_layout_with_numbers_for_names_is_an_error) {
   BOOST_TEST(!explanation(d, ExplanationFormat::Json).ok());
 }
 
+// A layout of 200,000 field names, 200,000 evidence names for one criterion and 200,000 scores,
+// with as many scores and parameters in the decision and its run (an edited store): explain
+// built and searched its objects with ordered_json's operator[] and at(), which compare a name
+// with every member before it, then parsed the detail it had just dumped, the same way. That
+// is quadratic: 20,000 names took a second, 200,000 take minutes, and this test would hang.
+// Built through hash indexes now, it takes a fraction of a second. No time is asserted.
+BOOST_AUTO_TEST_CASE(a_layout_of_many_names_explains_in_linear_time) {
+  using ojson = nlohmann::ordered_json;
+  audit::StoredDecision d = stored_decision("AVR0000756");
+  auto layout = ojson::parse(d.detail_layout);
+  auto values = ojson::parse(d.decision.detail_json);
+  constexpr int kNames = 200000;
+  for (int i = 0; i < kNames; ++i) {
+    const std::string name = "n" + std::to_string(i);
+    layout["fields"].push_back(name);
+    values[6].push_back(nullptr);
+    layout["criteria"][0]["evidence"].push_back(name);
+    values[4][0][2].push_back(i);
+    layout["scores"].push_back({{"name", name}, {"form", "terms"}, {"terms", ojson::array()}});
+    values[2].push_back(i);
+    values[3].push_back(ojson::array());
+    d.decision.scores.emplace_back(name, std::to_string(i));
+    d.params.emplace_back(name, "v");
+  }
+  d.detail_layout = layout.dump();
+  d.decision.detail_json = values.dump();
+  auto text = explanation(d, ExplanationFormat::Text);
+  BOOST_REQUIRE_MESSAGE(text.ok(), (text.ok() ? "" : text.error().message));
+  BOOST_TEST(text->find(", n0 = 0, n1 = 1, ") != std::string::npos);     // E1's evidence
+  BOOST_TEST(text->find("\n  n199999 = 199999\n") != std::string::npos);  // a score
+  BOOST_TEST(text->find(", n199999 = missing\n") != std::string::npos);   // the fields read
+  auto json = explanation(d, ExplanationFormat::Json);
+  BOOST_REQUIRE_MESSAGE(json.ok(), (json.ok() ? "" : json.error().message));
+  BOOST_TEST(json->find("\"n199999\": 199999") != std::string::npos);
+  BOOST_TEST(json->find("\"n199999\": \"v\"") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace
