@@ -833,7 +833,7 @@ void DecisionEncoder::values_json(const data::Table& cases, const Interner& inte
 }
 
 Result<std::vector<std::string>> layout_score_names(std::string_view layout_text) {
-  using json = nlohmann::ordered_json;
+  using json = nlohmann::json;  // a sorted map: ordered_json parses n members in n² steps
   const json layout = json::parse(layout_text, nullptr, /*allow_exceptions=*/false);
   const auto scores = layout.is_object() ? layout.find("scores") : layout.end();
   if (layout.is_discarded() || !layout.is_object() || scores == layout.end() ||
@@ -858,22 +858,26 @@ struct Unfit {
 };
 
 using ojson = nlohmann::ordered_json;
+// The layout and values as read from the store: their objects are read by name, never shown
+// in their order, so they are parsed into sorted maps. ordered_json parses an object of n
+// members in n² steps, and an edited store can hold one of any size.
+using Stored = nlohmann::json;
 
 // "a number", "null", ...: what a JSON value is, for the messages.
-std::string kind_of(const ojson& j) {
+std::string kind_of(const Stored& j) {
   switch (j.type()) {
-    case ojson::value_t::null: return "null";
-    case ojson::value_t::boolean: return "a boolean";
-    case ojson::value_t::string: return "a string";
-    case ojson::value_t::array: return "a list";
-    case ojson::value_t::object: return "an object";
+    case Stored::value_t::null: return "null";
+    case Stored::value_t::boolean: return "a boolean";
+    case Stored::value_t::string: return "a string";
+    case Stored::value_t::array: return "a list";
+    case Stored::value_t::object: return "an object";
     default: return j.is_number() ? "a number" : "something else";
   }
 }
 
 // A text that `crible explain` prints (a rule's id, name or condition, a reason, a case id):
 // a JSON string, or the detail does not fit.
-const ojson& text_of(const ojson& j, const char* what) {
+const Stored& text_of(const Stored& j, const char* what) {
   if (!j.is_string()) throw Unfit{std::string(what) + " is " + kind_of(j) + ", not a string"};
   return j;
 }
@@ -882,7 +886,7 @@ const ojson& text_of(const ojson& j, const char* what) {
 // number out of range is damage: get<int>() would convert it, and a double beyond the range
 // of the integer is undefined behaviour.
 // (`hi` is not negative.)
-int64_t integer_of(const ojson& j, int64_t lo, int64_t hi, const char* what) {
+int64_t integer_of(const Stored& j, int64_t lo, int64_t hi, const char* what) {
   if (!j.is_number_integer()) {
     throw Unfit{std::string(what) + " is " + (j.is_number() ? j.dump() : kind_of(j)) +
                 ", not an integer"};
@@ -895,7 +899,7 @@ int64_t integer_of(const ojson& j, int64_t lo, int64_t hi, const char* what) {
 }
 
 // A position in `list` (an index into an array of the layout).
-size_t index_of(const ojson& j, const ojson& list, const char* what) {
+size_t index_of(const Stored& j, const Stored& list, const char* what) {
   if (!list.is_array()) throw Unfit{std::string(what) + " indexes something that is not a list"};
   if (list.empty()) throw Unfit{std::string(what) + " indexes an empty list"};
   return static_cast<size_t>(integer_of(j, 0, static_cast<int64_t>(list.size()) - 1, what));
@@ -907,8 +911,8 @@ Result<nlohmann::ordered_json> expand_decision(std::string_view layout_text,
                                                std::string_view values_text,
                                                const std::string& case_id) {
   using json = ojson;
-  const json layout = json::parse(layout_text, nullptr, /*allow_exceptions=*/false);
-  const json values = json::parse(values_text, nullptr, /*allow_exceptions=*/false);
+  const Stored layout = Stored::parse(layout_text, nullptr, /*allow_exceptions=*/false);
+  const Stored values = Stored::parse(values_text, nullptr, /*allow_exceptions=*/false);
   if (layout.is_discarded() || !layout.is_object())
     return Error{"the run's decision layout is not valid JSON"};
   if (values.is_discarded() || !values.is_array())
@@ -918,26 +922,29 @@ Result<nlohmann::ordered_json> expand_decision(std::string_view layout_text,
   // instead of a crash. What `crible explain` prints as text is checked to be text, and codes
   // to be in range, so that it neither throws nor prints a misread value.
   try {
-    const json& lines = layout.at("dispositions");
-    const json& signals = layout.at("signals");
-    const json& signal_values = values.at(5);
+    const Stored& lines = layout.at("dispositions");
+    const Stored& signals = layout.at("signals");
+    const Stored& signal_values = values.at(5);
     // Objects keyed by the layout's names are built through JsonMembers: a layout can hold
     // any number of names, and ordered_json's own lookups would make that quadratic.
     JsonMembers fields;
-    const json& field_names = layout.at("fields");
+    const Stored& field_names = layout.at("fields");
     for (size_t i = 0; i < field_names.size(); ++i)
       fields.set(field_names.at(i).get<std::string>(), values.at(6).at(i));
-    auto evidence = [&](const json& names, const json& vals, json& missing) {
+    auto evidence = [&](const Stored& names, const Stored& vals, json& missing) {
       JsonMembers ev;
       for (size_t k = 0; k < names.size(); ++k) {
         const std::string& name = names.at(k).get_ref<const std::string&>();
-        const json* v = &vals.at(k);
-        if (v->is_object()) {
-          v = fields.find(name);
-          if (!v) throw Unfit{"the evidence " + name + " refers to a field the layout does not keep"};
+        json v;
+        if (vals.at(k).is_object()) {
+          const json* field = fields.find(name);
+          if (!field) throw Unfit{"the evidence " + name + " refers to a field the layout does not keep"};
+          v = *field;
+        } else {
+          v = vals.at(k);
         }
-        ev.set(name, *v);  // a repeated name keeps its first place and takes the last value
-        if (v->is_null()) missing.push_back(name);
+        if (v.is_null()) missing.push_back(name);
+        ev.set(name, std::move(v));  // a repeated name keeps its first place and takes the last value
       }
       return std::move(ev).take();
     };
@@ -951,20 +958,20 @@ Result<nlohmann::ordered_json> expand_decision(std::string_view layout_text,
     rule["rule"] = text_of(lines.at(line).at(1), "a disposition line");
     if (!values.at(1).empty()) {
       json skipped = json::array();
-      for (const json& i : values.at(1))
-        skipped.push_back(
-            text_of(lines.at(index_of(i, lines, "a line skipped")).at(1), "a disposition line"));
+      for (const Stored& i : values.at(1))
+        skipped.push_back(json(
+            text_of(lines.at(index_of(i, lines, "a line skipped")).at(1), "a disposition line")));
       rule["skipped_as_unknown"] = skipped;
     }
     d["disposition_rule"] = rule;
-    const json& scores = layout.at("scores");
+    const Stored& scores = layout.at("scores");
     JsonMembers score_values;
     for (size_t i = 0; i < scores.size(); ++i)
       score_values.set(scores.at(i).at("name").get<std::string>(), values.at(2).at(i));
     d["scores"] = std::move(score_values).take();
     JsonMembers breakdown;
     for (size_t i = 0; i < scores.size(); ++i) {
-      const json& sc = scores.at(i);
+      const Stored& sc = scores.at(i);
       json parts = json::array();
       const std::string form = sc.at("form").get<std::string>();
       if (form == "signal_points") {
@@ -978,7 +985,7 @@ Result<nlohmann::ordered_json> expand_decision(std::string_view layout_text,
           parts.push_back(part);
         }
       } else if (form == "terms") {
-        const json& terms = sc.at("terms");
+        const Stored& terms = sc.at("terms");
         for (size_t k = 0; k < terms.size(); ++k) {
           const auto t = static_cast<Truth>(
               integer_of(values.at(3).at(i).at(k), 0, static_cast<int>(Truth::Unknown),
@@ -986,7 +993,7 @@ Result<nlohmann::ordered_json> expand_decision(std::string_view layout_text,
           if (t == Truth::False) continue;
           json part = json::object();
           part["when"] = text_of(terms.at(k).at(0), "a score term");
-          part["points"] = t == Truth::True ? terms.at(k).at(1) : json(0);
+          part["points"] = t == Truth::True ? json(terms.at(k).at(1)) : json(0);
           part["holds"] = t == Truth::True ? "true" : "unknown";
           parts.push_back(part);
         }
@@ -996,22 +1003,22 @@ Result<nlohmann::ordered_json> expand_decision(std::string_view layout_text,
     d["score_breakdown"] = std::move(breakdown).take();
 
     json criteria = json::array();
-    const json& criteria_layout = layout.at("criteria");
+    const Stored& criteria_layout = layout.at("criteria");
     for (size_t i = 0; i < criteria_layout.size(); ++i) {
-      const json& c = criteria_layout.at(i);
-      const json& v = values.at(4).at(i);
+      const Stored& c = criteria_layout.at(i);
+      const Stored& v = values.at(4).at(i);
       json f = json::object();
       f["id"] = text_of(c.at("id"), "a criterion's id");
       f["name"] = text_of(c.at("name"), "a criterion's name");
       f["outcome"] = outcome_word(static_cast<eval::CriterionOutcome>(integer_of(
           v.at(0), 0, static_cast<int>(eval::CriterionOutcome::Unknown), "a criterion's outcome")));
-      const json& clauses = c.at("clauses");
+      const Stored& clauses = c.at("clauses");
       const int64_t decided_by =
           integer_of(v.at(1), -1, std::numeric_limits<int32_t>::max(), "a criterion's clause");
       if (decided_by >= 0) {
         f["decided_by"] = text_of(clauses.at(static_cast<size_t>(decided_by)), "a clause");
       } else {
-        f["condition"] = clauses.empty() ? json("") : text_of(clauses.at(0), "a clause");
+        f["condition"] = clauses.empty() ? json("") : json(text_of(clauses.at(0), "a clause"));
       }
       json missing = json::array();
       f["evidence"] = evidence(c.at("evidence"), v.at(2), missing);
@@ -1023,8 +1030,8 @@ Result<nlohmann::ordered_json> expand_decision(std::string_view layout_text,
 
     json signal_findings = json::array();
     for (size_t i = 0; i < signals.size(); ++i) {
-      const json& s = signals.at(i);
-      const json& v = signal_values.at(i);
+      const Stored& s = signals.at(i);
+      const Stored& v = signal_values.at(i);
       const int64_t state = integer_of(v.at(0), 0, kSignalUnknown, "a signal's state");
       json f = json::object();
       f["id"] = text_of(s.at("id"), "a signal's id");
@@ -1038,7 +1045,7 @@ Result<nlohmann::ordered_json> expand_decision(std::string_view layout_text,
       if (state == kFired && v.size() > 2 && v.at(2).is_string()) f["reason"] = v.at(2);
       if (state == kFired && v.size() > 3) {
         if (!v.at(3).is_array()) throw Unfit{"a signal's linked cases are not a list"};
-        for (const json& id : v.at(3)) text_of(id, "a linked case");
+        for (const Stored& id : v.at(3)) text_of(id, "a linked case");
         f["linked_cases"] = v.at(3);
       }
       signal_findings.push_back(std::move(f));

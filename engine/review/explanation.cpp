@@ -50,8 +50,10 @@ json explanation_object(const audit::StoredDecision& s, json detail) {
   JsonMembers scores;
   // The store keeps scores as the exact text of the CSV output; JSON readers want numbers.
   for (const auto& [k, v] : s.decision.scores) {
-    json number = json::parse(v, nullptr, false);
-    scores.set(k, number.is_number() ? number : json(v));
+    // Parsed as a sorted map: ordered_json parses an object of n members in n² steps, and
+    // only a number is kept.
+    const auto number = nlohmann::json::parse(v, nullptr, false);
+    scores.set(k, number.is_number() ? json(number) : json(v));
   }
   j["scores"] = std::move(scores).take();
   j["fired"] = s.decision.fired;
