@@ -24,6 +24,13 @@ bool contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;
 }
 
+// `result` is an Error whose message says `why`.
+template <typename T>
+void check_error(const Result<T>& result, const std::string& why) {
+  BOOST_REQUIRE(!result.ok());
+  BOOST_TEST(contains(result.error().message, why), result.error().message);
+}
+
 void check_same(const DecisionRecord& a, const DecisionRecord& b) {
   BOOST_TEST(a.input_index == b.input_index);
   BOOST_TEST(a.case_key == b.case_key);
@@ -95,16 +102,14 @@ BOOST_AUTO_TEST_CASE(a_file_that_is_not_a_store_is_an_error) {
   TempDir tmp;
   std::ofstream(tmp.file("cases.csv")) << "case_id,phone\nAVR1,+223\n";
   auto s = Store::open(tmp.file("cases.csv"));
-  BOOST_REQUIRE(!s.ok());
-  BOOST_TEST(contains(s.error().message, "is not an audit store"), s.error().message);
+  check_error(s, "is not an audit store");
 
   {
     Raw other(tmp.file("other.sqlite"));
     other.exec("CREATE TABLE t(x)");
   }
   auto o = Store::open(tmp.file("other.sqlite"));
-  BOOST_REQUIRE(!o.ok());
-  BOOST_TEST(contains(o.error().message, "is not a crible audit store"), o.error().message);
+  check_error(o, "is not a crible audit store");
 }
 
 // Decision rows are ~750 bytes: 16 KB pages waste less and split less than SQLite's 4 KB.
@@ -656,32 +661,33 @@ BOOST_AUTO_TEST_CASE(a_dropped_index_is_a_warning_not_a_failed_lookup) {
              "index decisions_by_case_run is missing: the store was altered outside crible");
 }
 
-// A store with one complete run of two decisions (and what `more` adds), then edited by hand
-// with the protective triggers dropped, as someone with the sqlite3 shell would.
-void edit_by_hand(const std::string& path, const std::string& sql,
-                  const std::function<void(Store&)>& more = {}) {
+// A store (tmp's audit.sqlite) with one complete run of two decisions (and what `more` adds),
+// edited by hand with the protective triggers dropped, as someone with the sqlite3 shell
+// would, then opened again.
+Store edit_by_hand(const TempDir& tmp, const std::string& sql,
+                   const std::function<void(Store&)>& more = {}) {
+  const std::string path = tmp.file("audit.sqlite");
   {
     Store store = open_store(path);
     complete_run(store, 2);
     if (more) more(store);
   }
-  Raw raw(path);
-  raw.drop_triggers();
-  raw.exec(sql);
+  {
+    Raw raw(path);
+    raw.drop_triggers();
+    raw.exec(sql);
+  }
+  return open_store(path);
 }
 
 // Outcomes read back as append_decisions takes them: "pass" for a signal (S4 here) was read as
 // the signal's outcome and printed by explain.
 BOOST_AUTO_TEST_CASE(an_outcome_of_the_wrong_kind_is_damage) {
   TempDir tmp;
-  const std::string path = tmp.file("audit.sqlite");
-  edit_by_hand(path, "UPDATE decisions SET findings = 'pp' WHERE case_key = 'AVR100001'");
-  Store store = open_store(path);
+  Store store =
+      edit_by_hand(tmp, "UPDATE decisions SET findings = 'pp' WHERE case_key = 'AVR100001'");
   auto d = store.decision("AVR100001", std::nullopt);
-  BOOST_REQUIRE(!d.ok());
-  BOOST_TEST(contains(d.error().message,
-                      ": decision #4 has a malformed findings column; run `crible audit verify`"),
-             d.error().message);
+  check_error(d, ": decision #4 has a malformed findings column; run `crible audit verify`");
   BOOST_TEST(store.decision("AVR100000", std::nullopt).ok());
 }
 
@@ -689,29 +695,24 @@ BOOST_AUTO_TEST_CASE(an_outcome_of_the_wrong_kind_is_damage) {
 // read: malformed JSON"; the message now names the record and the column.
 BOOST_AUTO_TEST_CASE(a_malformed_erasure_list_is_named) {
   TempDir tmp;
-  const std::string path = tmp.file("audit.sqlite");
-  edit_by_hand(path, "UPDATE erasures SET decisions = '[4,'",
-               [](Store& store) { BOOST_REQUIRE(store.erase("AVR100001", "A", "r").ok()); });
-  Store store = open_store(path);
+  Store store = edit_by_hand(tmp, "UPDATE erasures SET decisions = '[4,'", [](Store& store) {
+    BOOST_REQUIRE(store.erase("AVR100001", "A", "r").ok());
+  });
   auto d = store.decision("AVR100001", std::nullopt);
-  BOOST_REQUIRE(!d.ok());
-  BOOST_TEST(contains(d.error().message, ": an erasure record about case AVR100001 has a malformed "
-                                         "decisions column; run `crible audit verify`"),
-             d.error().message);
+  check_error(d,
+              ": an erasure record about case AVR100001 has a malformed "
+              "decisions column; run `crible audit verify`");
 }
 
 // A decision whose run row was deleted by hand was "no run 1 in the audit store": it now
 // names the decision and points to verify.
 BOOST_AUTO_TEST_CASE(a_decision_whose_run_is_gone_is_named) {
   TempDir tmp;
-  const std::string path = tmp.file("audit.sqlite");
-  edit_by_hand(path, "DELETE FROM runs");
-  Store store = open_store(path);
+  Store store = edit_by_hand(tmp, "DELETE FROM runs");
   auto d = store.decision("AVR100001", std::nullopt);
-  BOOST_REQUIRE(!d.ok());
-  BOOST_TEST(contains(d.error().message, ": decision #4 (case AVR100001) belongs to run 1, which "
-                                         "is not in the store; run `crible audit verify`"),
-             d.error().message);
+  check_error(d,
+              ": decision #4 (case AVR100001) belongs to run 1, which "
+              "is not in the store; run `crible audit verify`");
 }
 
 // A count edited to a negative number was read as unsigned: `audit runs` printed -1 as
@@ -723,15 +724,12 @@ BOOST_AUTO_TEST_CASE(a_count_that_is_not_a_number_of_cases_is_an_error) {
     for (const char* value : {"-1", "-9223372036854775808"}) {
       BOOST_TEST_CONTEXT(count << " = " << value) {
         TempDir tmp;
-        const std::string path = tmp.file("audit.sqlite");
-        edit_by_hand(path, std::string("UPDATE run_ends SET ") + count + " = " + value);
-        Store store = open_store(path);
+        Store store =
+            edit_by_hand(tmp, std::string("UPDATE run_ends SET ") + count + " = " + value);
         auto runs = store.runs();
-        BOOST_REQUIRE(!runs.ok());
-        BOOST_TEST(contains(runs.error().message, std::string(": run 1 has '") + value + "' as its " + count +
-                                                      " count, not a number of cases; run "
-                                                      "`crible audit verify`"),
-                   runs.error().message);
+        check_error(runs, std::string(": run 1 has '") + value + "' as its " + count +
+                              " count, not a number of cases; run "
+                              "`crible audit verify`");
       }
     }
   }
@@ -741,9 +739,7 @@ BOOST_AUTO_TEST_CASE(a_count_that_is_not_a_number_of_cases_is_an_error) {
 // says its ruleset is not stored (cli/ prints "(missing)" and a warning).
 BOOST_AUTO_TEST_CASE(a_run_whose_ruleset_is_gone_says_so) {
   TempDir tmp;
-  const std::string path = tmp.file("audit.sqlite");
-  edit_by_hand(path, "DELETE FROM rulesets");
-  Store store = open_store(path);
+  Store store = edit_by_hand(tmp, "DELETE FROM rulesets");
   auto runs = store.runs();
   BOOST_REQUIRE(runs.ok());
   BOOST_REQUIRE(runs->size() == 1u);
@@ -756,24 +752,20 @@ BOOST_AUTO_TEST_CASE(a_run_whose_ruleset_is_gone_says_so) {
 // column" of each decision. It is now an error naming the decision and the kind; export,
 // which reads the same list, names the run.
 BOOST_AUTO_TEST_CASE(a_finding_of_another_kind_is_an_error) {
-  for (const auto& [kind, finding] : {std::pair{"criterion", "E1 CONSENT"},
-                                      std::pair{"signal", "S4 SHARED_PHONE"}}) {
+  for (const auto& [kind, finding] :
+       {std::pair{"criterion", "E1 CONSENT"}, std::pair{"signal", "S4 SHARED_PHONE"}}) {
     BOOST_TEST_CONTEXT(kind) {
       TempDir tmp;
-      const std::string path = tmp.file("audit.sqlite");
-      edit_by_hand(path, std::string("UPDATE runs SET findings = replace(findings, '\"") + kind +
-                             "\"', '\"rule\"')");
-      Store store = open_store(path);
+      Store store =
+          edit_by_hand(tmp, std::string("UPDATE runs SET findings = replace(findings, '\"") + kind +
+                                "\"', '\"rule\"')");
       const std::string why = std::string("run 1 lists ") + finding +
                               " as a 'rule', neither a criterion nor a signal; run `crible audit "
                               "verify`";
       auto d = store.decision("AVR100001", std::nullopt);
-      BOOST_REQUIRE(!d.ok());
-      BOOST_TEST(contains(d.error().message, ": decision #4 (case AVR100001): " + why),
-                 d.error().message);
+      check_error(d, ": decision #4 (case AVR100001): " + why);
       Status each = store.for_each_decision(1, [](const DecisionRecord&) { return ok_status(); });
-      BOOST_REQUIRE(!each.ok());
-      BOOST_TEST(contains(each.error().message, ".sqlite: " + why), each.error().message);
+      check_error(each, ".sqlite: " + why);
     }
   }
 }
@@ -783,23 +775,18 @@ BOOST_AUTO_TEST_CASE(a_finding_of_another_kind_is_an_error) {
 // (found by tests/fuzz/store_fuzzer). Appending is now refused with the reason.
 BOOST_AUTO_TEST_CASE(nothing_is_appended_after_the_last_record_number) {
   TempDir tmp;
-  const std::string path = tmp.file("audit.sqlite");
-  edit_by_hand(path, "UPDATE rulesets SET seq = 9223372036854775807");
-  Store store = open_store(path);
+  Store store = edit_by_hand(tmp, "UPDATE rulesets SET seq = 9223372036854775807");
   const std::string why =
       ": the chain head is record #9223372036854775807, the last number a record can have: "
       "nothing can be appended after it; run `crible audit verify`";
   auto o = store.add_override("AVR100000", std::nullopt, "ELIGIBLE", "A", "r");
-  BOOST_REQUIRE(!o.ok());
-  BOOST_TEST(contains(o.error().message, why), o.error().message);
+  check_error(o, why);
   auto e = store.erase("AVR100000", "A", "r");
-  BOOST_REQUIRE(!e.ok());
-  BOOST_TEST(contains(e.error().message, why), e.error().message);
+  check_error(e, why);
   auto r = store.begin_run(sample_ruleset("criterion E1 CONSENT: consent_signed\n# v2\n"),
                            sample_start("fp-2"));
-  BOOST_REQUIRE(!r.ok());
-  BOOST_TEST(contains(r.error().message, why), r.error().message);
-  Raw raw(path);
+  check_error(r, why);
+  Raw raw(tmp.file("audit.sqlite"));
   BOOST_TEST(raw.integer("SELECT count(*) FROM overrides") == 0);
   BOOST_TEST(raw.integer("SELECT count(*) FROM erasures") == 0);
   BOOST_TEST(raw.integer("SELECT min(seq) FROM decisions") > 0);
@@ -885,9 +872,7 @@ BOOST_AUTO_TEST_CASE(a_second_writer_waits_then_fails_cleanly) {
   const auto t0 = std::chrono::steady_clock::now();
   auto s = store.append_decisions(*run, {sample_decision(0)});
   const auto waited = std::chrono::steady_clock::now() - t0;
-  BOOST_REQUIRE(!s.ok());
-  BOOST_TEST(contains(s.error().message, "is being written by another crible process"),
-             s.error().message);
+  check_error(s, "is being written by another crible process");
   BOOST_TEST(waited >= std::chrono::milliseconds(250));
   // Readers are not blocked by the writer.
   BOOST_TEST(store.runs().ok());
