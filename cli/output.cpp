@@ -20,11 +20,16 @@ std::unique_ptr<Sink> Sink::open(const std::string& path, bool whole) {
   auto s = std::unique_ptr<Sink>(new Sink());
   s->path_ = path;
   struct stat st;
-  const bool regular_or_new =
-      lstat(path.c_str(), &st) == 0 ? S_ISREG(st.st_mode) : errno == ENOENT;
+  const bool exists = lstat(path.c_str(), &st) == 0;
+  const bool regular_or_new = exists ? S_ISREG(st.st_mode) : errno == ENOENT;
   if (path == "-") {
     s->f_ = stdout;
   } else if (whole && regular_or_new) {
+    // A file that exists but may not be written stays so: the rename would replace it.
+    if (exists && access(path.c_str(), W_OK) != 0) {
+      std::cerr << fmt::format("error: cannot write {}: {}\n", path, std::strerror(errno));
+      return nullptr;
+    }
     // In the same directory, so that the rename replaces the file in one step.
     s->temp_ = path + ".tmp-XXXXXX";
     const int fd = mkstemp(s->temp_.data());
@@ -32,10 +37,11 @@ std::unique_ptr<Sink> Sink::open(const std::string& path, bool whole) {
       std::cerr << fmt::format("error: cannot write {}: {}\n", path, std::strerror(errno));
       return nullptr;
     }
-    // mkstemp makes the file private (0600); the finished file gets the mode fopen gives.
+    // mkstemp makes the file private (0600); the finished file gets the mode writing through
+    // fopen would leave: the previous file's, or the umask's for a new one.
     const mode_t mask = umask(0);
     umask(mask);
-    fchmod(fd, 0666 & ~mask);
+    fchmod(fd, exists ? st.st_mode & 07777 : 0666 & ~mask);
     s->f_ = fdopen(fd, "wb");
     if (!s->f_) {
       std::cerr << fmt::format("error: cannot write {}: {}\n", path, std::strerror(errno));

@@ -212,9 +212,13 @@ BOOST_AUTO_TEST_CASE(a_failed_export_leaves_the_previous_file_untouched) {
   ct::Run to_stdout = ct::run_crible({"audit", "export", store});
   BOOST_REQUIRE_EQUAL(to_stdout.exit_code, 0);
   ct::write_file(out, "previous export\n");
+  // The file replaced keeps its mode, as when it was written in place (0604: no umask gives it).
+  const auto mode = fs::perms::owner_read | fs::perms::owner_write | fs::perms::others_read;
+  fs::permissions(out, mode);
   ct::Run to_file = ct::run_crible({"audit", "export", store, "--out", out.string()});
   BOOST_TEST(to_file.exit_code == 0, to_file.err);
   BOOST_TEST(ct::read_file(out) == to_stdout.out);
+  BOOST_TEST((fs::status(out).permissions() == mode));
   // Case ids 2,000 characters longer make the lines before the last one some 3 MB, written
   // out in 1 MB pieces before the last decision, whose scores are not its run's, stops it.
   ct::write_file(out, "previous export\n");
