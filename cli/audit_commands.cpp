@@ -159,9 +159,10 @@ int run_audit_runs(const AuditOptions& o) {
                              r.finished_at, r.as_of, r.read, r.decided, r.rejected,
                              r.ruleset_stored ? r.ruleset_sha256 : "(missing)", r.head_hash);
     if (!r.ruleset_stored) {
-      std::cerr << fmt::format("warning: run {}'s ruleset (ruleset {}) is not in the audit store {}; "
-                               "run `crible audit verify`\n",
-                               r.run_id, r.ruleset_id, o.store);
+      std::cerr << fmt::format(
+          "warning: run {}'s ruleset (ruleset {}) is not in the audit store {}; "
+          "run `crible audit verify`\n",
+          r.run_id, r.ruleset_id, o.store);
       exit_code = kExitData;
     }
   }

@@ -506,7 +506,8 @@ Status read_run(const StoreImpl& m, const Query& q, RunSummary& r) {
 // The run of decision #seq about `case_key`. A decision is appended only to a run stored
 // before it: a run that is missing was deleted by hand, and "no run N" alone would not say
 // which decision pointed to it.
-Result<RunSummary> load_run(StoreImpl& m, int64_t run_id, int64_t seq, const std::string& case_key) {
+Result<RunSummary> load_run(StoreImpl& m, int64_t run_id, int64_t seq,
+                            const std::string& case_key) {
   auto q = m.query(std::string(kRunColumns) + " WHERE r.id = ?");
   if (!q) return q.error();
   q->bind(1, run_id);

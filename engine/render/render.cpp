@@ -938,13 +938,15 @@ Result<nlohmann::ordered_json> expand_decision(std::string_view layout_text,
         json v;
         if (vals.at(k).is_object()) {
           const json* field = fields.find(name);
-          if (!field) throw Unfit{"the evidence " + name + " refers to a field the layout does not keep"};
+          if (!field)
+            throw Unfit{"the evidence " + name + " refers to a field the layout does not keep"};
           v = *field;
         } else {
           v = vals.at(k);
         }
         if (v.is_null()) missing.push_back(name);
-        ev.set(name, std::move(v));  // a repeated name keeps its first place and takes the last value
+        // A repeated name keeps its first place and takes the last value.
+        ev.set(name, std::move(v));
       }
       return std::move(ev).take();
     };

@@ -139,7 +139,8 @@ std::string explanation_text(const audit::StoredDecision& s, json detail) {
     // of scores, and ordered_json finds a member by comparing with each before it.
     std::unordered_map<std::string_view, const json*> breakdowns;
     if (detail.contains("score_breakdown"))
-      for (const auto& [name, parts] : detail["score_breakdown"].items()) breakdowns.emplace(name, &parts);
+      for (const auto& [name, parts] : detail["score_breakdown"].items())
+        breakdowns.emplace(name, &parts);
     for (auto& [name, value] : detail["scores"].items()) {
       std::vector<std::string> parts;
       if (const auto b = breakdowns.find(name); b != breakdowns.end()) {
@@ -163,7 +164,6 @@ std::string explanation_text(const audit::StoredDecision& s, json detail) {
   return out;
 }
 
-
 }  // namespace
 
 Result<std::string> explanation(const audit::StoredDecision& stored, ExplanationFormat format) {
@@ -171,15 +171,16 @@ Result<std::string> explanation(const audit::StoredDecision& stored, Explanation
   // A detail is missing only once an erasure erased it. Missing without one, it was removed
   // by hand: "evidence: not available" would pass a broken store off as a whole one.
   if (s.decision.detail_json.empty() && !s.erased) {
-    return Error{"its evidence (the personal detail) is missing and no erasure record covers "
-                 "it, so the store fails verification"};
+    return Error{
+        "its evidence (the personal detail) is missing and no erasure record covers "
+        "it, so the store fails verification"};
   }
   // The store keeps a decision's own values; its run's layout gives them their names back,
   // as a JSON object read as it is built (not dumped and parsed again).
   json detail = nullptr;
   if (!s.decision.detail_json.empty()) {
-    auto full = render::expand_decision(s.detail_layout, s.decision.detail_json,
-                                        s.decision.case_key);
+    auto full =
+        render::expand_decision(s.detail_layout, s.decision.detail_json, s.decision.case_key);
     if (!full) return full.error();
     detail = std::move(full.value());
   }

@@ -222,15 +222,17 @@ BOOST_AUTO_TEST_CASE(a_failed_export_leaves_the_previous_file_untouched) {
   // Case ids 2,000 characters longer make the lines before the last one some 3 MB, written
   // out in 1 MB pieces before the last decision, whose scores are not its run's, stops it.
   ct::write_file(out, "previous export\n");
-  tamper(store, "DROP TRIGGER decisions_erase_only; "
-                "UPDATE decisions SET case_key = case_key || replace(hex(zeroblob(1000)), '00', 'xx'); "
-                "UPDATE decisions SET scores = '[[\"risk\",\"80\"]]' WHERE input_index = 1499;");
+  tamper(store,
+         "DROP TRIGGER decisions_erase_only; "
+         "UPDATE decisions SET case_key = case_key || replace(hex(zeroblob(1000)), '00', 'xx'); "
+         "UPDATE decisions SET scores = '[[\"risk\",\"80\"]]' WHERE input_index = 1499;");
   for (const fs::path& target : {out, dir / "new.csv"}) {
     BOOST_TEST_CONTEXT(target) {
       ct::Run failed = ct::run_crible({"audit", "export", store, "--out", target.string()});
       BOOST_TEST(failed.exit_code == 3);
-      BOOST_TEST(failed.err.find("(input 1499) does not have the run's scores") != std::string::npos,
-                 failed.err);
+      BOOST_TEST(
+          failed.err.find("(input 1499) does not have the run's scores") != std::string::npos,
+          failed.err);
     }
   }
   BOOST_TEST(ct::read_file(out) == "previous export\n");
@@ -512,10 +514,12 @@ BOOST_AUTO_TEST_CASE(explain_of_a_detail_removed_without_an_erasure_is_an_error)
   for (const char* detail : {"NULL", "''"}) {
     BOOST_TEST_CONTEXT("detail = " << detail) {
       std::string store = reviewed_store("detail-removed");
-      tamper(store, std::string("DROP TRIGGER decisions_erase_only; UPDATE decisions SET detail = ") +
-                        detail + " WHERE case_key = 'AVR0000756';");
+      tamper(store,
+             std::string("DROP TRIGGER decisions_erase_only; UPDATE decisions SET detail = ") +
+                 detail + " WHERE case_key = 'AVR0000756';");
       for (const char* format : {"text", "json"}) {
-        ct::Run explain = ct::run_crible({"explain", "--audit", store, "AVR0000756", "--format", format});
+        ct::Run explain =
+            ct::run_crible({"explain", "--audit", store, "AVR0000756", "--format", format});
         BOOST_TEST(explain.exit_code == 3);
         BOOST_TEST(explain.out.empty());
         BOOST_TEST(explain.err.find("decision #758 (case AVR0000756): its evidence (the personal "
@@ -539,8 +543,8 @@ BOOST_AUTO_TEST_CASE(audit_runs_names_a_missing_ruleset_and_refuses_a_negative_c
   ct::Run runs = ct::run_crible({"audit", "runs", store});
   BOOST_TEST(runs.exit_code == 3);
   BOOST_TEST(runs.out.find(",1500,1500,0,(missing),") != std::string::npos, runs.out);
-  BOOST_TEST(runs.err.find("warning: run 1's ruleset (ruleset 1) is not in the audit store " + store +
-                           "; run `crible audit verify`") != std::string::npos,
+  BOOST_TEST(runs.err.find("warning: run 1's ruleset (ruleset 1) is not in the audit store " +
+                           store + "; run `crible audit verify`") != std::string::npos,
              runs.err);
   tamper(store, "DROP TRIGGER run_ends_no_update; UPDATE run_ends SET rejected = -1;");
   runs = ct::run_crible({"audit", "runs", store});
