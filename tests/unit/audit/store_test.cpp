@@ -695,8 +695,8 @@ BOOST_AUTO_TEST_CASE(an_outcome_of_the_wrong_kind_is_damage) {
 // read: malformed JSON"; the message now names the record and the column.
 BOOST_AUTO_TEST_CASE(a_malformed_erasure_list_is_named) {
   TempDir tmp;
-  Store store = edit_by_hand(tmp, "UPDATE erasures SET decisions = '[4,'", [](Store& store) {
-    BOOST_REQUIRE(store.erase("AVR100001", "A", "r").ok());
+  Store store = edit_by_hand(tmp, "UPDATE erasures SET decisions = '[4,'", [](Store& before) {
+    BOOST_REQUIRE(before.erase("AVR100001", "A", "r").ok());
   });
   auto d = store.decision("AVR100001", std::nullopt);
   check_error(d,
