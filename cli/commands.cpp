@@ -327,7 +327,7 @@ int run_eval(const EvalOptions& o, bool review) {
 
   std::unique_ptr<Sink> sink;
   if (!o.out.empty()) {
-    sink = Sink::open(o.out);
+    sink = Sink::open(o.out, /*whole=*/true);  // never a partial decisions file
     if (!sink) return kExitData;
   }
   if (sink) {

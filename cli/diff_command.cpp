@@ -139,7 +139,7 @@ int run_diff(const DiffOptions& o) {
 
   const eval::Decisions old_decisions = old_loaded->evaluator->evaluate_all(o.threads);
   const eval::Decisions new_decisions = new_loaded->evaluator->evaluate_all(o.threads);
-  auto sink = Sink::open(o.out);
+  auto sink = Sink::open(o.out, /*whole=*/true);
   if (!sink) return kExitData;
   const diff::Format format = o.format == "csv"    ? diff::Format::Csv
                               : o.format == "json" ? diff::Format::Json

@@ -1,17 +1,21 @@
 // Small hand-written rulesets (tests/data/small) for behaviour the reference ruleset does
 // not exercise: each test names the defect it guards against.
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "support/run_crible.h"
@@ -211,6 +215,70 @@ BOOST_AUTO_TEST_CASE(review_shows_its_progress_on_a_terminal_only) {
   quiet[9] = (ct::temp_dir("progress-quiet") / "audit.sqlite").string();
   quiet.push_back("--quiet");
   if (on_terminal) BOOST_TEST(run_on_terminal(quiet).value_or("?").empty());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(out_files)
+
+// `eval --out` (and `review --out`, `diff --out`) used to open FILE for writing at once, so a
+// run that failed while writing (a full disk) left a truncated decisions file where the
+// previous one had been, for a later step to take as the decisions. A file size limit plays
+// the full disk: RLIMIT_FSIZE is inherited by the child, and with SIGXFSZ ignored (also
+// inherited) a write past it fails with EFBIG instead of ending the process.
+ct::Run run_with_file_size_limit(const std::vector<std::string>& args, rlim_t bytes) {
+  struct rlimit before {};
+  BOOST_REQUIRE(getrlimit(RLIMIT_FSIZE, &before) == 0);
+  struct rlimit limited = before;
+  limited.rlim_cur = bytes;
+  const auto previous_handler = signal(SIGXFSZ, SIG_IGN);
+  BOOST_REQUIRE(setrlimit(RLIMIT_FSIZE, &limited) == 0);
+  const ct::Run run = ct::run_crible(args);
+  setrlimit(RLIMIT_FSIZE, &before);
+  signal(SIGXFSZ, previous_handler);
+  return run;
+}
+
+BOOST_AUTO_TEST_CASE(a_failed_write_leaves_the_previous_out_file) {
+  const std::filesystem::path dir = ct::temp_dir("out-whole");
+  const std::filesystem::path out = dir / "decisions.csv";
+  const std::vector<std::string> eval = {
+      "eval",    "rules/mali-2019.rules",           "--cases", "rules/sample/cases.csv",
+      "--table", "flows=rules/sample/flows.csv",    "--table", "languages=rules/sample/languages.csv",
+      "--quiet", "--out",                           out.string()};
+  const std::vector<std::string> diff = {"diff",
+                                         "rules/mali-2019.rules",
+                                         "tests/data/diff/mali-2019-stricter.rules",
+                                         "--cases",
+                                         "rules/sample/cases.csv",
+                                         "--table",
+                                         "flows=rules/sample/flows.csv",
+                                         "--table",
+                                         "languages=rules/sample/languages.csv",
+                                         "--format",
+                                         "json",
+                                         "--out",
+                                         out.string()};
+  // The sample's 1,500 decisions are some 45 kB, the diff's JSON some 4.7 kB: each write
+  // stops part way.
+  for (const auto& [args, limit] : {std::pair{&eval, 16384}, std::pair{&diff, 2048}}) {
+    BOOST_TEST_CONTEXT((*args)[0]) {
+      ct::write_file(out, "previous decisions\n");
+      const ct::Run failed = run_with_file_size_limit(*args, limit);
+      BOOST_TEST(failed.exit_code == 3, failed.err);
+      BOOST_TEST(failed.err.find("could not write all of " + out.string()) != std::string::npos,
+                 failed.err);
+      BOOST_TEST(ct::read_file(out) == "previous decisions\n");
+      size_t files = 0;
+      for ([[maybe_unused]] const auto& f : std::filesystem::directory_iterator(dir)) ++files;
+      BOOST_TEST(files == 1u);  // no temporary left behind
+    }
+  }
+  // Without the limit the same run replaces the file with the whole decisions.
+  const ct::Run whole = ct::run_crible(eval);
+  BOOST_TEST(whole.exit_code == 0, whole.err);
+  BOOST_TEST(ct::read_file(out).size() > 16384u);
+  BOOST_TEST(ct::read_file(out).starts_with("case_id,disposition"));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
