@@ -500,7 +500,16 @@ Status read_run(const StoreImpl& m, const Query& q, RunSummary& r) {
   r.rejects.clear();
   if (complete && !read_rejects(q.text(11), r.rejects))
     return damaged(m, "run " + std::to_string(r.run_id), "rejects");
-  return read_count(m, q, 12, r.run_id, "decided", r.decided);
+  if (Status s = read_count(m, q, 12, r.run_id, "decided", r.decided); !s) return s;
+  // A finished run's counts add up, as finish_run wrote them; otherwise one was edited.
+  if (complete && (r.rejected != r.rejects.size() || r.read != r.decided + r.rejected)) {
+    return Error{"audit store " + m.path + ": run " + std::to_string(r.run_id) + " counts " +
+                 std::to_string(r.read) + " cases read, " + std::to_string(r.decided) +
+                 " decided and " + std::to_string(r.rejected) + " rejected (" +
+                 std::to_string(r.rejects.size()) +
+                 " listed), which do not add up; run `crible audit verify`"};
+  }
+  return ok_status();
 }
 
 // The run of decision #seq about `case_key`. A decision is appended only to a run stored
@@ -1148,6 +1157,13 @@ Status Store::finish_run(int64_t run_id, uint64_t read, uint64_t decided,
   if (static_cast<uint64_t>(stored->value_or(0)) != decided) {
     return Error{"run " + std::to_string(run_id) + " has " + std::to_string(stored->value_or(0)) +
                  " decisions stored but " + std::to_string(decided) + " were reported decided"};
+  }
+  // Every case read was decided or rejected, once: counts that do not add up would be a
+  // run summary no one could check against its input.
+  if (decided + rejects.size() != read) {
+    return Error{"run " + std::to_string(run_id) + ": " + std::to_string(read) + " cases read, but " +
+                 std::to_string(decided) + " decided and " + std::to_string(rejects.size()) +
+                 " rejected"};
   }
   auto head = detail::read_head(m);
   if (!head) return head.error();

@@ -735,6 +735,32 @@ BOOST_AUTO_TEST_CASE(a_count_that_is_not_a_number_of_cases_is_an_error) {
   }
 }
 
+// `audit runs` listed a finished run whose counts had been edited so that they no longer add
+// up (read = decided + rejected, rejected = the rejects listed); finish_run never writes such
+// counts either.
+BOOST_AUTO_TEST_CASE(counts_that_do_not_add_up_are_an_error) {
+  for (const char* edit : {"UPDATE run_ends SET read = read + 1",
+                           "UPDATE run_ends SET decided = decided - 1",
+                           "UPDATE run_ends SET rejected = rejected + 1, read = read + 1"}) {
+    BOOST_TEST_CONTEXT(edit) {
+      TempDir tmp;
+      Store store = edit_by_hand(tmp, edit);
+      auto runs = store.runs();
+      BOOST_REQUIRE(!runs.ok());
+      BOOST_TEST(runs.error().message.find("which do not add up; run `crible audit verify`") !=
+                     std::string::npos,
+                 runs.error().message);
+    }
+  }
+  TempDir tmp;
+  Store store = open_store(tmp.file("audit.sqlite"));
+  auto run = store.begin_run(sample_ruleset(), sample_start());
+  BOOST_REQUIRE(run.ok());
+  const Status wrong = store.finish_run(*run, 3, 0, {{7, "age", "not a number: 'x'"}});
+  BOOST_REQUIRE(!wrong.ok());
+  BOOST_TEST(wrong.error().message == "run 1: 3 cases read, but 0 decided and 1 rejected");
+}
+
 // A run whose ruleset record was deleted by hand listed an empty sha256: it is listed, and
 // says its ruleset is not stored (cli/ prints "(missing)" and a warning).
 BOOST_AUTO_TEST_CASE(a_run_whose_ruleset_is_gone_says_so) {
