@@ -175,6 +175,14 @@ Result<std::string> explanation(const audit::StoredDecision& stored, Explanation
         "its evidence (the personal detail) is missing and no erasure record covers "
         "it, so the store fails verification"};
   }
+  // The other way round: an erasure covers it and the detail is still there (put back by
+  // hand, or the erasure recorded without erasing). Printing it would show what was meant
+  // to be gone, beside a line saying it is.
+  if (!s.decision.detail_json.empty() && s.erased) {
+    return Error{"an erasure record (" + *s.erased +
+                 ") covers its personal detail but the detail is still stored, so the store "
+                 "fails verification"};
+  }
   // The store keeps a decision's own values; its run's layout gives them their names back,
   // as a JSON object read as it is built (not dumped and parsed again).
   json detail = nullptr;

@@ -534,6 +534,32 @@ BOOST_AUTO_TEST_CASE(explain_of_a_detail_removed_without_an_erasure_is_an_error)
   }
 }
 
+// A detail put back by hand after its erasure (or an erasure recorded without erasing) was
+// explained in full, personal data included, beside the line saying it had been erased.
+BOOST_AUTO_TEST_CASE(explain_of_an_erased_detail_still_stored_is_an_error) {
+  std::string store = reviewed_store("detail-back");
+  BOOST_REQUIRE(ct::run_crible({"audit", "erase", store, "AVR0000756", "--by", "DPO", "--reason",
+                                "retention period ended"})
+                    .exit_code == 0);
+  BOOST_REQUIRE(ct::run_crible({"explain", "--audit", store, "AVR0000756"}).exit_code == 0);
+  tamper(store,
+         "DROP TRIGGER decisions_erase_only; UPDATE decisions SET detail = (SELECT detail FROM "
+         "decisions WHERE case_key = 'AVR0000757') WHERE case_key = 'AVR0000756';");
+  for (const char* format : {"text", "json"}) {
+    BOOST_TEST_CONTEXT(format) {
+      ct::Run explain =
+          ct::run_crible({"explain", "--audit", store, "AVR0000756", "--format", format});
+      BOOST_TEST(explain.exit_code == 3);
+      BOOST_TEST(explain.out.empty(), explain.out);
+      BOOST_TEST(explain.err.find("covers its personal detail but the detail is still stored, so "
+                                  "the store fails verification; run `crible audit verify`") !=
+                     std::string::npos,
+                 explain.err);
+    }
+  }
+  BOOST_TEST(ct::run_crible({"explain", "--audit", store, "AVR0000757"}).exit_code == 0);
+}
+
 // `audit runs` of a store whose ruleset record was deleted by hand printed an empty sha256 with
 // exit 0. The run is listed with "(missing)", a warning names it, and the exit code is 3;
 // a negative count is an error instead of 18446744073709551615 (docs/decisions.md).
