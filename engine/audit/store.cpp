@@ -512,20 +512,23 @@ Status read_run(const StoreImpl& m, const Query& q, RunSummary& r) {
   return ok_status();
 }
 
-// The run of decision #seq about `case_key`. A decision is appended only to a run stored
-// before it: a run that is missing was deleted by hand, and "no run N" alone would not say
-// which decision pointed to it.
+// A decision is appended only to a run stored before it: a run that is missing was deleted
+// by hand, and "no run N" alone would not say which decision pointed to it.
+Error run_of_decision_missing(const StoreImpl& m, int64_t run_id, int64_t seq,
+                              const std::string& case_key) {
+  return Error{"audit store " + m.path + ": decision #" + std::to_string(seq) + " (case " +
+               case_key + ") belongs to run " + std::to_string(run_id) +
+               ", which is not in the store; run `crible audit verify`"};
+}
+
+// The run of decision #seq about `case_key`.
 Result<RunSummary> load_run(StoreImpl& m, int64_t run_id, int64_t seq,
                             const std::string& case_key) {
   auto q = m.query(std::string(kRunColumns) + " WHERE r.id = ?");
   if (!q) return q.error();
   q->bind(1, run_id);
   const int rc = q->step();
-  if (rc == SQLITE_DONE) {
-    return Error{"audit store " + m.path + ": decision #" + std::to_string(seq) + " (case " +
-                 case_key + ") belongs to run " + std::to_string(run_id) +
-                 ", which is not in the store; run `crible audit verify`"};
-  }
+  if (rc == SQLITE_DONE) return run_of_decision_missing(m, run_id, seq, case_key);
   if (rc != SQLITE_ROW) return m.error("cannot read run " + std::to_string(run_id));
   RunSummary r;
   if (Status s = read_run(m, *q, r); !s) return s.error();
@@ -1326,6 +1329,11 @@ Result<OverrideRecord> Store::add_override(const std::string& case_key,
   // Not a structured binding: clang before 16 (the fuzzers' compiler) cannot capture one.
   const int64_t decision_seq = (*found)->first;
   const int64_t decided_run = (*found)->second;
+  // Not on a decision of a damaged store: an override must refer to a run one can read.
+  auto run = run_state(m, decided_run);
+  if (!run) return run.error();
+  if (*run == RunState::kMissing)
+    return run_of_decision_missing(m, decided_run, decision_seq, case_key);
 
   // The disposition in force: the last override's, else the decision's own.
   auto previous = one_row(

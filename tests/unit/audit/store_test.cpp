@@ -715,6 +715,18 @@ BOOST_AUTO_TEST_CASE(a_decision_whose_run_is_gone_is_named) {
               "is not in the store; run `crible audit verify`");
 }
 
+// add_override appended an override to a decision whose run was gone (the CLI reads the
+// decision first and stopped there; the store itself did not check).
+BOOST_AUTO_TEST_CASE(no_override_on_a_decision_whose_run_is_gone) {
+  TempDir tmp;
+  Store store = edit_by_hand(tmp, "DELETE FROM runs");
+  auto o = store.add_override("AVR100001", std::nullopt, "REFER", "A. Officer", "reviewed");
+  check_error(o,
+              ": decision #4 (case AVR100001) belongs to run 1, which "
+              "is not in the store; run `crible audit verify`");
+  BOOST_TEST(Raw(tmp.file("audit.sqlite")).integer("SELECT count(*) FROM overrides") == 0);
+}
+
 // A count edited to a negative number was read as unsigned: `audit runs` printed -1 as
 // 18446744073709551615. It is now an error naming the run and the count.
 BOOST_AUTO_TEST_CASE(a_count_that_is_not_a_number_of_cases_is_an_error) {
