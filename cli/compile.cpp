@@ -169,6 +169,11 @@ std::unique_ptr<Loaded> load(const Compiled& compiled, const LoadRequest& reques
     return nullptr;
   }
   loaded->cases = std::move(cases.value());
+  // Every text of the run is interned by now (the plan's literals, then the tables' and the
+  // cases' values): evaluation and recording only read texts by id. The lookup table is
+  // freed, so that a million cases' index building and review reuse its 32 MB instead of
+  // adding to the peak (crible review's peak had come within 1% of twice cases.csv).
+  loaded->interner.release_lookup();
 
   std::vector<const data::Table*> table_ptrs;
   for (const auto& t : loaded->tables) table_ptrs.push_back(&t);

@@ -35,6 +35,7 @@ class Interner {
   static uint32_t hash(std::string_view s) { return hash_bytes(s.data(), s.size()); }
   void prefetch(uint32_t h) const { ids_.prefetch(h); }
   uint32_t intern(std::string_view s, uint32_t h) {
+    if (lookup_released_) rebuild_lookup();
     const uint32_t fresh = static_cast<uint32_t>(positions_.size());
     auto [id, inserted] = ids_.insert(h, fresh, [&](uint32_t x) { return text(x) == s; });
     if (inserted) positions_.push_back(store(s));
@@ -42,6 +43,11 @@ class Interner {
   }
   // The id of s if already interned; kNone otherwise.
   uint32_t find(std::string_view s) const {
+    if (lookup_released_) {  // nothing calls this once the loads are over: a scan will do
+      for (uint32_t id = 0; id < positions_.size(); ++id)
+        if (text(id) == s) return id;
+      return kNone;
+    }
     return ids_.find(hash(s), [&](uint32_t x) { return text(x) == s; });
   }
   // Valid as long as the interner: the arena never moves a text.
@@ -57,10 +63,18 @@ class Interner {
   size_t size() const { return positions_.size(); }
   // Room for n texts in the lookup table (a hint: texts beyond n still intern).
   void reserve(size_t n) {
+    if (lookup_released_) rebuild_lookup();
     ids_.reserve(n);
     positions_.reserve(n);
   }
   static constexpr uint32_t kNone = IdTable::kNone;
+
+  // Frees the lookup table (32 MB at a million cases) once every text of a run is interned:
+  // ids and texts stay as they are; a later intern() rebuilds it, and find() scans.
+  void release_lookup() {
+    ids_.release();
+    lookup_released_ = true;
+  }
 
  private:
   // Positions are 32-bit: an arena holds at most 4 GiB of distinct text. Beyond that the run
@@ -107,6 +121,14 @@ class Interner {
   size_t used_ = 0;                              // bytes used in the last chunk
   std::vector<uint32_t> positions_;              // by id: the text's position in the arena
   IdTable ids_;
+  bool lookup_released_ = false;  // see release_lookup
+
+  void rebuild_lookup() {
+    lookup_released_ = false;
+    ids_.reserve(positions_.size());
+    for (uint32_t id = 0; id < positions_.size(); ++id)
+      ids_.insert(hash(text(id)), id, [](uint32_t) { return false; });  // texts are distinct
+  }
 };
 
 }  // namespace crible

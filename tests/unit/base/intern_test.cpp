@@ -70,5 +70,21 @@ BOOST_AUTO_TEST_CASE(prehashed_interning_gives_the_same_ids) {
   BOOST_TEST(moved.text(2) == "z");
 }
 
+// Once the loads are over the lookup table is freed (memory); ids and texts must not change,
+// and interning or finding afterwards must still give the right ids.
+BOOST_AUTO_TEST_CASE(a_released_lookup_keeps_every_id) {
+  Interner in;
+  for (int i = 0; i < 5000; ++i) in.intern("text-" + std::to_string(i));
+  in.release_lookup();
+  BOOST_TEST(in.text(4321) == "text-4321");
+  BOOST_TEST(in.find("text-17") == 17u);  // before any rebuild
+  BOOST_TEST(in.find("absent") == Interner::kNone);
+  BOOST_TEST(in.intern("text-4999") == 4999u);  // rebuilds
+  BOOST_TEST(in.intern("new") == 5000u);
+  BOOST_TEST(in.find("text-0") == 0u);
+  BOOST_TEST(in.find("new") == 5000u);
+  BOOST_TEST(in.size() == 5001u);
+}
+
 }  // namespace
 }  // namespace crible
