@@ -102,7 +102,7 @@ for n in "${sizes[@]}"; do
     awk -v n="$n" -v what="$1" -v w="$2" -v c="$3" -v r="$4" -v ratio="$5" -v cratio="$6" \
       'BEGIN { printf "%-9d %-14s %9.2f %8.2f %12s %10s %8s %8s\n", n, what, w, c,
                (what ~ /^explain/ || w <= 0 ? "-" : sprintf("%.0f", n / w)),
-               (r == "-" ? "-" : sprintf("%.0f", r / 1024)), ratio, cratio }'
+               (r == "-" ? "-" : sprintf("%.0f", r * 1024 / 1e6)), ratio, cratio }'
   }
   x() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1fx", a / b }'; }
   f() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fF", a / b }'; }
@@ -113,6 +113,10 @@ for n in "${sizes[@]}"; do
   row "sql baseline" "$sql_wall" "$sql_cpu" "$sql_rss" "1.0x" "1.0x"
   row "audit floor" "$floor_wall" "$floor_cpu" "$floor_rss" "1.00F" "1.00F"
   echo "          (cases.csv $mb MB; crible and SQL agree on all $n decisions)"
+  # Peaks against the file in the same unit (GNU time gives KiB; MB here are 10^6 bytes,
+  # as for cases.csv: until session 11 the table showed MiB beside the file's MB).
+  bytes=$(stat -c %s "$data/cases.csv")
+  echo "          (peak / cases.csv: eval $(awk -v r="$eval_rss" -v b="$bytes" 'BEGIN { printf "%.2f", r * 1024 / b }')x, review $(awk -v r="$review_rss" -v b="$bytes" 'BEGIN { printf "%.2f", r * 1024 / b }')x; target at 1M cases: at most 2x)"
   echo "          (review / eval: $(awk -v a="$review_wall" -v b="$eval_wall" 'BEGIN { printf "%.2f", a / b }') wall, $(awk -v a="$review_cpu" -v b="$eval_cpu" 'BEGIN { printf "%.2f", a / b }') CPU; store $store_mb MB, detail $detail_bytes B and findings $findings_bytes B a decision)"
 done
 
