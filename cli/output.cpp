@@ -34,7 +34,11 @@ std::unique_ptr<Sink> Sink::open(const std::string& path, bool whole) {
     s->temp_ = path + ".tmp-XXXXXX";
     const int fd = mkstemp(s->temp_.data());
     if (fd < 0) {
-      std::cerr << fmt::format("error: cannot write {}: {}\n", path, std::strerror(errno));
+      // The file itself may be writable in a directory that is not: say which is refused.
+      std::cerr << fmt::format(
+          "error: cannot write {}: cannot create the temporary file it is written to first "
+          "({}.tmp-XXXXXX): {}\n",
+          path, path, std::strerror(errno));
       return nullptr;
     }
     // mkstemp makes the file private (0600); the finished file gets the mode writing through

@@ -274,6 +274,16 @@ BOOST_AUTO_TEST_CASE(a_failed_write_leaves_the_previous_out_file) {
       BOOST_TEST(files == 1u);  // no temporary left behind
     }
   }
+  // A directory where no file can be created: the temporary is named, not only FILE.
+  const ct::Run nowhere = ct::run_crible({"eval", "rules/mali-2019.rules", "--cases",
+                                          "rules/sample/cases.csv", "--table",
+                                          "flows=rules/sample/flows.csv", "--table",
+                                          "languages=rules/sample/languages.csv", "--quiet",
+                                          "--out", (dir / "missing" / "d.csv").string()});
+  BOOST_TEST(nowhere.exit_code == 3);
+  BOOST_TEST(nowhere.err.find("cannot create the temporary file it is written to first") !=
+                 std::string::npos,
+             nowhere.err);
   // Without the limit the same run replaces the file with the whole decisions.
   const ct::Run whole = ct::run_crible(eval);
   BOOST_TEST(whole.exit_code == 0, whole.err);
