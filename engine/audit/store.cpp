@@ -959,6 +959,13 @@ std::optional<Error> misfit(int64_t run_id, const std::vector<bool>& is_signal,
                  " does not give one outcome for each criterion and signal of run " +
                  std::to_string(run_id)};
   }
+  // A decision reads back with an empty detail only once an erasure erased it (NULL): one
+  // appended empty would read as erased with no erasure record, which `crible explain`
+  // reports as a broken store although the chain commits to it and verify passes it.
+  if (d.detail_json.empty()) {
+    return Error{"the decision for input " + std::to_string(d.input_index) +
+                 " has no detail (only an erasure empties one)"};
+  }
   // Without branches: digits and letters come at random in a hash, so a test per character
   // mispredicts half the time, and that was most of checking a decision.
   if (!check_detail_hash) return std::nullopt;

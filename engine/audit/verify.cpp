@@ -242,7 +242,8 @@ Result<VerifyReport> Store::verify() {
       ++it->second;
       // The personal detail beside the chain.
       const int detail_column = columns + 1;
-      const bool present = !row.is_null(detail_column);
+      // An empty detail reads as an erased one (Store::decision): missing, as NULL is.
+      const bool present = !row.is_null(detail_column) && !row.view(detail_column).empty();
       const auto erasure = erased_by.find(seq);
       const bool covered = erasure != erased_by.end() && erasure->second.seq > seq &&
                            erasure->second.case_key == row.view(3);

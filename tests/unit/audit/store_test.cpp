@@ -203,7 +203,6 @@ BOOST_AUTO_TEST_CASE(decisions_round_trip_in_input_order) {
   auto run = store.begin_run(sample_ruleset(), sample_start());
   BOOST_REQUIRE(run.ok());
   std::vector<DecisionRecord> all = sample_decisions(5);
-  all[2].detail_json = "";
   all[4].case_key = "AVR \"quoted\" \\ é";
   // Appended out of input order, in two batches (as threads may finish them).
   BOOST_REQUIRE(store.append_decisions(*run, {all[3], all[1]}).ok());
@@ -213,6 +212,35 @@ BOOST_AUTO_TEST_CASE(decisions_round_trip_in_input_order) {
   BOOST_REQUIRE(back->size() == all.size());
   for (size_t i = 0; i < all.size(); ++i) check_same((*back)[i], all[i]);
   BOOST_TEST(store.already_decided(*run) == (std::vector<uint64_t>{0, 1, 2, 3, 4}));
+  check_intact(store);
+}
+
+// A decision appended with an empty detail read back as erased with no erasure record: the
+// chain committed to it and verify passed the store, but `crible explain` reported a broken
+// store (store fuzzer, a run built from decisions read back, one of them erased). Empty is
+// what only an erasure leaves: the append refuses it, and verify takes an empty detail for a
+// missing one, as the reader does.
+BOOST_AUTO_TEST_CASE(a_decision_without_detail_is_refused) {
+  TempDir tmp;
+  Store store = open_store(tmp.file("audit.sqlite"));
+  auto run = store.begin_run(sample_ruleset(), sample_start());
+  BOOST_REQUIRE(run.ok());
+  for (const bool sealed : {false, true}) {
+    std::vector<DecisionRecord> batch = sample_decisions(2);
+    batch[1].detail_json.clear();
+    if (sealed) {
+      auto sealer = store.decision_sealer(*run);
+      BOOST_REQUIRE(sealer.ok());
+      for (auto& d : batch) sealer->prepare(d);
+      sealer->seal(batch);
+      BOOST_TEST(batch[1].seal.seq == 0);
+    }
+    auto st = store.append_decisions(*run, batch);
+    BOOST_REQUIRE_MESSAGE(!st.ok(), "an empty detail was accepted");
+    BOOST_TEST(st.error().message ==
+               "the decision for input 1 has no detail (only an erasure empties one)");
+    BOOST_TEST(store.already_decided(*run).empty());
+  }
   check_intact(store);
 }
 
@@ -678,6 +706,18 @@ Store edit_by_hand(const TempDir& tmp, const std::string& sql,
     raw.exec(sql);
   }
   return open_store(path);
+}
+
+// Verify took an empty detail for a present one, which the reader takes for an erased one.
+BOOST_AUTO_TEST_CASE(an_empty_detail_is_a_missing_one) {
+  TempDir tmp;
+  Store store = edit_by_hand(tmp, "UPDATE decisions SET detail = '' WHERE seq = 4");
+  auto v = store.verify();
+  BOOST_REQUIRE(v.ok());
+  BOOST_TEST(!v->intact);
+  BOOST_TEST(v->first_broken ==
+             "record #4 (decision, run 1, case AVR100001): its personal detail is missing and "
+             "no erasure record covers it");
 }
 
 // Outcomes read back as append_decisions takes them: "pass" for a signal (S4 here) was read as
