@@ -79,6 +79,8 @@ struct DecisionRecord {
   // Personal detail, kept beside the chain: the decision's own values (the case fields the
   // rules read, each finding's evidence values and rendered reason, linked case ids) as
   // render::DecisionEncoder writes them; the run's detail_layout gives them their names.
+  // Never empty when appended (append_decisions refuses it): only an erasure empties it, so
+  // read back, empty means erased.
   std::string detail_json;
   // SHA-256 of detail_json, hex: what the chained record commits to. Left empty, it is
   // computed by append_decisions, on the one thread that appends; hash_detail() (or
