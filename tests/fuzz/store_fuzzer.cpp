@@ -143,19 +143,27 @@ void expect_code(const char* what, int code, std::initializer_list<int> allowed)
   die(std::string(what) + " exited with " + std::to_string(code));
 }
 
+// A command run in-process with its standard output captured: its exit code and what it printed.
+struct Printed {
+  int code;
+  std::string out;
+};
+template <class Command>
+Printed run_printing(Command&& command) {
+  Captured c;
+  const int code = command();
+  return {code, c.out.str()};
+}
+
 int explain(const std::string& case_key, std::optional<int64_t> run, const char* format) {
   ExplainOptions o;
   o.audit = g_store;
   o.case_id = case_key;
   o.run = run;
   o.format = format;
-  int code;
-  std::string printed;
-  {
-    Captured c;
-    code = crible::cli::run_explain(o);
-    printed = c.out.str();
-  }
+  const Printed p = run_printing([&] { return crible::cli::run_explain(o); });
+  const int code = p.code;
+  const std::string& printed = p.out;
   if (g_verbose) std::fprintf(stderr, "  explain %s (%s) -> %d\n", case_key.c_str(), format, code);
   expect_code("explain", code, {0, 3});
   if (code != 0 && !printed.empty()) die("explain failed but printed an explanation");
@@ -246,13 +254,9 @@ int verify() { return store_command("audit verify", crible::cli::run_audit_verif
 int list_runs() {
   AuditOptions o;
   o.store = g_store;
-  int code;
-  std::string printed;
-  {
-    Captured c;
-    code = crible::cli::run_audit_runs(o);
-    printed = c.out.str();
-  }
+  const Printed p = run_printing([&] { return crible::cli::run_audit_runs(o); });
+  const int code = p.code;
+  const std::string& printed = p.out;
   if (g_verbose) std::fprintf(stderr, "  audit runs -> %d\n", code);
   expect_code("audit runs", code, {0, 3});
   const bool missing = printed.find(",(missing),") != std::string::npos;
