@@ -102,6 +102,30 @@ std::vector<std::string> expected_triggers() {
   return out;
 }
 
+// An index holds no record, but without decisions_by_run_input nothing stops a second
+// decision for the same input, and the others make lookups slow.
+std::vector<std::string> expected_indexes() {
+  return {"runs_by_fingerprint", "decisions_by_run_input", "decisions_by_case_run",
+          "overrides_by_decision", "erasures_by_case"};
+}
+
+// A warning for each of `expected` that the schema holds no `type` ('trigger', 'index') of,
+// `shown` naming the kind in the message.
+Status warn_of_missing(StoreImpl& m, const char* type, const char* shown,
+                       const std::vector<std::string>& expected,
+                       std::vector<std::string>& warnings) {
+  std::set<std::string> present;
+  auto q = m.query(std::string("SELECT name FROM sqlite_schema WHERE type = '") + type + "'");
+  if (!q) return q.error();
+  while (q->step() == SQLITE_ROW) present.insert(q->text(0));
+  for (const std::string& name : expected) {
+    if (!present.count(name))
+      warnings.push_back(std::string(shown) + " " + name +
+                         " is missing: the store was altered outside crible");
+  }
+  return ok_status();
+}
+
 // Ends the read transaction that gives verify() one consistent snapshot.
 struct ReadTransaction {
   sqlite3* db;
@@ -126,31 +150,12 @@ Result<VerifyReport> Store::verify() {
   if (Status s = m.exec("BEGIN"); !s) return s.error();
   ReadTransaction read_txn{m.db};
 
-  {
-    std::set<std::string> present;
-    auto q = m.query("SELECT name FROM sqlite_schema WHERE type = 'trigger'");
-    if (!q) return q.error();
-    while (q->step() == SQLITE_ROW) present.insert(q->text(0));
-    for (const std::string& name : expected_triggers()) {
-      if (!present.count(name))
-        report.warnings.push_back("protective trigger " + name +
-                                  " is missing: the store was altered outside crible");
-    }
-  }
-  {
-    // An index holds no record, but without decisions_by_run_input nothing stops a second
-    // decision for the same input, and the others make lookups slow.
-    std::set<std::string> present;
-    auto q = m.query("SELECT name FROM sqlite_schema WHERE type = 'index'");
-    if (!q) return q.error();
-    while (q->step() == SQLITE_ROW) present.insert(q->text(0));
-    for (const char* name : {"runs_by_fingerprint", "decisions_by_run_input",
-                             "decisions_by_case_run", "overrides_by_decision", "erasures_by_case"}) {
-      if (!present.count(name))
-        report.warnings.push_back(std::string("index ") + name +
-                                  " is missing: the store was altered outside crible");
-    }
-  }
+  if (Status s = warn_of_missing(m, "trigger", "protective trigger", expected_triggers(),
+                                 report.warnings);
+      !s)
+    return s.error();
+  if (Status s = warn_of_missing(m, "index", "index", expected_indexes(), report.warnings); !s)
+    return s.error();
 
   // Which decisions each erasure covers. Read ahead of the chain because an erasure comes
   // after the decisions it covers; the erasure records themselves are checked in the pass,
