@@ -143,7 +143,8 @@ void expect_code(const char* what, int code, std::initializer_list<int> allowed)
   die(std::string(what) + " exited with " + std::to_string(code));
 }
 
-// A command run in-process with its standard output captured: its exit code and what it printed.
+// A command run in-process with its standard output and error captured (shown only with
+// verbose): its exit code and what it printed.
 struct Printed {
   int code;
   std::string out;
@@ -205,11 +206,7 @@ int export_run(std::optional<int64_t> run) {
   static const std::string kPrevious = "previous export\n";
   write_file(g_export, kPrevious);
   ::chmod(g_export.c_str(), 0640);
-  int code;
-  {
-    Captured c;
-    code = crible::cli::run_audit_export(o);
-  }
+  const int code = run_printing([&] { return crible::cli::run_audit_export(o); }).code;
   if (g_verbose) std::fprintf(stderr, "  export run %lld -> %d\n", run ? static_cast<long long>(*run) : 0LL, code);
   expect_code("audit export", code, {0, 3});
   for (const auto& entry : fs::directory_iterator(g_dir))
@@ -232,22 +229,14 @@ int export_run(std::optional<int64_t> run) {
   return code;
 }
 
-// A store command that takes only the store (verify, runs), its output discarded.
-int store_command(const char* what, int (*run)(const AuditOptions&),
-                  std::initializer_list<int> allowed) {
+int verify() {
   AuditOptions o;
   o.store = g_store;
-  int code;
-  {
-    Captured c;
-    code = run(o);
-  }
-  if (g_verbose) std::fprintf(stderr, "  %s -> %d\n", what, code);
-  expect_code(what, code, allowed);
+  const int code = run_printing([&] { return crible::cli::run_audit_verify(o); }).code;
+  if (g_verbose) std::fprintf(stderr, "  audit verify -> %d\n", code);
+  expect_code("audit verify", code, {0, 3, 4});
   return code;
 }
-
-int verify() { return store_command("audit verify", crible::cli::run_audit_verify, {0, 3, 4}); }
 
 // audit runs lists every run or none: a run whose ruleset record is gone is listed, as
 // (missing), with exit 3; any other damage is an error before the listing.
@@ -275,11 +264,7 @@ int override_case(const std::string& case_key, std::optional<int64_t> run) {
   o.disposition = "VERIFY";
   o.by = "fuzz";
   o.reason = "fuzzing";
-  int code;
-  {
-    Captured c;
-    code = crible::cli::run_audit_override(o);
-  }
+  const int code = run_printing([&] { return crible::cli::run_audit_override(o); }).code;
   if (g_verbose) std::fprintf(stderr, "  override %s -> %d\n", case_key.c_str(), code);
   // 2: the (edited) ruleset of the decision has no disposition VERIFY.
   expect_code("audit override", code, {0, 2, 3});
@@ -292,11 +277,7 @@ int erase_case(const std::string& case_key) {
   o.case_id = case_key;
   o.by = "fuzz";
   o.reason = "fuzzing";
-  int code;
-  {
-    Captured c;
-    code = crible::cli::run_audit_erase(o);
-  }
+  const int code = run_printing([&] { return crible::cli::run_audit_erase(o); }).code;
   if (g_verbose) std::fprintf(stderr, "  erase %s -> %d\n", case_key.c_str(), code);
   expect_code("audit erase", code, {0, 3});
   return code;
