@@ -1,5 +1,6 @@
 // The public hashing helpers of audit.h: SHA-256 of bytes and of files, HMAC-SHA256 for
 // pseudonymising personal identifiers. OpenSSL libcrypto does the work.
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
@@ -7,6 +8,7 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <stdexcept>
 
 #include "audit/audit.h"
 #include "audit/detail/canonical.h"
@@ -41,6 +43,33 @@ std::string hmac_sha256_hex(const std::string& key, const std::string& value) {
   unsigned int n = 0;
   HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
        reinterpret_cast<const unsigned char*>(value.data()), value.size(), out, &n);
+  return detail::to_hex(out, n);
+}
+
+Hmac::Hmac(const std::string& key) {
+  EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+  if (mac != nullptr) ctx_ = EVP_MAC_CTX_new(mac);
+  EVP_MAC_free(mac);  // the context holds its own reference
+  char digest[] = "SHA256";
+  const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                               OSSL_PARAM_construct_end()};
+  if (ctx_ == nullptr ||
+      EVP_MAC_init(ctx_, reinterpret_cast<const unsigned char*>(key.data()), key.size(), params) != 1) {
+    EVP_MAC_CTX_free(ctx_);
+    throw std::runtime_error("libcrypto cannot compute HMAC-SHA256");
+  }
+}
+
+Hmac::~Hmac() { EVP_MAC_CTX_free(ctx_); }
+
+std::string Hmac::hex(std::string_view value) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  size_t n = 0;
+  // Initialising without a key starts a new message under the key already set.
+  if (EVP_MAC_init(ctx_, nullptr, 0, nullptr) != 1 ||
+      EVP_MAC_update(ctx_, reinterpret_cast<const unsigned char*>(value.data()), value.size()) != 1 ||
+      EVP_MAC_final(ctx_, out, &n, sizeof out) != 1)
+    throw std::runtime_error("libcrypto failed to compute an HMAC-SHA256");
   return detail::to_hex(out, n);
 }
 

@@ -58,29 +58,29 @@ std::string format_number(double v) {
 }
 
 namespace {
-// A set's texts in byte order, as views into the interner (which outlives any rendering).
-std::vector<std::string_view> set_texts(const Value& v, const Interner& interner) {
+// A set's texts in byte order, as views into the run's texts (which outlive any rendering).
+std::vector<std::string_view> set_texts(const Value& v, TextView texts) {
   std::vector<std::string_view> out;
   out.reserve(v.n);
-  for (uint32_t i = 0; i < v.n; ++i) out.push_back(interner.text(v.set[i]));
+  for (uint32_t i = 0; i < v.n; ++i) out.push_back(texts.text(v.set[i]));
   std::sort(out.begin(), out.end());
   return out;
 }
 }  // namespace
 
-std::string format_value(const Value& v, TypeKind type, const Interner& interner) {
+std::string format_value(const Value& v, TypeKind type, TextView texts) {
   (void)type;
   switch (v.kind) {
     case ValueKind::Missing: return "missing";
     case ValueKind::Bool: return v.i ? "true" : "false";
     case ValueKind::Int: return std::to_string(v.i);
     case ValueKind::Num: return format_number(v.d);
-    case ValueKind::Text: return std::string(interner.text(static_cast<uint32_t>(v.i)));
+    case ValueKind::Text: return std::string(texts.text(static_cast<uint32_t>(v.i)));
     case ValueKind::Date: return format_date(v.i);
     case ValueKind::Duration: return fmt::format("{} day{}", v.i, v.i == 1 || v.i == -1 ? "" : "s");
     case ValueKind::Set: {
-      auto texts = set_texts(v, interner);
-      return texts.empty() ? "none" : fmt::format("{}", fmt::join(texts, ";"));
+      auto sorted = set_texts(v, texts);
+      return sorted.empty() ? "none" : fmt::format("{}", fmt::join(sorted, ";"));
     }
   }
   return "";
@@ -100,11 +100,11 @@ std::string decisions_csv_header(const check::TypedRuleset& rules) {
 }
 
 std::string case_key(const check::TypedRuleset& rules, const data::Table& cases,
-                     const Interner& interner, size_t row) {
+                     TextView texts, size_t row) {
   const data::Column& c = cases.columns[rules.case_key];
   const ColumnDecl& decl = rules.cases.columns[rules.case_key];
   switch (decl.type.kind) {
-    case TypeKind::Text: return std::string(interner.text(c.text(row)));
+    case TypeKind::Text: return std::string(texts.text(c.text(row)));
     case TypeKind::Integer: return std::to_string(c.integer(row));
     case TypeKind::Date: return format_date(c.date(row));
     case TypeKind::Number: return format_number(c.number(row));
@@ -131,14 +131,14 @@ std::string fired_field(const check::TypedRuleset& rules, const eval::Decisions&
 }
 
 std::string decisions_csv_row(const check::TypedRuleset& rules, const data::Table& cases,
-                              const Interner& interner, const eval::Decisions& d, size_t row) {
+                              TextView texts, const eval::Decisions& d, size_t row) {
   std::string line;
-  append_decisions_csv(line, rules, cases, interner, d, row, row + 1);
+  append_decisions_csv(line, rules, cases, texts, d, row, row + 1);
   return line;
 }
 
 void append_decisions_csv(std::string& out, const check::TypedRuleset& rules,
-                          const data::Table& cases, const Interner& interner,
+                          const data::Table& cases, TextView texts,
                           const eval::Decisions& d, size_t begin, size_t end) {
   // The `fired` ids in byte order, once: criterion i as i, signal j as n_criteria + j. A row
   // then lists the ones that apply in this order, the order fired_field sorts them into.
@@ -154,9 +154,9 @@ void append_decisions_csv(std::string& out, const check::TypedRuleset& rules,
   const auto pass = static_cast<uint8_t>(eval::CriterionOutcome::Pass);
   for (size_t row = begin; row < end; ++row) {
     if (text_key)
-      append_csv_field(out, interner.text(keys.text(row)));
+      append_csv_field(out, texts.text(keys.text(row)));
     else
-      append_csv_field(out, case_key(rules, cases, interner, row));
+      append_csv_field(out, case_key(rules, cases, texts, row));
     out += ',';
     append_csv_field(out, rules.disposition[d.disposition[row]].outcome);
     for (size_t i = 0; i < d.n_scores; ++i) {
@@ -184,7 +184,7 @@ void append_decisions_csv(std::string& out, const check::TypedRuleset& rules,
 }
 
 std::string reason_text(const std::vector<check::TemplatePart>& parts,
-                        const std::vector<eval::EvidenceItem>& evidence, const Interner& interner) {
+                        const std::vector<eval::EvidenceItem>& evidence, TextView texts) {
   std::string out;
   for (const auto& p : parts) {
     if (p.node < 0) {
@@ -193,7 +193,7 @@ std::string reason_text(const std::vector<check::TemplatePart>& parts,
     }
     auto it = std::find_if(evidence.begin(), evidence.end(),
                            [&](const eval::EvidenceItem& e) { return e.name == p.text; });
-    out += it == evidence.end() ? "?" : format_value(it->value, it->type, interner);
+    out += it == evidence.end() ? "?" : format_value(it->value, it->type, texts);
   }
   return out;
 }
@@ -311,7 +311,7 @@ class JsonWriter {
     first_ = false;
   }
 
-  void value(const Value& v, const Interner& interner) {
+  void value(const Value& v, TextView texts) {
     switch (v.kind) {
       case ValueKind::Missing: null(); return;
       case ValueKind::Bool: boolean(v.i != 0); return;
@@ -325,7 +325,7 @@ class JsonWriter {
           number(v.d);
         }
         return;
-      case ValueKind::Text: text(interner.text(static_cast<uint32_t>(v.i))); return;
+      case ValueKind::Text: text(texts.text(static_cast<uint32_t>(v.i))); return;
       case ValueKind::Date: {
         // Straight into the buffer: a date needs no escaping, and review writes several a case.
         char* p = room(12);
@@ -347,7 +347,7 @@ class JsonWriter {
       }
       case ValueKind::Set: {
         open('[');
-        for (const auto& t : set_texts(v, interner)) {
+        for (const auto& t : set_texts(v, texts)) {
           item();
           text(t);
         }
@@ -386,7 +386,7 @@ class JsonWriter {
   bool first_ = true;
 };
 
-void evidence_json(JsonWriter& w, const std::vector<eval::EvidenceItem>& ev, const Interner& interner) {
+void evidence_json(JsonWriter& w, const std::vector<eval::EvidenceItem>& ev, TextView texts) {
   w.open('{');
   // nlohmann's object keeps the first position of a repeated key and the last value.
   for (size_t i = 0; i < ev.size(); ++i) {
@@ -397,7 +397,7 @@ void evidence_json(JsonWriter& w, const std::vector<eval::EvidenceItem>& ev, con
     for (size_t k = i + 1; k < ev.size(); ++k)
       if (ev[k].name == ev[i].name) last = k;
     w.key(ev[i].name);
-    w.value(ev[last].value, interner);
+    w.value(ev[last].value, texts);
   }
   w.close('}');
 }
@@ -414,13 +414,13 @@ void string_array(JsonWriter& w, const std::vector<std::string>& items) {
 }  // namespace
 
 std::string decision_json(const check::TypedRuleset& rules, const data::Table& cases,
-                          const Interner& interner, const eval::CaseDetail& detail, bool with_fields) {
+                          TextView texts, const eval::CaseDetail& detail, bool with_fields) {
   // The thread's own writer, kept from one call to the next: `--format jsonl` renders one
   // detail per case, and a fresh writer would regrow its buffer for each.
   thread_local JsonWriter w;
   w.clear();
   w.open('{');
-  w.member("case_id", case_key(rules, cases, interner, detail.row));
+  w.member("case_id", case_key(rules, cases, texts, detail.row));
   const auto& line = rules.disposition[detail.disposition];
   w.member("disposition", line.outcome);
   w.key("disposition_rule");
@@ -494,13 +494,13 @@ std::string decision_json(const check::TypedRuleset& rules, const data::Table& c
       w.member("condition", c.clauses.empty() ? "" : c.clauses[0].text);
     }
     w.key("evidence");
-    evidence_json(w, f.evidence, interner);
+    evidence_json(w, f.evidence, texts);
     if (!f.missing.empty()) {
       w.key("missing");
       string_array(w, f.missing);
     }
     if (!c.reason.empty()) {
-      w.member("reason", reason_text(c.reason, f.evidence, interner));
+      w.member("reason", reason_text(c.reason, f.evidence, texts));
     }
     w.close('}');
   }
@@ -519,20 +519,20 @@ std::string decision_json(const check::TypedRuleset& rules, const data::Table& c
     w.member("outcome", f.fired ? "fired" : "not_fired");
     w.member("condition", s.fires_text);
     w.key("evidence");
-    evidence_json(w, f.evidence, interner);
+    evidence_json(w, f.evidence, texts);
     if (f.unknown) {
       w.key("missing");
       string_array(w, f.missing);
     }
     if (f.fired && !s.reason.empty()) {
-      w.member("reason", reason_text(s.reason, f.evidence, interner));
+      w.member("reason", reason_text(s.reason, f.evidence, texts));
     }
     if (f.fired && i < detail.linked.size() && !detail.linked[i].empty()) {
       w.key("linked_cases");
       w.open('[');
       for (size_t r : detail.linked[i]) {
         w.item();
-        w.text(case_key(rules, cases, interner, r));
+        w.text(case_key(rules, cases, texts, r));
       }
       w.close(']');
     }
@@ -547,7 +547,7 @@ std::string decision_json(const check::TypedRuleset& rules, const data::Table& c
       if (!rules.case_fields_read[c] || static_cast<int32_t>(c) == rules.case_key) continue;
       if (!cases.columns[c].loaded) continue;
       w.key(rules.cases.columns[c].name);
-      w.value(cases.columns[c].value(detail.row), interner);
+      w.value(cases.columns[c].value(detail.row), texts);
     }
     w.close('}');
   }
@@ -694,14 +694,14 @@ DecisionEncoder::DecisionEncoder(const check::TypedRuleset& rules) : rules_(rule
   layout_ = std::string(w.view());
 }
 
-std::string DecisionEncoder::values_json(const data::Table& cases, const Interner& interner,
+std::string DecisionEncoder::values_json(const data::Table& cases, TextView texts,
                                          const eval::CaseDetail& detail) const {
   std::string out;
-  values_json(cases, interner, detail, out);
+  values_json(cases, texts, detail, out);
   return out;
 }
 
-void DecisionEncoder::values_json(const data::Table& cases, const Interner& interner,
+void DecisionEncoder::values_json(const data::Table& cases, TextView texts,
                                   const eval::CaseDetail& detail, std::string& out) const {
   const check::TypedRuleset& rules = rules_;
   // The fields first, into their own buffer: evidence equal to a field is stored as `{}`.
@@ -714,7 +714,7 @@ void DecisionEncoder::values_json(const data::Table& cases, const Interner& inte
   field_values.clear();
   for (int32_t c : fields_) {
     field_values.push_back(cases.columns[c].value(detail.row));
-    fw.value(field_values.back(), interner);
+    fw.value(field_values.back(), texts);
     field_end.push_back(fw.size());
   }
   auto field_json = [&](int32_t i) {
@@ -733,7 +733,7 @@ void DecisionEncoder::values_json(const data::Table& cases, const Interner& inte
         continue;
       }
       const size_t begin = w.size();
-      w.value(items[k].value, interner);
+      w.value(items[k].value, texts);
       if (at[k] >= 0 && w.view().substr(begin) == field_json(at[k])) {
         w.truncate(begin);
         w.raw("{}");
@@ -784,7 +784,7 @@ void DecisionEncoder::values_json(const data::Table& cases, const Interner& inte
     evidence(f.evidence, criterion_fields_[i]);
     if (!rules.criteria[i].reason.empty()) {
       w.item();
-      w.text(reason_text(rules.criteria[i].reason, f.evidence, interner));
+      w.text(reason_text(rules.criteria[i].reason, f.evidence, texts));
     }
     w.close(']');
   }
@@ -806,7 +806,7 @@ void DecisionEncoder::values_json(const data::Table& cases, const Interner& inte
       if (s.reason.empty()) {
         w.null();
       } else {
-        w.text(reason_text(s.reason, f.evidence, interner));
+        w.text(reason_text(s.reason, f.evidence, texts));
       }
     }
     if (linked) {
@@ -814,7 +814,7 @@ void DecisionEncoder::values_json(const data::Table& cases, const Interner& inte
       w.open('[');
       for (size_t r : detail.linked[i]) {
         w.item();
-        w.text(case_key(rules, cases, interner, r));
+        w.text(case_key(rules, cases, texts, r));
       }
       w.close(']');
     }

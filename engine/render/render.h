@@ -17,7 +17,7 @@
 namespace crible::render {
 
 // "2019-01-18", "730 days", "eng;fra" (sorted by text), "true", "12", "1.5", "missing".
-std::string format_value(const Value& v, TypeKind type, const Interner& interner);
+std::string format_value(const Value& v, TypeKind type, TextView texts);
 // Integral numbers print without a decimal point; others in the shortest exact form.
 std::string format_number(double v);
 // RFC 4180 quoting when needed.
@@ -27,21 +27,21 @@ std::string csv_field(const std::string& s);
 std::string decisions_csv_header(const check::TypedRuleset& rules);
 // One CSV row (with trailing newline) for case `row`.
 std::string decisions_csv_row(const check::TypedRuleset& rules, const data::Table& cases,
-                              const Interner& interner, const eval::Decisions& d, size_t row);
+                              TextView texts, const eval::Decisions& d, size_t row);
 // The rows of cases [begin, end) appended to `out`: the bytes of decisions_csv_row for each,
 // without a string or an allocation per row.
 void append_decisions_csv(std::string& out, const check::TypedRuleset& rules,
-                          const data::Table& cases, const Interner& interner,
+                          const data::Table& cases, TextView texts,
                           const eval::Decisions& d, size_t begin, size_t end);
 // The `fired` field: failed or unknown criteria and fired signals, byte-sorted, ';'-joined.
 std::string fired_field(const check::TypedRuleset& rules, const eval::Decisions& d, size_t row);
 
 std::string case_key(const check::TypedRuleset& rules, const data::Table& cases,
-                     const Interner& interner, size_t row);
+                     TextView texts, size_t row);
 
 // A reason template filled with the finding's evidence values.
 std::string reason_text(const std::vector<check::TemplatePart>& parts,
-                        const std::vector<eval::EvidenceItem>& evidence, const Interner& interner);
+                        const std::vector<eval::EvidenceItem>& evidence, TextView texts);
 
 const char* outcome_word(eval::CriterionOutcome o);
 
@@ -49,7 +49,7 @@ const char* outcome_word(eval::CriterionOutcome o);
 // evidence and reason: the `--format jsonl` line and the audit store's detail.
 // With `with_fields`, also the case fields the rules read (for the audit store).
 std::string decision_json(const check::TypedRuleset& rules, const data::Table& cases,
-                          const Interner& interner, const eval::CaseDetail& detail,
+                          TextView texts, const eval::CaseDetail& detail,
                           bool with_fields = false);
 
 // The audit store keeps a decision's detail in two parts, so that each decision stores only
@@ -63,11 +63,11 @@ class DecisionEncoder {
   explicit DecisionEncoder(const check::TypedRuleset& rules);
   const std::string& layout_json() const { return layout_; }
   // Safe to call from several threads at once.
-  std::string values_json(const data::Table& cases, const Interner& interner,
+  std::string values_json(const data::Table& cases, TextView texts,
                           const eval::CaseDetail& detail) const;
   // The same into `out` (replacing its content, keeping its storage): review renders one per
   // case, and a thread that renders case after case allocates nothing once warm.
-  void values_json(const data::Table& cases, const Interner& interner,
+  void values_json(const data::Table& cases, TextView texts,
                    const eval::CaseDetail& detail, std::string& out) const;
 
  private:

@@ -127,28 +127,24 @@ class BuildCrew {
 
 // No raw identifier reaches the store while "same phone" links survive (equal values, equal
 // hashes).
-Interner pseudonymised(const check::TypedRuleset& rules, const data::Table& cases,
-                       const Interner& interner, const std::string& key) {
-  std::unordered_set<uint32_t> personal;
+TextReplacements pseudonyms(const check::TypedRuleset& rules, const data::Table& cases,
+                            const Interner& interner, const std::string& key) {
+  std::vector<bool> personal(interner.size(), false);
   for (size_t c = 0; c < rules.cases.columns.size(); ++c) {
     const ColumnDecl& decl = rules.cases.columns[c];
     const data::Column& col = cases.columns[c];
     if (!decl.personal || !col.loaded) continue;
     if (decl.type.kind == TypeKind::Text) {
       for (size_t r = 0; r < cases.rows; ++r)
-        if (col.valid(r)) personal.insert(col.text(r));
+        if (col.valid(r)) personal[col.text(r)] = true;
     } else if (decl.type.kind == TypeKind::Set) {
-      for (uint32_t id : col.set_pool()) personal.insert(id);
+      for (uint32_t id : col.set_pool()) personal[id] = true;
     }
   }
-  Interner out;
-  for (uint32_t i = 0; i < interner.size(); ++i) {
-    const std::string_view t = interner.text(i);
-    if (personal.count(i))
-      out.intern("hmac:" + audit::hmac_sha256_hex(key, std::string(t)).substr(0, 16));
-    else
-      out.intern(t);
-  }
+  TextReplacements out(personal, kPseudonymWidth);
+  audit::Hmac hmac(key);
+  for (uint32_t id = 0; id < interner.size(); ++id)
+    if (personal[id]) out.set(id, "hmac:" + hmac.hex(interner.text(id)).substr(0, 16));
   return out;
 }
 
@@ -166,11 +162,11 @@ Status record_decisions(audit::Store& store, int64_t run_id, const DecidedRun& r
   for (uint64_t i : done)
     if (i < d.cases) skip[i] = true;
 
-  Interner pseudo;
-  const Interner* view = &run.interner;
+  TextReplacements hidden;
+  TextView texts = run.interner;
   if (!options.pseudonymise_key.empty()) {
-    pseudo = pseudonymised(rules, run.cases, run.interner, options.pseudonymise_key);
-    view = &pseudo;
+    hidden = pseudonyms(rules, run.cases, run.interner, options.pseudonymise_key);
+    texts = TextView(run.interner, hidden);
   }
   // Fills `rec` in place: records are reused batch after batch, so that building one
   // allocates nothing once their strings have grown.
@@ -199,7 +195,7 @@ Status record_decisions(audit::Store& store, int64_t run_id, const DecidedRun& r
     }
     for (size_t i = 0; i < rules.signals.size(); ++i)
       rec.outcomes += d.fired[r * d.n_signals + i] ? 'y' : 'n';
-    encoder.values_json(run.cases, *view, detail, rec.detail_json);
+    encoder.values_json(run.cases, texts, detail, rec.detail_json);
     // Hashed and checked here, on all cores and while the record is in this core's cache,
     // rather than on the one appending thread.
     rec.detail_hash.clear();  // the record is reused: hashed anew by prepare

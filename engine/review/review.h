@@ -47,11 +47,13 @@ struct RecordOptions {
 Status record_decisions(audit::Store& store, int64_t run_id, const DecidedRun& run,
                         const RecordOptions& options);
 
-// The interner of a pseudonymised review: the texts of `interner` in id order, those of
-// personal columns replaced by keyed hashes, so each keeps its id (two texts whose 64-bit
-// hashes met would share one; not expected in practice). Exposed for tests.
-Interner pseudonymised(const check::TypedRuleset& rules, const data::Table& cases,
-                       const Interner& interner, const std::string& key);
+// The texts of a pseudonymised review: each text of a personal column of `cases` replaced
+// by "hmac:" and the first 16 hex digits of its HMAC-SHA256 under `key`, each id keeping
+// its place (equal texts, equal pseudonyms: links survive; two texts whose 64-bit prefixes
+// met would read alike, not expected in practice). Exposed for tests.
+constexpr size_t kPseudonymWidth = 21;
+TextReplacements pseudonyms(const check::TypedRuleset& rules, const data::Table& cases,
+                            const Interner& interner, const std::string& key);
 
 // What `crible explain` prints about a decision as Store::decision returns it (its detail
 // as stored: the values, named by its run's layout; empty when erased). Text, for a person:

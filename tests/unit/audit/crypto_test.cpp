@@ -30,6 +30,21 @@ BOOST_AUTO_TEST_CASE(hmac_depends_on_the_key) {
              hmac_sha256_hex("k2", "+223 76 12 34 56"));
 }
 
+// One key set up once, many values: each value's HMAC is its own, whatever came before it
+// (RFC 4231 test cases 2 and 6, the latter with a key longer than SHA-256's block).
+BOOST_AUTO_TEST_CASE(a_keyed_hmac_gives_each_value_its_own_hmac) {
+  Hmac jefe("Jefe");
+  BOOST_TEST(jefe.hex("what do ya want for nothing?") ==
+             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  BOOST_TEST(jefe.hex("+223 76 12 34 56") == hmac_sha256_hex("Jefe", "+223 76 12 34 56"));
+  BOOST_TEST(jefe.hex("") == hmac_sha256_hex("Jefe", ""));
+  BOOST_TEST(jefe.hex("what do ya want for nothing?") ==
+             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  Hmac long_key(std::string(131, '\xaa'));
+  BOOST_TEST(long_key.hex("Test Using Larger Than Block-Size Key - Hash Key First") ==
+             "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+}
+
 BOOST_AUTO_TEST_CASE(sha256_file_streams_large_files) {
   test::TempDir tmp;
   const std::string path = tmp.file("big.csv");

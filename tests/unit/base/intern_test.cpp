@@ -1,5 +1,6 @@
 // tests/unit/base/intern_test.cpp: the Interner's arena — ids, texts of every length (the
-// 1-byte and 4-byte length prefixes, texts longer than a chunk), and views that stay valid.
+// 1-byte and 4-byte length prefixes, texts longer than a chunk), and views that stay valid;
+// and TextView over TextReplacements, which shows some ids' texts as others.
 #include "base/intern.h"
 
 #include <boost/test/unit_test.hpp>
@@ -9,6 +10,13 @@
 
 namespace crible {
 namespace {
+
+// A 4-byte replacement text for id (below 1000).
+std::string fmt_id(uint32_t id) {
+  std::string s = "#" + std::to_string(id);
+  s.resize(4, '_');
+  return s;
+}
 
 BOOST_AUTO_TEST_CASE(same_text_same_id_in_order_of_first_sight) {
   Interner in;
@@ -84,6 +92,44 @@ BOOST_AUTO_TEST_CASE(a_released_lookup_keeps_every_id) {
   BOOST_TEST(in.find("text-0") == 0u);
   BOOST_TEST(in.find("new") == 5000u);
   BOOST_TEST(in.size() == 5001u);
+}
+
+// Replaced ids on both sides of the rank's 64-bit words, the first and the last: each reads
+// its own replacement, every other id its interned text.
+BOOST_AUTO_TEST_CASE(a_view_shows_each_replaced_id_as_its_replacement) {
+  Interner in;
+  for (int i = 0; i < 300; ++i) in.intern("t" + std::to_string(i));
+  const std::vector<uint32_t> chosen = {0, 1, 62, 63, 64, 65, 127, 128, 200, 299};
+  std::vector<bool> replaced(in.size(), false);
+  for (uint32_t id : chosen) replaced[id] = true;
+  TextReplacements r(replaced, 4);
+  BOOST_TEST(r.count() == chosen.size());
+  for (uint32_t id : chosen) r.set(id, fmt_id(id));
+  const TextView view(in, r);
+  for (uint32_t id = 0; id < in.size(); ++id) {
+    if (replaced[id])
+      BOOST_TEST(view.text(id) == fmt_id(id));
+    else
+      BOOST_TEST(view.text(id) == in.text(id));
+  }
+  const TextView plain = in;
+  BOOST_TEST(plain.text(64) == "t64");
+  // Beyond the replacements' ids (a text interned later): the interner's own.
+  BOOST_TEST(!r.replaces(300));
+  BOOST_TEST(in.intern("later") == 300u);
+  BOOST_TEST(view.text(300) == "later");
+}
+
+BOOST_AUTO_TEST_CASE(a_replacement_of_another_width_or_id_is_refused) {
+  Interner in;
+  for (int i = 0; i < 10; ++i) in.intern("t" + std::to_string(i));
+  std::vector<bool> replaced(in.size(), false);
+  replaced[3] = true;
+  TextReplacements r(replaced, 4);
+  BOOST_CHECK_THROW(r.set(3, "abc"), std::logic_error);
+  BOOST_CHECK_THROW(r.set(4, "abcd"), std::logic_error);
+  r.set(3, "abcd");
+  BOOST_TEST(TextView(in, r).text(3) == "abcd");
 }
 
 }  // namespace
