@@ -5,7 +5,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -15,6 +17,51 @@
 #include "render/render.h"
 
 namespace crible::cli {
+
+namespace {
+
+// A temporary file being written is removed when the process is interrupted (Ctrl-C, a
+// terminal closed, `kill`, the file size limit), not only when a write fails: a stray
+// FILE.tmp-XXXXXX of a million decisions beside the output would be litter nobody named.
+// (SIGKILL cannot be caught: such a temporary stays.) The handler may run on any thread at
+// any moment, so it only reads pointers published atomically to paths that are never
+// modified or freed (a few bytes per temporary, in a process that makes one or two).
+constexpr size_t kTempSlots = 8;
+std::atomic<const char*> temp_paths[kTempSlots];
+std::atomic<size_t> temp_slots_used{0};
+constexpr int kInterrupts[] = {SIGINT, SIGTERM, SIGHUP, SIGXFSZ};
+
+extern "C" void remove_temporaries(int sig) {
+  for (auto& slot : temp_paths)
+    if (const char* path = slot.load()) ::unlink(path);
+  // Then as if not caught: the process ends by the signal, its exit status says so.
+  std::signal(sig, SIG_DFL);
+  std::raise(sig);
+}
+
+// Returns the slot, or kTempSlots when none is left (the temporary is then only removed on
+// failure or destruction, as before).
+size_t register_temporary(const std::string& path) {
+  const size_t slot = temp_slots_used.fetch_add(1);
+  if (slot >= kTempSlots) return kTempSlots;
+  if (slot == 0) {
+    for (int sig : kInterrupts) {
+      struct sigaction now {}, before {};
+      if (sigaction(sig, nullptr, &before) != 0 || before.sa_handler == SIG_IGN) continue;
+      now.sa_handler = remove_temporaries;
+      sigemptyset(&now.sa_mask);
+      sigaction(sig, &now, nullptr);
+    }
+  }
+  temp_paths[slot].store(strdup(path.c_str()));
+  return slot;
+}
+
+void unregister_temporary(size_t slot) {
+  if (slot < kTempSlots) temp_paths[slot].store(nullptr);  // its copy is left, see above
+}
+
+}  // namespace
 
 std::unique_ptr<Sink> Sink::open(const std::string& path, bool whole) {
   auto s = std::unique_ptr<Sink>(new Sink());
@@ -33,6 +80,7 @@ std::unique_ptr<Sink> Sink::open(const std::string& path, bool whole) {
     // In the same directory, so that the rename replaces the file in one step.
     s->temp_ = path + ".tmp-XXXXXX";
     const int fd = mkstemp(s->temp_.data());
+    if (fd >= 0) s->temp_slot_ = register_temporary(s->temp_);
     if (fd < 0) {
       // The file itself may be writable in a directory that is not: say which is refused.
       std::cerr << fmt::format(
@@ -51,6 +99,7 @@ std::unique_ptr<Sink> Sink::open(const std::string& path, bool whole) {
       std::cerr << fmt::format("error: cannot write {}: {}\n", path, std::strerror(errno));
       ::close(fd);
       std::remove(s->temp_.c_str());
+      unregister_temporary(s->temp_slot_);
       return nullptr;
     }
     s->owned_ = true;
@@ -71,6 +120,7 @@ Sink::~Sink() {
     // Not closed: the output is incomplete. The temporary goes; the previous file stays.
     if (f_) std::fclose(f_);
     std::remove(temp_.c_str());
+    unregister_temporary(temp_slot_);
     return;
   }
   if (f_) close();
@@ -101,6 +151,7 @@ bool Sink::close() {
       failed_ = true;
     }
     if (failed_) std::remove(temp_.c_str());
+    unregister_temporary(temp_slot_);
     temp_.clear();
   }
   return !failed_;

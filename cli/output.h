@@ -2,6 +2,7 @@
 // terminal, and the end-of-run summary.
 #pragma once
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <future>
 #include <memory>
@@ -20,7 +21,8 @@ class Sink {
   // `whole`: a regular file (or a new one) is written as a temporary file beside it, renamed
   // over it by close() only when everything reached it; a Sink destroyed without close(), or
   // whose close() fails, removes the temporary and leaves any previous file as it was. Other
-  // paths (stdout, a device, a pipe, a symbolic link) are written directly.
+  // paths (stdout, a device, a pipe, a symbolic link) are written directly. A signal that
+  // ends the process (SIGINT, SIGTERM, SIGHUP, SIGXFSZ) removes the temporary too.
   static std::unique_ptr<Sink> open(const std::string& path, bool whole = false);
   ~Sink();
   void write(const std::string& s);
@@ -31,6 +33,7 @@ class Sink {
   bool owned_ = false;
   std::string path_;
   std::string temp_;  // `whole`: the temporary file written, until renamed to path_
+  size_t temp_slot_ = SIZE_MAX;  // where temp_ is registered for removal on a signal
   std::string buffer_;
   bool failed_ = false;
   void flush();

@@ -291,4 +291,31 @@ BOOST_AUTO_TEST_CASE(a_failed_write_leaves_the_previous_out_file) {
   BOOST_TEST(ct::read_file(out).starts_with("case_id,disposition"));
 }
 
+// A process ended by a signal while writing its --out used to leave FILE.tmp-XXXXXX behind.
+// The file size limit with SIGXFSZ at its default plays the interruption deterministically:
+// the write past the limit raises the signal, as Ctrl-C or `kill` would at that moment.
+BOOST_AUTO_TEST_CASE(an_interrupted_write_leaves_no_temporary) {
+  const std::filesystem::path dir = ct::temp_dir("out-interrupted");
+  const std::filesystem::path out = dir / "decisions.csv";
+  ct::write_file(out, "previous decisions\n");
+  struct rlimit before {};
+  BOOST_REQUIRE(getrlimit(RLIMIT_FSIZE, &before) == 0);
+  struct rlimit limited = before;
+  limited.rlim_cur = 16384;
+  const auto previous_handler = signal(SIGXFSZ, SIG_DFL);
+  BOOST_REQUIRE(setrlimit(RLIMIT_FSIZE, &limited) == 0);
+  const ct::Run run = ct::run_crible(
+      {"eval", "rules/mali-2019.rules", "--cases", "rules/sample/cases.csv", "--table",
+       "flows=rules/sample/flows.csv", "--table", "languages=rules/sample/languages.csv",
+       "--quiet", "--out", out.string()});
+  setrlimit(RLIMIT_FSIZE, &before);
+  signal(SIGXFSZ, previous_handler);
+  BOOST_TEST(run.exit_code == 128 + SIGXFSZ, run.err);  // ended by the signal, as it says
+  BOOST_TEST(ct::read_file(out) == "previous decisions\n");
+  std::vector<std::string> files;
+  for (const auto& f : std::filesystem::directory_iterator(dir))
+    files.push_back(f.path().filename().string());
+  BOOST_TEST(files == std::vector<std::string>{"decisions.csv"});
+}
+
 BOOST_AUTO_TEST_SUITE_END()
