@@ -25,7 +25,11 @@ inline uint64_t hash_mix(uint64_t h) {
 }
 
 // Bytes to 32 bits, eight at a time. For short texts (ids, phones, names): no setup cost.
+// The last 1-7 bytes are read as the little-endian number they form, as if copied into a
+// zeroed word, but with loads only: copying them byte by byte onto the stack and reading the
+// word back stalled on store forwarding, three quarters of this function's time (session 12).
 inline uint32_t hash_bytes(const char* p, size_t n) {
+  const size_t total = n;
   uint64_t h = 0x9E3779B97F4A7C15ull ^ (static_cast<uint64_t>(n) * 0xff51afd7ed558ccdull);
   while (n >= 8) {
     uint64_t x;
@@ -36,8 +40,20 @@ inline uint32_t hash_bytes(const char* p, size_t n) {
     n -= 8;
   }
   if (n > 0) {
-    uint64_t x = 0;
-    std::memcpy(&x, p, n);
+    uint64_t x;
+    const auto* u = reinterpret_cast<const unsigned char*>(p);
+    if (total >= 8) {  // the word ending with the text; its first 8 - n bytes are hashed already
+      std::memcpy(&x, p + n - 8, 8);
+      x >>= 8 * (8 - n);
+    } else if (n >= 4) {  // two words of 4 that overlap: the same bytes in the same places
+      uint32_t lo, hi;
+      std::memcpy(&lo, p, 4);
+      std::memcpy(&hi, p + n - 4, 4);
+      x = lo | static_cast<uint64_t>(hi) << (8 * (n - 4));
+    } else {  // 1-3 bytes: first, middle, last (some the same byte)
+      x = u[0] | static_cast<uint64_t>(u[n / 2]) << (8 * (n / 2)) |
+          static_cast<uint64_t>(u[n - 1]) << (8 * (n - 1));
+    }
     h = (h ^ x) * 0x9E3779B97F4A7C15ull;
   }
   return static_cast<uint32_t>(hash_mix(h));
