@@ -263,7 +263,7 @@ class Loader {
       in_.line = record_.line;
       b.line[b.count] = record_.line;
       const bool ok = accept_record();
-      if (ok) own_unescaped(b);
+      if (ok && record_.unescaped) own_unescaped(b);
       b.staged_ok[b.count] = ok ? 1 : 0;
       ++b.count;
     }

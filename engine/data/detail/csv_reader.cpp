@@ -228,6 +228,7 @@ bool CsvReader::next(CsvRecord& record) {
   pos_ = p;
   for (const ScratchValue& v : in_scratch_)
     record.fields[v.field].value = std::string_view(scratch_.data() + v.begin, v.size);
+  record.unescaped = !in_scratch_.empty();
   return true;
 }
 

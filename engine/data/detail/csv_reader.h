@@ -38,6 +38,9 @@ struct CsvRecord {
   CsvProblem problem = CsvProblem::None;
   size_t problem_field = 0;   // index of the field where the problem was found
   uint64_t problem_line = 0;  // for UnterminatedQuote: the line of the opening quote
+  // Some field's value lives in the reader's buffer (a quoted field with "" in it), not in
+  // the text: only then must a caller keeping values past the next record copy any.
+  bool unescaped = false;
 };
 
 class CsvReader {

@@ -17,6 +17,7 @@ struct Scanned {
   uint64_t line;
   std::vector<std::string> fields;
   CsvProblem problem;
+  bool unescaped;
 };
 
 std::vector<Scanned> scan(std::string_view text) {
@@ -24,7 +25,7 @@ std::vector<Scanned> scan(std::string_view text) {
   CsvReader reader(text);
   CsvRecord record;
   while (reader.next(record)) {
-    Scanned s{record.line, {}, record.problem};
+    Scanned s{record.line, {}, record.problem, record.unescaped};
     for (const CsvField& f : record.fields) s.fields.emplace_back(f.value);
     out.push_back(std::move(s));
   }
@@ -56,6 +57,11 @@ BOOST_AUTO_TEST_CASE(fields_and_lines) {
   BOOST_TEST(r[2].line == 3u);
   BOOST_TEST(r[3].line == 5u);
   for (const auto& s : r) BOOST_TEST((s.problem == CsvProblem::None));
+  // Only the record with "" has a value outside the text (the loader copies those alone).
+  BOOST_TEST(!r[0].unescaped);
+  BOOST_TEST(r[1].unescaped);
+  BOOST_TEST(!r[2].unescaped);
+  BOOST_TEST(!r[3].unescaped);
 }
 
 BOOST_AUTO_TEST_CASE(several_escaped_fields_in_one_record) {
