@@ -52,6 +52,8 @@ void Column::append_missing() {
   ++rows_;
 }
 
+void Column::start_valid_word() { valid_.push_back(0); }
+
 void Column::append_set(const uint32_t* ids, size_t n) {
   if (set_offsets_.empty()) set_offsets_.push_back(0);
   set_pool_.insert(set_pool_.end(), ids, ids + n);
