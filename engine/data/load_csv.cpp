@@ -537,6 +537,8 @@ class Loader {
     for (size_t c = 0; c < plans_.size(); ++c)
       if (plans_[c].kind == TypeKind::Text && !plans_[c].domain && plans_[c].loaded)
         text_columns_.push_back(c);
+    for (size_t c = 0; c < plans_.size(); ++c)
+      if (plans_[c].kind == TypeKind::Set && plans_[c].loaded) set_columns_.push_back(c);
     texts_at_start_ = interner_.size();
     if (!key_columns_.empty() && !single_text_key_) keys_.reserve(lines);
   }
@@ -755,10 +757,10 @@ class Loader {
   // A set column's pool must stay addressable by 32-bit offsets: checked when committing,
   // since the pool is the table's (the elements were typed, possibly on another thread).
   bool set_pool_fits() {
-    for (size_t c = 0; c < plans_.size(); ++c) {
+    for (const size_t c : set_columns_) {
       const ColumnPlan& p = plans_[c];
       const Staged& st = out_.row[c];
-      if (p.kind != TypeKind::Set || !p.loaded || !st.valid) continue;
+      if (!st.valid) continue;
       if (table_.columns[c].set_pool().size() + (st.elem_end - st.elem_begin) > kMaxSetPool) {
         const std::string& col = p.decl->name;
         reject(out_, col, "too many set elements in column " + col + " (a table holds at most " +
@@ -924,6 +926,7 @@ class Loader {
   Table table_;
   std::vector<uint32_t> set_ids_;     // one set's ids while they are sorted
   std::vector<size_t> text_columns_;  // loaded free-text columns (not enums), by schema index
+  std::vector<size_t> set_columns_;   // loaded set columns: checked for each row committed
   static constexpr size_t kSampleRows = 4096;
   static constexpr size_t kPrefetchRows = 4;
   size_t expected_rows_ = 0;
