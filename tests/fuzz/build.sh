@@ -68,3 +68,11 @@ $CXX -std=c++20 -g -O1 $SAN -fsanitize=fuzzer -I"$SRC" -I"$SRC/engine" \
   -DCRIBLE_FUZZ_SOURCE_DIR="\"$SRC\"" -DCRIBLE_VERSION="\"fuzz\"" \
   "$SRC/tests/fuzz/store_fuzzer.cpp" $OBJS -o "$OUT/store_fuzzer" \
   -lantlr4-runtime -lfmt -lsqlite3 -lcrypto -lpthread
+
+# 5. The eval harness: plan, eval and render through the engine's API, as cli/compile.cpp
+#    wires them (the cli/ objects are linked, unused, with the rest).
+echo "linking $OUT/eval_fuzzer"
+$CXX -std=c++20 -g -O1 $SAN -fsanitize=fuzzer -I"$SRC/engine" \
+  -DCRIBLE_FUZZ_SOURCE_DIR="\"$SRC\"" \
+  "$SRC/tests/fuzz/eval_fuzzer.cpp" $OBJS -o "$OUT/eval_fuzzer" \
+  -lantlr4-runtime -lfmt -lsqlite3 -lcrypto -lpthread
