@@ -239,12 +239,14 @@ struct Evaluator::Impl {
           return Value::number(x / y);
       }
     }
+    // An integer, date or duration beyond 64 bits has no answer, as x / 0 has none: unknown,
+    // not a wrapped-around number (and no undefined behaviour). The checker leaves such
+    // operations unfolded for this.
     int64_t r = 0;
-    switch (op) {
-      case Op::Add: r = a.i + b.i; break;
-      case Op::Sub: r = a.i - b.i; break;
-      default: r = a.i * b.i; break;
-    }
+    const bool overflow = op == Op::Add   ? __builtin_add_overflow(a.i, b.i, &r)
+                          : op == Op::Sub ? __builtin_sub_overflow(a.i, b.i, &r)
+                                          : __builtin_mul_overflow(a.i, b.i, &r);
+    if (overflow) return Value{};
     Value out;
     out.i = r;
     out.kind = rt == TypeKind::Date ? ValueKind::Date : rt == TypeKind::Duration ? ValueKind::Duration
@@ -264,6 +266,7 @@ struct Evaluator::Impl {
         Value r = a;
         if (r.missing()) return r;
         if (r.kind == ValueKind::Num) r.d = -r.d;
+        else if (r.i == INT64_MIN) return Value{};  // overflow: unknown, as in arithmetic()
         else r.i = -r.i;
         return r;
       }
@@ -305,13 +308,16 @@ struct Evaluator::Impl {
       case Op::IsPresent: return Value::boolean(!a.missing());
       case Op::ToDuration:
         if (a.missing()) return a;
-        return Value::duration(a.i * n.aux);
+        if (int64_t days; !__builtin_mul_overflow(a.i, static_cast<int64_t>(n.aux), &days))
+          return Value::duration(days);
+        return Value{};  // overflow: unknown, as in arithmetic()
       case Op::YearsBetween:
         if (a.missing() || b.missing()) return Value{};
         return Value::integer(whole_years(a.i, b.i));
       case Op::DaysBetween:
         if (a.missing() || b.missing()) return Value{};
-        return Value::integer(b.i - a.i);
+        if (int64_t days; !__builtin_sub_overflow(b.i, a.i, &days)) return Value::integer(days);
+        return Value{};  // overflow: unknown, as in arithmetic()
       case Op::Weekday:
         if (a.missing()) return a;
         return Value::integer(iso_weekday(a.i));
@@ -322,6 +328,7 @@ struct Evaluator::Impl {
         Value r = a;
         if (r.missing()) return r;
         if (r.kind == ValueKind::Num) r.d = std::fabs(r.d);
+        else if (r.i == INT64_MIN) return Value{};  // overflow: unknown, as in arithmetic()
         else r.i = r.i < 0 ? -r.i : r.i;
         return r;
       }

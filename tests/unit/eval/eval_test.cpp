@@ -309,6 +309,74 @@ BOOST_AUTO_TEST_CASE(bulk_decisions_match_the_per_case_walk) {
   BOOST_TEST(f->disposition(d, row) == "A");
 }
 
+
+// --------------------------------------------------------------------------------------------
+// Integer arithmetic beyond 64 bits is unknown, as division by zero is: the values a cases
+// file may hold (household_size = 9223372036854775807) wrapped around into a definite and
+// wrong answer, undefined behaviour that the eval fuzzer's UBSan stopped on.
+
+const char* const kOverflowRules = R"(ruleset "integer overflow"
+cases
+  case_id: text, key
+  n:       integer, required
+end
+
+define late = 1970-01-01 + n days
+define early = 1970-01-01 - n days
+
+criterion E1 ADD
+  pass when n + n > n
+end
+criterion E2 SUB
+  pass when 0 - n >= 0
+end
+criterion E3 MUL
+  pass when n * 3 > 0
+end
+criterion E4 NEG
+  pass when -n > 0
+end
+criterion E5 ABS
+  pass when abs(n) > 0
+end
+criterion E6 WEEKS
+  pass when n weeks > 0 days
+end
+criterion E7 DAYS_BETWEEN
+  pass when days_between(early, late) > 0
+end
+
+disposition
+  UNSURE when any criterion is unknown
+  DONE otherwise
+end
+)";
+
+BOOST_AUTO_TEST_CASE(integer_overflow_is_unknown) {
+  auto f = compile(kOverflowRules,
+                   "case_id,n\nMAX,9223372036854775807\nMIN,-9223372036854775808\nFIVE,5\n");
+  constexpr auto P = CriterionOutcome::Pass, F = CriterionOutcome::Fail,
+                 U = CriterionOutcome::Unknown;
+  // Per case, E1..E7. MAX: n + n, n * 3, 7n and 2n days overflow; -n and abs(n) do not.
+  // MIN: every one overflows (E7 through `early`). FIVE: none does.
+  const std::vector<std::vector<CriterionOutcome>> expected = {
+      {U, F, U, F, P, U, U}, {U, U, U, U, U, U, U}, {P, F, P, F, P, P, P}};
+  const Decisions d = f->evaluator->evaluate_all(1);
+  BOOST_REQUIRE_EQUAL(d.cases, 3u);
+  for (size_t row = 0; row < d.cases; ++row) {
+    const CaseDetail alone = f->evaluator->explain(row);
+    for (size_t k = 0; k < d.n_criteria; ++k) {
+      BOOST_TEST_CONTEXT("case " << f->key(row) << ", " << f->rules.criteria[k].name) {
+        BOOST_TEST((static_cast<CriterionOutcome>(d.criteria[row * d.n_criteria + k]) ==
+                    expected[row][k]));
+        BOOST_TEST((alone.criteria[k].outcome == expected[row][k]));
+      }
+    }
+  }
+  BOOST_TEST(f->disposition(d, 0) == "UNSURE");
+  BOOST_TEST(f->disposition(d, 2) == "DONE");
+}
+
 }  // namespace
 }  // namespace crible::eval
 
