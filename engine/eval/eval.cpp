@@ -60,7 +60,7 @@ struct AggIndex {
   std::vector<uint32_t> rows;
   std::vector<double> range_vals;  // parallel to rows when there is a range
   // Without range or residual, results are computed once per group: Count reads the group
-  // size, CountDistinct and integer Sum read `ints`, the others `values`.
+  // size, CountDistinct reads `ints`, the others `values` (a Sum may be unknown).
   bool precomputed = false;
   std::vector<int64_t> ints;
   std::vector<Value> values;
@@ -339,9 +339,11 @@ struct Evaluator::Impl {
 
   // A score as an operand: a whole-number score (Integer type) as an integer, since integer
   // arithmetic reads the integer slot; sums of whole points are exact in a double.
+  // One beyond 64 bits (from an integer field) has no integer: unknown, as in arithmetic().
   static Value score_value(const Node& n, double v) {
-    return n.type.kind == TypeKind::Integer ? Value::integer(static_cast<int64_t>(v))
-                                            : Value::number(v);
+    if (n.type.kind != TypeKind::Integer) return Value::number(v);
+    if (!(v >= -0x1p63 && v < 0x1p63)) return Value{};
+    return Value::integer(static_cast<int64_t>(v));
   }
 
   Value outcome_value(const Node& n, const uint8_t* criteria, const uint8_t* fired) const {
@@ -687,8 +689,7 @@ struct Evaluator::Impl {
 
     idx.precomputed = !a.range && a.residual.empty();
     if (!idx.precomputed || a.fn == check::AggregateFn::Count) return;
-    const bool as_int = a.fn == check::AggregateFn::CountDistinct ||
-                        (a.fn == check::AggregateFn::Sum && a.type.kind != TypeKind::Number);
+    const bool as_int = a.fn == check::AggregateFn::CountDistinct;
     if (as_int) idx.ints.resize(ngroups);
     else idx.values.resize(ngroups);
     std::vector<uint32_t> set_begin;
@@ -714,8 +715,6 @@ struct Evaluator::Impl {
       case check::AggregateFn::Count:
         return Value::integer(static_cast<int64_t>(idx.offsets[g + 1] - idx.offsets[g]));
       case check::AggregateFn::CountDistinct: return Value::integer(idx.ints[g]);
-      case check::AggregateFn::Sum:
-        return a.type.kind == TypeKind::Number ? idx.values[g] : Value::integer(idx.ints[g]);
       default: return idx.values[g];
     }
   }
@@ -745,7 +744,7 @@ struct Evaluator::Impl {
     Ctx inner = ctx;
     inner.inner_table = &src;
     int64_t n = 0;
-    int64_t isum = 0;
+    __int128 isum = 0;  // rows hold 64-bit values: no row count overflows it
     double dsum = 0;
     Value best;
     std::vector<int64_t>& distinct = ctx.s->distinct;
@@ -792,8 +791,10 @@ struct Evaluator::Impl {
         return Value::integer(std::unique(distinct.begin(), distinct.end()) - distinct.begin());
       }
       case check::AggregateFn::Sum:
-        return a.type.kind == TypeKind::Number ? Value::number(dsum + static_cast<double>(isum))
-                                               : Value::integer(isum);
+        if (a.type.kind == TypeKind::Number) return Value::number(dsum + static_cast<double>(isum));
+        // A total beyond 64 bits is unknown, as in arithmetic(); whatever the rows' order.
+        if (isum < INT64_MIN || isum > INT64_MAX) return Value{};
+        return Value::integer(static_cast<int64_t>(isum));
       case check::AggregateFn::Min:
       case check::AggregateFn::Max: return best;
       case check::AggregateFn::Collect: {

@@ -377,6 +377,61 @@ BOOST_AUTO_TEST_CASE(integer_overflow_is_unknown) {
   BOOST_TEST(f->disposition(d, 2) == "DONE");
 }
 
+// The same for the two other places where integers add up: a sum over rows, computed once per
+// group (it was kept as a plain integer, so that unknown could not be stored), and a whole-number
+// score read as an operand (a double at 2^63 converted to an integer: undefined behaviour that
+// gave -2^63 in practice).
+
+const char* const kSumRules = R"(ruleset "sums and scores beyond 64 bits"
+cases
+  case_id: text, key
+  team:    text, required
+  n:       integer, required
+end
+
+define total = sum n in cases with same team
+
+criterion E1 TOTAL
+  pass when total > 0
+end
+
+score s = n
+score t = s + 1
+
+disposition
+  POSITIVE when t > 0
+  NEGATIVE when t < 0
+  ZERO     otherwise
+end
+)";
+
+BOOST_AUTO_TEST_CASE(sums_and_scores_beyond_64_bits_are_unknown) {
+  auto f = compile(kSumRules,
+                   "case_id,team,n\n"
+                   "A,x,9223372036854775807\nB,x,1\n"                         // overflows
+                   "C,w,9223372036854775807\nD,w,1\nE,w,-9223372036854775808\n"  // 0 in any order
+                   "F,y,-9223372036854775808\n");                             // fits
+  BOOST_TEST(f->rules.scores[f->score_index("s")].integral);
+  const Decisions d = f->evaluator->evaluate_all(1);
+  BOOST_REQUIRE_EQUAL(d.cases, 6u);
+  auto total = [&](size_t row) { return static_cast<CriterionOutcome>(d.criteria[row * d.n_criteria]); };
+  BOOST_TEST((total(0) == CriterionOutcome::Unknown));
+  BOOST_TEST((total(1) == CriterionOutcome::Unknown));
+  BOOST_TEST((total(2) == CriterionOutcome::Fail));
+  BOOST_TEST((total(5) == CriterionOutcome::Fail));
+  BOOST_TEST((f->evaluator->explain(0).criteria[0].outcome == CriterionOutcome::Unknown));
+  // s = 2^63 as a double has no integer: t is unknown, and an unknown score counts 0.
+  const size_t t = f->score_index("t");
+  BOOST_TEST(d.scores[0 * d.n_scores + t] == 0);
+  BOOST_TEST(f->disposition(d, 0) == "ZERO");
+  BOOST_TEST(f->evaluator->explain(0).scores[t] == 0);
+  BOOST_TEST(d.scores[1 * d.n_scores + t] == 2);
+  BOOST_TEST(f->disposition(d, 1) == "POSITIVE");
+  // -2^63 is an integer: t = -2^63 + 1, which a double rounds to -2^63.
+  BOOST_TEST(d.scores[5 * d.n_scores + t] == -0x1p63);
+  BOOST_TEST(f->disposition(d, 5) == "NEGATIVE");
+}
+
 }  // namespace
 }  // namespace crible::eval
 
