@@ -17,9 +17,11 @@ int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
 }
 
 void civil_from_days(int64_t z, int64_t& y, unsigned& m, unsigned& d) {
-  z += 719468;
-  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const int64_t doe = z - era * 146097;                                       // [0, 146096]
+  // z + 719468 in whole eras and the days left, without computing the sum: evaluation can
+  // give a date at the int64 limits (`1970-01-01 + n days`), where the sum overflows.
+  const int64_t rest = z % 146097 + 719468;                                   // > 0
+  const int64_t era = z / 146097 + rest / 146097;
+  const int64_t doe = rest % 146097;                                          // [0, 146096]
   const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;  // [0, 399]
   const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);                // [0, 365]
   const int64_t mp = (5 * doy + 2) / 153;                                     // [0, 11]

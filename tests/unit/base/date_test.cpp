@@ -2,6 +2,7 @@
 #include "base/date.h"
 
 #include <cstring>
+#include <limits>
 #include <string>
 
 #include <boost/test/unit_test.hpp>
@@ -82,6 +83,18 @@ BOOST_AUTO_TEST_CASE(format_is_parse_inverse) {
     const auto back = parse_date(format_date(z));
     if (!back || *back != z) BOOST_FAIL("format/parse broke at day " << z);
   }
+}
+
+// Evaluation can give any 64-bit day number (`1970-01-01 + n days` with n from a cases file):
+// at the limits, civil_from_days shifted the day by 719468 and overflowed (UBSan, in the eval
+// fuzzer's renderings), printing a wrapped-around year. Years checked with Python's integers.
+BOOST_AUTO_TEST_CASE(format_and_years_at_the_int64_limits) {
+  const int64_t max = std::numeric_limits<int64_t>::max(), min = std::numeric_limits<int64_t>::min();
+  BOOST_TEST(format_date(max) == "25252734927768524-07-27");
+  BOOST_TEST(format_date(min) == "-25252734927764585-06-07");
+  BOOST_TEST(format_date(max - 719468) == "25252734927766554-09-25");
+  BOOST_TEST(whole_years(0, max) == 25252734927766554);
+  BOOST_TEST(whole_years(min, 0) == 25252734927766554);
 }
 
 BOOST_AUTO_TEST_CASE(format_to_a_buffer_only_for_four_digit_years) {
