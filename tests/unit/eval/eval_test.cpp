@@ -414,7 +414,9 @@ BOOST_AUTO_TEST_CASE(sums_and_scores_beyond_64_bits_are_unknown) {
   BOOST_TEST(f->rules.scores[f->score_index("s")].integral);
   const Decisions d = f->evaluator->evaluate_all(1);
   BOOST_REQUIRE_EQUAL(d.cases, 6u);
-  auto total = [&](size_t row) { return static_cast<CriterionOutcome>(d.criteria[row * d.n_criteria]); };
+  auto total = [&](size_t row) {
+    return static_cast<CriterionOutcome>(d.criteria[row * d.n_criteria]);
+  };
   BOOST_TEST((total(0) == CriterionOutcome::Unknown));
   BOOST_TEST((total(1) == CriterionOutcome::Unknown));
   BOOST_TEST((total(2) == CriterionOutcome::Fail));
