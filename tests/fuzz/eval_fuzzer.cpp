@@ -3,8 +3,8 @@
 // a fixed set of cases: the first kSampleCases of rules/sample/cases.csv and a few rows with
 // extreme values (the limits of a 64-bit integer, the first and last dates the loader takes),
 // plus an `age` column (integer, some blank) that the sample lacks and several test rulesets
-// declare; with the sample's flows and languages, and `as_of = 2019-01-18` when the ruleset declares
-// that date parameter. A table of another name gets a file with its header and no row.
+// declare; with the sample's flows and languages, and `as_of = 2019-01-18` when the ruleset
+// declares that date parameter. A table of another name gets a file with its header and no row.
 // A ruleset whose schema the data does not fit (a column missing from the header, a bad
 // parameter) ends with the engine's error, which must say something; then nothing runs.
 //
@@ -69,6 +69,18 @@ struct Data {
 Data g_data;
 bool g_verbose = false;
 
+// How far inputs got, printed at exit: a run whose inputs rarely reach eval says so.
+struct Counts {
+  size_t inputs = 0, checked = 0, stopped = 0, evaluated = 0;
+} g_counts;
+
+void print_counts() {
+  std::fprintf(stderr,
+               "eval_fuzzer: %zu inputs, %zu checked without error, %zu stopped by the engine's "
+               "error (plan, load), %zu evaluated\n",
+               g_counts.inputs, g_counts.checked, g_counts.stopped, g_counts.evaluated);
+}
+
 [[noreturn]] void fail(const std::string& what) {
   std::fprintf(stderr, "eval_fuzzer: %s\n", what.c_str());
   std::abort();
@@ -114,6 +126,7 @@ void expect_reported(const Error& e, const char* stage) {
   if (e.message.empty() || e.exit_code < 1 || e.exit_code > 5)
     fail(std::string(stage) + " failed with an empty message or exit code " +
          std::to_string(e.exit_code));
+  ++g_counts.stopped;
   say(std::string(stage) + ": " + e.message);
 }
 
@@ -133,8 +146,8 @@ void expect_same_csv(const std::string& one, const std::string& two) {
   size_t line = one.rfind('\n', at == 0 ? 0 : at - 1);
   line = line == std::string::npos ? 0 : line + 1;
   fail("decisions differ between 1 and 2 threads, from:\n  1: " +
-       one.substr(line, one.find('\n', line) - line) + "\n  2: " +
-       two.substr(line, two.find('\n', line) - line));
+       one.substr(line, one.find('\n', line) - line) +
+       "\n  2: " + two.substr(line, two.find('\n', line) - line));
 }
 
 void expect_one_decision_each(const check::TypedRuleset& rules, const data::Table& cases,
@@ -178,12 +191,13 @@ void expect_detail_matches(const eval::CaseDetail& detail, const eval::Decisions
       mismatch("score " + std::to_string(k));
 }
 
-// Some cases from the start, the middle (the second batch window of CaseExplainer) and the
-// end, in increasing order.
+// Every 37th case (each batch window of CaseExplainer) and the last three (the edge cases,
+// when none was rejected), in increasing order.
 std::vector<size_t> cases_to_explain(size_t rows) {
   std::vector<size_t> picked;
-  for (size_t r = 0; r < rows; r += rows < 8 ? 1 : 37) picked.push_back(r);
-  if (rows > 0 && picked.back() != rows - 1) picked.push_back(rows - 1);
+  for (size_t r = 0; r < rows; r += 37) picked.push_back(r);
+  for (size_t r = rows < 3 ? 0 : rows - 3; r < rows; ++r)
+    if (picked.back() < r) picked.push_back(r);
   return picked;
 }
 
@@ -209,11 +223,12 @@ void explain_some(const check::TypedRuleset& rules, const data::Table& cases,
     const std::string case_id = render::case_key(rules, cases, interner, row);
     auto expanded = render::expand_decision_json(
         encoder.layout_json(), encoder.values_json(cases, interner, alone), case_id);
-    if (!expanded) fail("the stored detail of case row " + std::to_string(row) +
-                        " does not expand: " + expanded.error().message);
-    if (expanded.value() != whole)
+    if (!expanded)
       fail("the stored detail of case row " + std::to_string(row) +
-           " expands to other JSON:\n  " + expanded.value() + "\n  " + whole);
+           " does not expand: " + expanded.error().message);
+    if (expanded.value() != whole)
+      fail("the stored detail of case row " + std::to_string(row) + " expands to other JSON:\n  " +
+           expanded.value() + "\n  " + whole);
   }
   // Backwards: each case outside the explainer's window, which must start again.
   for (size_t i = rows.size(); i-- > 0;) {
@@ -238,11 +253,13 @@ Run run(const std::string& text) {
   for (const auto& diag : checked.diagnostics)
     if (diag.severity == Severity::Error) return {};
   const check::TypedRuleset& rules = *checked.value;
+  ++g_counts.checked;
 
   Interner interner;
   std::vector<std::pair<std::string, std::string>> params;
   for (const auto& p : rules.parameters)
-    if (p.name == "as_of" && p.type.kind == TypeKind::Date) params.emplace_back("as_of", "2019-01-18");
+    if (p.name == "as_of" && p.type.kind == TypeKind::Date)
+      params.emplace_back("as_of", "2019-01-18");
   auto planned = plan::plan(rules, interner, params);
   if (!planned) {
     expect_reported(planned.error(), "plan");
@@ -253,7 +270,7 @@ Run run(const std::string& text) {
   std::vector<data::Table> tables;
   for (size_t i = 0; i < rules.tables.size(); ++i) {
     const TableSchema& schema = rules.tables[i];
-    const std::string csv = schema.name == "flows" ? g_data.flows
+    const std::string csv = schema.name == "flows"       ? g_data.flows
                             : schema.name == "languages" ? g_data.languages
                                                          : header_only(schema);
     data::LoadOptions options;
@@ -271,7 +288,8 @@ Run run(const std::string& text) {
   options.wanted.assign(rules.cases.columns.size(), false);
   for (size_t i = 0; i < options.wanted.size(); ++i)
     options.wanted[i] = rules.case_fields_read[i] || rules.row_fields_read[i];
-  auto loaded = data::load_csv_text(g_data.cases, "cases.csv", rules.cases, interner, options, true);
+  auto loaded =
+      data::load_csv_text(g_data.cases, "cases.csv", rules.cases, interner, options, true);
   if (!loaded) {
     expect_reported(loaded.error(), "loading the cases");
     return {};
@@ -293,10 +311,12 @@ Run run(const std::string& text) {
   const eval::Decisions d1 = one.value()->evaluate_all(1);
   const eval::Decisions d2 = two.value()->evaluate_all(2);
   expect_one_decision_each(rules, cases, d1);
-  expect_same_csv(decisions_csv(rules, cases, interner, d1), decisions_csv(rules, cases, interner, d2));
+  expect_same_csv(decisions_csv(rules, cases, interner, d1),
+                  decisions_csv(rules, cases, interner, d2));
   explain_some(rules, cases, interner, *one.value(), d1);
   say("decided " + std::to_string(d1.cases) + " cases, " + std::to_string(cases.rejects.size()) +
       " rejected");
+  ++g_counts.evaluated;
   return {true, d1.cases, cases.rejects.size()};
 }
 
@@ -310,13 +330,17 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   g_data.languages = read_file(sample + "languages.csv");
   // The reference ruleset must decide every case, or inputs would be skipped, or the edge
   // cases rejected, without a word.
-  const Run reference = run(read_file(std::string(CRIBLE_FUZZ_SOURCE_DIR) + "/rules/mali-2019.rules"));
+  const Run reference =
+      run(read_file(std::string(CRIBLE_FUZZ_SOURCE_DIR) + "/rules/mali-2019.rules"));
   if (!reference.evaluated || reference.rejected != 0)
     fail("rules/mali-2019.rules does not decide all of the harness's cases");
+  g_counts = {};
+  std::atexit(print_counts);
   return 0;
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  ++g_counts.inputs;
   run(std::string(reinterpret_cast<const char*>(data), size));
   return 0;
 }
