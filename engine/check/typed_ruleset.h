@@ -48,7 +48,9 @@ enum class OutcomeVerb : uint8_t { Passes, Fails, IsUnknown, Fires };
 struct Node {
   Op op = Op::Literal;
   Type type;
-  bool nullable = false;  // may evaluate to missing/unknown
+  // May evaluate to missing/unknown: from data or division by zero, not from a result beyond
+  // 64 bits (docs/decisions.md, "Unknown in scores counts 0"). For lints and coverage only.
+  bool nullable = false;
   uint8_t scope = 0;      // bit 1: reads the case under review; bit 2: reads an aggregate row
   int32_t a = -1, b = -1, c = -1;
   int32_t index = -1;

@@ -37,9 +37,9 @@ using check::Op;
 using Present = std::set<int32_t>;  // case columns known to be present
 
 // Can a node be missing, given that the case columns in `present` are present? Refines the
-// checker's Node::nullable (which is sound): `x is missing or f(x)` reads f(x) only when x is
-// present, so E3 NO_RECENT_AVRR cannot be unknown although f alone could be. Depth is bounded
-// by the checker's nesting limit.
+// checker's Node::nullable (sound but for 64-bit overflow, which it leaves out on purpose):
+// `x is missing or f(x)` reads f(x) only when x is present, so E3 NO_RECENT_AVRR cannot be
+// unknown although f alone could be. Depth is bounded by the checker's nesting limit.
 class Nullability {
  public:
   explicit Nullability(const check::TypedRuleset& rules) : rules_(rules) {}
