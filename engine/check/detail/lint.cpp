@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <set>
 
@@ -212,8 +213,10 @@ class Question {
         for (size_t i = 0; i < c.size(); ++i) {
           pts.insert(c[i]);
           if (v.integral) {
-            pts.insert(c[i] - 1);
-            pts.insert(c[i] + 1);
+            // Past 2^53, c ± 1 rounds back to c in a double and the values above and below
+            // c had no representative: `x > 2305843009213693951` was "always false".
+            pts.insert(c[i] - 1 < c[i] ? c[i] - 1 : std::nextafter(c[i], -HUGE_VAL));
+            pts.insert(c[i] + 1 > c[i] ? c[i] + 1 : std::nextafter(c[i], HUGE_VAL));
           } else if (i + 1 < c.size()) {
             pts.insert((c[i] + c[i + 1]) / 2);
           }

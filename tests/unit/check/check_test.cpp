@@ -724,6 +724,18 @@ end
   BOOST_TEST(c->text(c->diagnostics[3].span) == "(doc = \"passport\" or doc != \"passport\")");
 }
 
+// Constants beyond 2^53 are not exact in a double, where the lints compare: the values on
+// either side of one must still be represented (the eval fuzzer's seed had this warning).
+BOOST_AUTO_TEST_CASE(huge_integer_constants_keep_both_sides) {
+  auto c = check_text(R"R(
+constant LIMIT = 9223372036854775807
+signal S1 HUGE points 5
+  fires when household_size > LIMIT / 4 or household_size < -2305843009213693951
+end
+)R");
+  BOOST_TEST(c->diagnostics.empty(), c->messages());
+}
+
 BOOST_AUTO_TEST_CASE(a_missing_value_keeps_a_tautology_from_being_always_true) {
   // birth_date may be missing in the shared schema: then age is unknown, and so is the test.
   auto c = check_text(R"R(
