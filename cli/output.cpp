@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <climits>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -24,9 +25,10 @@ namespace {
 // terminal closed, `kill`, the file size limit), not only when a write fails: a stray
 // FILE.tmp-XXXXXX of a million decisions beside the output would be litter nobody named.
 // (SIGKILL cannot be caught: such a temporary stays.) The handler may run on any thread at
-// any moment, so it only reads pointers published atomically to paths that are never
-// modified or freed (a few bytes per temporary, in a process that makes one or two).
+// any moment, so it only reads pointers, published atomically, to paths in static slots that
+// are written once and never reused (a process makes one or two temporaries).
 constexpr size_t kTempSlots = 8;
+char temp_path_bytes[kTempSlots][PATH_MAX];
 std::atomic<const char*> temp_paths[kTempSlots];
 std::atomic<size_t> temp_slots_used{0};
 constexpr int kInterrupts[] = {SIGINT, SIGTERM, SIGHUP, SIGXFSZ};
@@ -39,9 +41,10 @@ extern "C" void remove_temporaries(int sig) {
   std::raise(sig);
 }
 
-// Returns the slot, or kTempSlots when none is left (the temporary is then only removed on
-// failure or destruction, as before).
+// Returns the slot, or kTempSlots when none is left or the path does not fit one (the
+// temporary is then only removed on failure or destruction, as before).
 size_t register_temporary(const std::string& path) {
+  if (path.size() >= PATH_MAX) return kTempSlots;
   const size_t slot = temp_slots_used.fetch_add(1);
   if (slot >= kTempSlots) return kTempSlots;
   if (slot == 0) {
@@ -53,12 +56,13 @@ size_t register_temporary(const std::string& path) {
       sigaction(sig, &now, nullptr);
     }
   }
-  temp_paths[slot].store(strdup(path.c_str()));
+  std::memcpy(temp_path_bytes[slot], path.c_str(), path.size() + 1);
+  temp_paths[slot].store(temp_path_bytes[slot]);
   return slot;
 }
 
 void unregister_temporary(size_t slot) {
-  if (slot < kTempSlots) temp_paths[slot].store(nullptr);  // its copy is left, see above
+  if (slot < kTempSlots) temp_paths[slot].store(nullptr);  // the slot is not reused
 }
 
 }  // namespace
