@@ -93,6 +93,14 @@ std::unique_ptr<Sink> Sink::open(const std::string& path, bool whole) {
           path, path, std::strerror(errno));
       return nullptr;
     }
+    // The previous file's owner first (root replacing a user's decisions file would leave
+    // them a file they no longer own; only root may give a file away, and a user replacing a
+    // file they may write but do not own becomes its owner, as with `sed -i`), then its mode:
+    // a change of owner may clear set-id bits.
+    if (exists && geteuid() == 0 && (st.st_uid != 0 || st.st_gid != 0) &&
+        fchown(fd, st.st_uid, st.st_gid) != 0) {
+      std::cerr << fmt::format("warning: {} is now owned by root: {}\n", path, std::strerror(errno));
+    }
     // mkstemp makes the file private (0600); the finished file gets the mode writing through
     // fopen would leave: the previous file's, or the umask's for a new one.
     const mode_t mask = umask(0);

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -289,6 +290,33 @@ BOOST_AUTO_TEST_CASE(a_failed_write_leaves_the_previous_out_file) {
   BOOST_TEST(whole.exit_code == 0, whole.err);
   BOOST_TEST(ct::read_file(out).size() > 16384u);
   BOOST_TEST(ct::read_file(out).starts_with("case_id,disposition"));
+}
+
+// A file replaced through --out keeps its owner, group and mode, as when it was written in
+// place: root re-running a review over a caseworker's decisions file used to take it over.
+// Only root can give a file away, so without root this checks the mode alone.
+BOOST_AUTO_TEST_CASE(a_replaced_out_file_keeps_its_owner_and_mode) {
+  const std::filesystem::path dir = ct::temp_dir("out-owner");
+  const std::filesystem::path out = dir / "decisions.csv";
+  ct::write_file(out, "previous decisions\n");
+  const bool root = geteuid() == 0;
+  if (root) BOOST_REQUIRE(chown(out.c_str(), 12345, 23456) == 0);
+  BOOST_REQUIRE(chmod(out.c_str(), 0640) == 0);
+  const ct::Run run = ct::run_crible(
+      {"eval", "rules/mali-2019.rules", "--cases", "rules/sample/cases.csv", "--table",
+       "flows=rules/sample/flows.csv", "--table", "languages=rules/sample/languages.csv",
+       "--quiet", "--out", out.string()});
+  BOOST_TEST(run.exit_code == 0, run.err);
+  BOOST_TEST(ct::read_file(out).starts_with("case_id,disposition"));
+  struct stat st {};
+  BOOST_REQUIRE(stat(out.c_str(), &st) == 0);
+  BOOST_TEST((st.st_mode & 07777) == 0640u);
+  if (root) {
+    BOOST_TEST(st.st_uid == 12345u);
+    BOOST_TEST(st.st_gid == 23456u);
+  } else {
+    BOOST_TEST_MESSAGE("not root: the owner cannot be given away, only the mode is checked");
+  }
 }
 
 // A process ended by a signal while writing its --out used to leave FILE.tmp-XXXXXX behind.
