@@ -732,10 +732,10 @@ class Loader {
                         " (elements are separated by a single ';')");
         return false;
       }
-      StagedElem elem{e, -1};
+      int domain_index = -1;
       if (p.domain) {
-        elem.domain_index = domain_index_of(*p.domain, e);
-        if (elem.domain_index < 0) {
+        domain_index = domain_index_of(*p.domain, e);
+        if (domain_index < 0) {
           reject(col, "bad element '" + shown(e) + "' in column " + col + " (expected " +
                           type_name(p.decl->type) + ")");
           return false;
@@ -746,7 +746,11 @@ class Loader {
                         std::to_string(detail::kMaxSetElements) + ")");
         return false;
       }
-      elems.push_back(elem);
+      // Member by member: a StagedElem built whole on the stack was read back as one 16-byte
+      // load over two 8-byte stores, which the store buffer cannot forward (a stall a field).
+      StagedElem& elem = elems.emplace_back();
+      elem.text = e;
+      elem.domain_index = domain_index;
       if (semi == std::string_view::npos) break;
       from = semi + 1;
     }
