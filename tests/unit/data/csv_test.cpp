@@ -572,6 +572,16 @@ BOOST_AUTO_TEST_CASE(composite_and_typed_keys) {
   s.key = {0, 1};
   auto ok = load("nationality,language\nMLI,bam\nMLI,fra\nSEN,fra\n", s, {}, false);
   BOOST_TEST(ok->table().rows == 3u);
+  // A key's texts are interned once, to check the key, and committed from there: each
+  // column keeps its own, whatever the order of the key's columns.
+  s.key = {1, 0};
+  auto reversed = load("nationality,language\nMLI,bam\nSEN,fra\n", s, {}, false);
+  BOOST_TEST_REQUIRE(reversed->table().rows == 2u);
+  BOOST_TEST(reversed->text(0, 0) == "MLI");
+  BOOST_TEST(reversed->text(1, 0) == "bam");
+  BOOST_TEST(reversed->text(0, 1) == "SEN");
+  BOOST_TEST(reversed->text(1, 1) == "fra");
+  s.key = {0, 1};
   auto dup = load("nationality,language\nMLI,bam\nMLI,fra\nMLI,bam\n", s, {}, false);
   BOOST_TEST_REQUIRE(!dup->result.ok());
   BOOST_TEST(dup->result.error().message ==
