@@ -92,13 +92,7 @@ class IdTable {
   // Loads the first slot for hash h ahead of a find or insert: a caller with several keys
   // at hand prefetches them all, then looks them up, and the cache misses overlap.
   void prefetch(uint32_t h) const {
-    if (slots_.empty()) return;
-    const Slot* slot = slots_.data() + (h & mask_);
-    __builtin_prefetch(slot);
-    // g++ 12 deletes a loop that does nothing but prefetch (a prefetch is no effect it must
-    // keep), and the loader's prefetch loop went that way once it stopped writing anything:
-    // the interner then waited on every slot. An empty asm is an effect it must keep.
-    asm volatile("" : : "r"(slot));
+    if (!slots_.empty()) __builtin_prefetch(slots_.data() + (h & mask_));
   }
 
   // Room for n entries without regrowing.

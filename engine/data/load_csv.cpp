@@ -115,7 +115,6 @@ struct ColumnPlan {
   bool required = false;  // required or part of the key: a blank field rejects the row
   const EnumDomain* domain = nullptr;
   std::vector<uint32_t> domain_ids;  // interned on first use; kNone until then
-  int key_index = -1;                // in Loader::key_columns_; -1 when not part of the key
   TextCache cache;
 };
 
@@ -135,9 +134,11 @@ struct Staged {
   };
   std::string_view text;
   uint32_t elem_begin = 0, elem_end = 0;  // into the block's elems (see kMaxBlockElems)
+  uint32_t id = Interner::kNone;          // Text already interned (key columns)
   uint32_t hash = 0;  // free text of a loaded column: Interner::hash(text)
   int32_t domain_index = -1;
   bool valid = false;
+  bool hashed = false;  // intern with `hash` (Interner::hash(text), set when typed); prefetched
 };
 static_assert(sizeof(Staged) <= 48);
 
@@ -513,11 +514,7 @@ class Loader {
     for (size_t c = 0; c < plans_.size(); ++c) order_[c] = c;
     std::sort(order_.begin(), order_.end(),
               [&](size_t a, size_t b) { return plans_[a].header_pos < plans_[b].header_pos; });
-    for (const int k : schema_.key) {
-      plans_[static_cast<size_t>(k)].key_index = static_cast<int>(key_columns_.size());
-      key_columns_.push_back(static_cast<size_t>(k));
-    }
-    key_ids_.assign(key_columns_.size(), Interner::kNone);
+    for (const int k : schema_.key) key_columns_.push_back(static_cast<size_t>(k));
 
     // Reserve once for the likely record count instead of regrowing a million times. The
     // count is estimated from the first MB rather than counted: counting would read the whole
@@ -581,14 +578,11 @@ class Loader {
   // Prefetches the interner slots of the free texts of a staged row whose columns miss the
   // small cache (case ids, phones, documents: mostly new texts), a few rows before the row
   // is committed (see consume). Their hashes were computed when the row was typed.
-  //
-  // The committing thread only reads the staged rows: a line it wrote would be modified in
-  // its cache, and the typing thread, reusing the block, would have to fetch it back from
-  // there before writing the next rows (session 13).
-  void prefetch_texts(const Staged* row) {
+  void prefetch_texts(Staged* row) {
     for (const size_t c : text_columns_) {
-      const Staged& st = row[c];
-      if (st.valid && !plans_[c].cache.enabled()) interner_.prefetch(st.hash);
+      Staged& st = row[c];
+      st.hashed = st.valid && st.domain_index < 0 && !plans_[c].cache.enabled();
+      if (st.hashed) interner_.prefetch(st.hash);
     }
   }
 
@@ -625,6 +619,7 @@ class Loader {
     s.valid = false;
     s.i = 0;
     s.domain_index = -1;
+    s.id = Interner::kNone;
     s.text = {};
     s.elem_begin = s.elem_end = 0;
     if (f.suspect) {
@@ -737,10 +732,10 @@ class Loader {
                         " (elements are separated by a single ';')");
         return false;
       }
-      int domain_index = -1;
+      StagedElem elem{e, -1};
       if (p.domain) {
-        domain_index = domain_index_of(*p.domain, e);
-        if (domain_index < 0) {
+        elem.domain_index = domain_index_of(*p.domain, e);
+        if (elem.domain_index < 0) {
           reject(col, "bad element '" + shown(e) + "' in column " + col + " (expected " +
                           type_name(p.decl->type) + ")");
           return false;
@@ -751,11 +746,7 @@ class Loader {
                         std::to_string(detail::kMaxSetElements) + ")");
         return false;
       }
-      // Member by member: a StagedElem built whole on the stack was read back as one 16-byte
-      // load over two 8-byte stores, which the store buffer cannot forward (a stall a field).
-      StagedElem& elem = elems.emplace_back();
-      elem.text = e;
-      elem.domain_index = domain_index;
+      elems.push_back(elem);
       if (semi == std::string_view::npos) break;
       from = semi + 1;
     }
@@ -789,10 +780,8 @@ class Loader {
     return p.cache.intern(text, interner_);
   }
 
-  // A free text of a column the small cache has given up on was hashed when typed (and its
-  // slot prefetched, unless the cache gave up in between: the same id either way).
   uint32_t text_id(ColumnPlan& p, const Staged& s) {
-    if (!p.domain && !p.cache.enabled()) return interner_.intern(s.text, s.hash);
+    if (s.hashed) return interner_.intern(s.text, s.hash);
     return text_id(p, s.text, s.domain_index);
   }
 
@@ -817,13 +806,12 @@ class Loader {
   bool key_is_new() {
     if (key_columns_.empty()) return true;
     key_buf_.clear();
-    for (size_t k = 0; k < key_columns_.size(); ++k) {
-      const size_t c = key_columns_[k];
-      const Staged& s = out_.row[c];
+    for (const size_t c : key_columns_) {
+      Staged& s = out_.row[c];
       int64_t v = plans_[c].kind == TypeKind::Number ? 0 : s.i;
       if (plans_[c].kind == TypeKind::Text) {
-        key_ids_[k] = text_id(plans_[c], s);  // the key is always loaded
-        v = key_ids_[k];
+        s.id = text_id(plans_[c], s);  // the key is always loaded
+        v = s.id;
       } else if (plans_[c].kind == TypeKind::Number) {
         const double d = s.d == 0 ? 0.0 : s.d;  // -0 and 0 are one key
         std::memcpy(&v, &d, sizeof v);
@@ -835,7 +823,7 @@ class Loader {
       // One text key (case_id): its interned id indexes a bit per text, which spares a
       // second hash table as large as the file. Lines are only needed to report a
       // duplicate: they are looked up then, from the rows committed so far.
-      const uint32_t id = key_ids_[0];
+      const uint32_t id = out_.row[key_columns_[0]].id;
       if (id / 64 >= key_seen_.size()) key_seen_.resize(interner_.size() / 64 + 1, 0);
       const uint64_t bit = uint64_t{1} << (id % 64);
       if (!(key_seen_[id / 64] & bit)) {
@@ -892,7 +880,7 @@ class Loader {
           col.append_date(s.i);
           break;
         case TypeKind::Text:
-          col.append_text(p.key_index >= 0 ? key_ids_[p.key_index] : text_id(p, s));
+          col.append_text(s.id != Interner::kNone ? s.id : text_id(p, s));
           break;
         case TypeKind::Set:
           commit_set(p, s, col);
@@ -928,7 +916,6 @@ class Loader {
   Cursor in_;   // the row being typed (filling)
   Cursor out_;  // the row being committed (consuming)
   std::vector<size_t> key_columns_;
-  std::vector<uint32_t> key_ids_;  // the row's text keys, interned by key_is_new, by key index
   std::string key_buf_;
   bool single_text_key_ = false;
   std::vector<uint64_t> key_seen_;  // single text key: one bit per text id, set once a key

@@ -572,8 +572,8 @@ BOOST_AUTO_TEST_CASE(composite_and_typed_keys) {
   s.key = {0, 1};
   auto ok = load("nationality,language\nMLI,bam\nMLI,fra\nSEN,fra\n", s, {}, false);
   BOOST_TEST(ok->table().rows == 3u);
-  // A key's texts are interned once, to check the key, and committed from there: each
-  // column keeps its own, whatever the order of the key's columns.
+  // Each column of a composite key keeps its own texts, whatever the order of the key's
+  // columns (the loader interns a key's texts to check it, before committing the row).
   s.key = {1, 0};
   auto reversed = load("nationality,language\nMLI,bam\nSEN,fra\n", s, {}, false);
   BOOST_TEST_REQUIRE(reversed->table().rows == 2u);
