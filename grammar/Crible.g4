@@ -30,7 +30,7 @@ typeExpr
   | SET OF IDENT                                 # setType
   | SET OF '{' STRING (',' STRING)* '}'          # setEnumType
   ;
-columnOption : IDENT+ ;
+columnOption : IDENT+ STRING? ;  // e.g. `required`, `blank means none`, `format "AAA"`
 
 // --- parameters, constants, definitions ---------------------------------------------------
 parameterDecl : PARAMETER name=IDENT ':' typeExpr ('=' expr)? ;

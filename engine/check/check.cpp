@@ -226,6 +226,36 @@ class Checker {
   }
 
   // ---------------------------------------------------------------- schemas
+  // `format "AAA"`: the shape of a free text (or of each element of a set of free texts).
+  // A `one of` list already says which texts are allowed, and other types have their own
+  // syntax, so a format anywhere else would be a second rule that the reader must reconcile.
+  void column_format(const syntax::ColumnOptionSyntax& o, ColumnDecl& col) {
+    if (!o.value || o.value->empty()) {
+      diags_.error("C0113", o.span, "`format` needs the shape in quotes",
+                   "for example `format \"AAA\"`: A an uppercase letter, a a lowercase letter, 9 "
+                   "a digit, any other character itself");
+      return;
+    }
+    const Type& t = col.type;
+    const bool free_text = t.kind == TypeKind::Text && !t.domain;
+    const bool free_set = t.kind == TypeKind::Set && !t.domain;
+    if (!free_text && !free_set) {
+      if (t.kind == TypeKind::Error) return;  // the type's own error is enough
+      diags_.error("C0114", o.span,
+                   fmt::format("`format` applies only to text and set of text columns, not to {}",
+                               t.domain ? std::string("a `one of` list") : type_name(t)),
+                   t.domain ? "a `one of` list already says which values are allowed"
+                            : "the type already says how a value must be written");
+      return;
+    }
+    if (!col.format.empty()) {
+      diags_.error("C0113", o.span, fmt::format("column '{}' has two formats", col.name),
+                   "keep one");
+      return;
+    }
+    col.format = *o.value;
+  }
+
   void schemas() {
     bool have_cases = false;
     std::map<std::string, Span> table_names;
@@ -251,7 +281,15 @@ class Checker {
         }
         for (const auto& o : c.options) {
           static const std::vector<std::string> kOptions = {"key", "required", "personal",
-                                                            "blank means none"};
+                                                            "blank means none", "format"};
+          if (o.text == "format") {
+            column_format(o, col);
+            continue;
+          }
+          if (o.value) {
+            diags_.error("C0113", o.span, fmt::format("the option '{}' takes no text", o.text),
+                         "only `format` is followed by a text, as in `format \"AAA\"`");
+          }
           if (o.text == "key") col.key = true;
           else if (o.text == "required") col.required = true;
           else if (o.text == "personal") col.personal = true;
@@ -263,7 +301,7 @@ class Checker {
           } else {
             std::string near = hint_name(o.text, kOptions);
             diags_.error("C0107", o.span, fmt::format("unknown column option '{}'", o.text),
-                         near.empty() ? "options are key, required, personal, blank means none"
+                         near.empty() ? "options are key, required, personal, blank means none, format"
                                       : fmt::format("did you mean '{}'?", near));
           }
         }

@@ -704,8 +704,14 @@ class Loader {
                             type_name(p.decl->type) + ")");
             return false;
           }
-        } else if (p.loaded) {
-          s.hash = Interner::hash(v);  // here, on the typing thread: committing is the longer
+        } else {
+          if (!p.decl->format.empty() && !fits_format(v, p.decl->format)) {
+            reject(col, "bad value '" + shown(v) + "' in column " + col +
+                            " (expected the format \"" + p.decl->format + "\")");
+            return false;
+          }
+          // Here, on the typing thread: committing is the longer.
+          if (p.loaded) s.hash = Interner::hash(v);
         }
         break;
       case TypeKind::Set:
@@ -740,6 +746,10 @@ class Loader {
                           type_name(p.decl->type) + ")");
           return false;
         }
+      } else if (!p.decl->format.empty() && !fits_format(e, p.decl->format)) {
+        reject(col, "bad element '" + shown(e) + "' in column " + col +
+                        " (expected the format \"" + p.decl->format + "\")");
+        return false;
       }
       if (elems.size() - s.elem_begin == detail::kMaxSetElements) {
         reject(col, "too many elements in column " + col + " (more than " +

@@ -84,6 +84,7 @@ struct TypeSyntax {
 
 struct ColumnOptionSyntax {
   std::string text;  // words joined by one space, e.g. "blank means none"
+  std::optional<std::string> value;  // the quoted text after the words: `format "AAA"`
   Span span;
 };
 

@@ -653,6 +653,7 @@ class Builder {
         if (!opt.text.empty()) opt.text += ' ';
         opt.text += word->getText();
       }
+      if (o->STRING()) opt.value = text(o->STRING()->getSymbol()).text;
       opt.span = span(o);
       col.options.push_back(std::move(opt));
     }

@@ -175,6 +175,27 @@ BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(check_unknown_values)
 
+// `format "..."` reaches the schema the loader reads, for a text and for a set of texts;
+// columns without one have none. (Its misuse: golden diagnostics/column_format_misuse.)
+BOOST_AUTO_TEST_CASE(column_formats_reach_the_schema) {
+  auto c = check_text(R"R(
+table codes
+  country:   text, required, format "AAA"
+  languages: set of text, format "aaa"
+  note:      text
+end
+)R");
+  const auto& tables = c->r().tables;
+  BOOST_TEST_REQUIRE(tables.size() == 2u);
+  const TableSchema& codes = tables[1];
+  BOOST_TEST(codes.name == "codes");
+  BOOST_TEST(codes.columns.at(0).format == "AAA");
+  BOOST_TEST(codes.columns.at(0).required);
+  BOOST_TEST(codes.columns.at(1).format == "aaa");
+  BOOST_TEST(codes.columns.at(2).format == "");
+  for (const auto& col : c->r().cases.columns) BOOST_TEST(col.format == "", col.name);
+}
+
 BOOST_AUTO_TEST_CASE(nullable_follows_the_schema) {
   auto c = check_text(R"R(
 define age = years_between(birth_date, as_of)

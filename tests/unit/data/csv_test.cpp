@@ -453,6 +453,57 @@ BOOST_AUTO_TEST_CASE(set_elements_checked_against_the_domain) {
              R"(bad element 'child' in column v (expected set of {"uasc", "vot", "medical"}))");
 }
 
+// `format "AAA"`: the spec's ISO codes. A text or set element of another shape rejects the
+// row (`mli`, `Mali`, `GIN ` would otherwise be decided as some other country).
+std::string reason_with_format(const Type& type, const std::string& format, const std::string& field,
+                               LoadOptions options = {}) {
+  TableSchema s = one_column(type);
+  s.columns[1].format = format;
+  auto l = load("id,v\nA," + field + "\n", s, options);
+  const Table& t = l->table();
+  if (t.rejects.empty()) return "";
+  BOOST_TEST(t.rejects[0].column == "v");
+  return t.rejects[0].reason;
+}
+
+BOOST_AUTO_TEST_CASE(texts_of_a_format) {
+  for (const char* ok : {"MLI", "GIN", "XXA", ""})  // blank: missing, as without a format
+    BOOST_TEST(reason_with_format(kText, "AAA", ok) == "", ok);
+  BOOST_TEST(reason_with_format(kText, "AAA", "mli") ==
+             R"(bad value 'mli' in column v (expected the format "AAA"))");
+  for (const char* bad : {"Mali", "GIN ", " GIN", "GI", "G1N", "ÉTA", "\"MLI \""})
+    BOOST_TEST(reason_with_format(kText, "AAA", bad) != "", bad);
+  BOOST_TEST(reason_with_format(kText, "AA-99.a", "LP-07.x") == "");
+  BOOST_TEST(reason_with_format(kText, "AA-99.a", "LP-07-x") != "");
+  // Checked in every declared column, read by the rules or not, like every other type.
+  LoadOptions unwanted;
+  unwanted.wanted = {true, false};
+  BOOST_TEST(reason_with_format(kText, "AAA", "mli", unwanted) != "");
+}
+
+BOOST_AUTO_TEST_CASE(set_elements_of_a_format) {
+  BOOST_TEST(reason_with_format(set_of(), "aaa", "bam;fra") == "");
+  BOOST_TEST(reason_with_format(set_of(), "aaa", "bam;SUS") ==
+             R"(bad element 'SUS' in column v (expected the format "aaa"))");
+  BOOST_TEST(reason_with_format(set_of(), "aaa", "bam; fra") != "");
+  BOOST_TEST(reason_with_format(set_of(), "aaa", "bam;;fra") ==
+             "empty element in 'bam;;fra' in column v (elements are separated by a single ';')");
+}
+
+BOOST_AUTO_TEST_CASE(fits_format_placeholders) {
+  BOOST_TEST(fits_format("Zz0-", "Aa9-"));
+  BOOST_TEST(fits_format("Aa9", "Aa9"));  // the placeholders' own characters are of their class
+  BOOST_TEST(fits_format("b", "c") == false);  // anything else is itself
+  BOOST_TEST(fits_format("@a9", "Aa9") == false);  // '@' is just below 'A'
+  BOOST_TEST(fits_format("[a9", "Aa9") == false);  // '[' just above 'Z'
+  BOOST_TEST(fits_format("A`9", "Aa9") == false);  // '`' just below 'a'
+  BOOST_TEST(fits_format("A{9", "Aa9") == false);  // '{' just above 'z'
+  BOOST_TEST(fits_format("Aa/", "Aa9") == false);  // '/' just below '0'
+  BOOST_TEST(fits_format("Aa:", "Aa9") == false);  // ':' just above '9'
+  BOOST_TEST(fits_format("", ""));
+  BOOST_TEST(fits_format("A", "") == false);
+}
+
 BOOST_AUTO_TEST_CASE(blank_is_empty_sets) {
   TableSchema s = one_column(set_of({"uasc", "vot"}), /*required=*/true);
   s.columns[1].blank_is_empty = true;
