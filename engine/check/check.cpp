@@ -901,6 +901,34 @@ class Checker {
     }
   }
 
+  // A text literal compared with a column that has a `format` must fit it: `nationality =
+  // "Mali"` or `nationality in {"MLI", "gin"}` would never hold for a row that was loaded,
+  // since the loader rejects every value of another shape. An error, as for `one of`.
+  void check_format_literal(int32_t field_side, int32_t literal_side) {
+    const Node& f = node(field_side);
+    const Node& l = node(literal_side);
+    const TableSchema* t = nullptr;
+    if (f.op == Op::CaseField) t = &r_.cases;
+    else if (f.op == Op::RowField) t = f.aux == -1 ? &r_.cases : &r_.tables.at(static_cast<size_t>(f.aux));
+    if (!t || f.index < 0 || static_cast<size_t>(f.index) >= t->columns.size()) return;
+    const ColumnDecl& col = t->columns[static_cast<size_t>(f.index)];
+    if (col.format.empty()) return;
+    auto check_one = [&](const std::string& v, Span span) {
+      if (!fits_format(v, col.format)) {
+        diags_.error("C0503", span,
+                     fmt::format("\"{}\" does not fit the format \"{}\" of column {}", v, col.format,
+                                 col.name),
+                     "rows with such a value are rejected when loaded, so this never matches; "
+                     "in a format, A is an uppercase letter, a a lowercase one, 9 a digit");
+      }
+    };
+    if (l.op == Op::Literal && l.type.kind == TypeKind::Text) {
+      check_one(r_.literals[l.index].text, l.span);
+    } else if (l.op == Op::Literal && l.type.kind == TypeKind::Set) {
+      for (const auto& v : r_.literals[l.index].set) check_one(v, l.span);
+    }
+  }
+
   bool comparable(const Type& a, const Type& b) const {
     if (a.is_numeric() && b.is_numeric()) return true;
     return a.kind == b.kind && a.kind != TypeKind::Set;
@@ -1120,6 +1148,8 @@ class Checker {
         }
         if (node(b).type.domain) check_enum_literal(b, a);
         if (node(a).type.domain) check_enum_literal(a, b);
+        check_format_literal(b, a);
+        check_format_literal(a, b);
         int32_t id = binary_node(Op::In, a, b, Type::of(TypeKind::Bool), e.span);
         r_.nodes[id].aux = e.negated ? 1 : 0;
         return id;
@@ -1259,6 +1289,8 @@ class Checker {
         if (K(ta) == TypeKind::Text) {
           check_enum_literal(a, b);
           check_enum_literal(b, a);
+          check_format_literal(a, b);
+          check_format_literal(b, a);
         }
         Op op = e.op == B::Eq ? Op::Eq : e.op == B::Ne ? Op::Ne : e.op == B::Lt ? Op::Lt
               : e.op == B::Le ? Op::Le : e.op == B::Gt ? Op::Gt : Op::Ge;
