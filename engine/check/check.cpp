@@ -879,12 +879,23 @@ class Checker {
     return {};
   }
 
+  // Calls check(text, span) for a text literal, or for each text of a set literal; nothing
+  // for any other node, whose values are not known before the data.
+  template <typename Check>
+  void for_each_literal_text(int32_t literal_side, Check&& check) const {
+    const Node& l = node(literal_side);
+    if (l.op == Op::Literal && l.type.kind == TypeKind::Text) {
+      check(r_.literals[l.index].text, l.span);
+    } else if (l.op == Op::Literal && l.type.kind == TypeKind::Set) {
+      for (const auto& v : r_.literals[l.index].set) check(v, l.span);
+    }
+  }
+
   // A text literal compared with an enum must be one of its values.
   void check_enum_literal(int32_t enum_side, int32_t literal_side) {
     const Node& e = node(enum_side);
-    const Node& l = node(literal_side);
     if (!e.type.domain) return;
-    auto check_one = [&](const std::string& v, Span span) {
+    for_each_literal_text(literal_side, [&](const std::string& v, Span span) {
       if (!e.type.domain->contains(v)) {
         std::vector<std::string> quoted;
         for (const auto& x : e.type.domain->values) quoted.push_back("\"" + x + "\"");
@@ -893,12 +904,7 @@ class Checker {
                      near.empty() ? fmt::format("allowed: {}", fmt::join(quoted, ", "))
                                   : fmt::format("did you mean \"{}\"?", near));
       }
-    };
-    if (l.op == Op::Literal && l.type.kind == TypeKind::Text) {
-      check_one(r_.literals[l.index].text, l.span);
-    } else if (l.op == Op::Literal && l.type.kind == TypeKind::Set) {
-      for (const auto& v : r_.literals[l.index].set) check_one(v, l.span);
-    }
+    });
   }
 
   // A text literal compared with a column that has a `format` must fit it: `nationality =
@@ -906,14 +912,13 @@ class Checker {
   // since the loader rejects every value of another shape. An error, as for `one of`.
   void check_format_literal(int32_t field_side, int32_t literal_side) {
     const Node& f = node(field_side);
-    const Node& l = node(literal_side);
     const TableSchema* t = nullptr;
     if (f.op == Op::CaseField) t = &r_.cases;
     else if (f.op == Op::RowField) t = f.aux == -1 ? &r_.cases : &r_.tables.at(static_cast<size_t>(f.aux));
     if (!t || f.index < 0 || static_cast<size_t>(f.index) >= t->columns.size()) return;
     const ColumnDecl& col = t->columns[static_cast<size_t>(f.index)];
     if (col.format.empty()) return;
-    auto check_one = [&](const std::string& v, Span span) {
+    for_each_literal_text(literal_side, [&](const std::string& v, Span span) {
       if (!fits_format(v, col.format)) {
         diags_.error("C0503", span,
                      fmt::format("\"{}\" does not fit the format \"{}\" of column {}", v, col.format,
@@ -921,12 +926,7 @@ class Checker {
                      "rows with such a value are rejected when loaded, so this never matches; "
                      "in a format, A is an uppercase letter, a a lowercase one, 9 a digit");
       }
-    };
-    if (l.op == Op::Literal && l.type.kind == TypeKind::Text) {
-      check_one(r_.literals[l.index].text, l.span);
-    } else if (l.op == Op::Literal && l.type.kind == TypeKind::Set) {
-      for (const auto& v : r_.literals[l.index].set) check_one(v, l.span);
-    }
+    });
   }
 
   bool comparable(const Type& a, const Type& b) const {
