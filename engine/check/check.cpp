@@ -642,7 +642,7 @@ class Checker {
       for (const auto& c : r_.cases.columns) out.push_back(c.name);
       for (const auto& [n, _] : definition_index_) out.push_back(n);
     } else if (scope.row_source >= -1) {
-      const TableSchema& t = scope.row_source == -1 ? r_.cases : r_.tables[scope.row_source];
+      const TableSchema& t = source_schema(scope.row_source);
       for (const auto& c : t.columns) out.push_back(c.name);
     }
     for (const auto& [n, _] : param_index_) out.push_back(n);
@@ -729,7 +729,7 @@ class Checker {
       if (auto it = scope.fn_params->find(name); it != scope.fn_params->end()) return it->second;
     }
     if (scope.row_source >= -1) {
-      const TableSchema& t = scope.row_source == -1 ? r_.cases : r_.tables[scope.row_source];
+      const TableSchema& t = source_schema(scope.row_source);
       if (int col = t.find(name); col >= 0) {
         Node n;
         n.op = Op::RowField;
@@ -810,7 +810,7 @@ class Checker {
     std::string near = hints_wanted() ? closest_name(name, visible_names(scope)) : std::string();
     if (scope.row_source >= -1 && !scope.in_function) {
       // Inside an aggregate: most likely a column of the rows counted.
-      const TableSchema& t = scope.row_source == -1 ? r_.cases : r_.tables[scope.row_source];
+      const TableSchema& t = source_schema(scope.row_source);
       std::vector<std::string> cols;
       for (const auto& c : t.columns) cols.push_back(c.name);
       diags_.error("C0405", e.span,
@@ -879,6 +879,11 @@ class Checker {
     return {};
   }
 
+  // The rows an aggregate reads, or a row field belongs to: the cases (-1) or a table.
+  const TableSchema& source_schema(int32_t source) const {
+    return source == -1 ? r_.cases : r_.tables[static_cast<size_t>(source)];
+  }
+
   // Calls check(text, span) for a text literal, or for each text of a set literal; nothing
   // for any other node, whose values are not known before the data.
   template <typename Check>
@@ -914,7 +919,7 @@ class Checker {
     const Node& f = node(field_side);
     const TableSchema* t = nullptr;
     if (f.op == Op::CaseField) t = &r_.cases;
-    else if (f.op == Op::RowField) t = f.aux == -1 ? &r_.cases : &r_.tables.at(static_cast<size_t>(f.aux));
+    else if (f.op == Op::RowField) t = &source_schema(f.aux);
     if (!t || f.index < 0 || static_cast<size_t>(f.index) >= t->columns.size()) return;
     const ColumnDecl& col = t->columns[static_cast<size_t>(f.index)];
     if (col.format.empty()) return;
@@ -1580,7 +1585,7 @@ class Checker {
     }
     // Conditions: "with same a, b" then "where ...", split at `and`.
     std::vector<int32_t> conds;
-    const TableSchema& src = source == -1 ? r_.cases : r_.tables[source];
+    const TableSchema& src = source_schema(source);
     for (const auto& [name, span] : a.same) {
       int col = src.find(name);
       if (col < 0 || r_.cases.find(name) < 0) {
