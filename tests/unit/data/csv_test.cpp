@@ -133,12 +133,18 @@ std::unique_ptr<Loaded> load(const std::string& text, const TableSchema& schema,
 }
 
 // The reason a single-row file in the one-column schema is rejected with, or "" if accepted.
-std::string reason_for(const Type& type, const std::string& field, bool required = false) {
-  auto l = load("id,v\nA," + field + "\n", one_column(type, required));
+// `schema` is a one_column schema, possibly adjusted.
+std::string reason_in(const TableSchema& schema, const std::string& field,
+                      const LoadOptions& options = {}) {
+  auto l = load("id,v\nA," + field + "\n", schema, options);
   const Table& t = l->table();
   if (t.rejects.empty()) return "";
   BOOST_TEST(t.rejects[0].column == "v");
   return t.rejects[0].reason;
+}
+
+std::string reason_for(const Type& type, const std::string& field, bool required = false) {
+  return reason_in(one_column(type, required), field);
 }
 
 bool accepted(const Type& type, const std::string& field) {
@@ -459,11 +465,7 @@ std::string reason_with_format(const Type& type, const std::string& format, cons
                                LoadOptions options = {}) {
   TableSchema s = one_column(type);
   s.columns[1].format = format;
-  auto l = load("id,v\nA," + field + "\n", s, options);
-  const Table& t = l->table();
-  if (t.rejects.empty()) return "";
-  BOOST_TEST(t.rejects[0].column == "v");
-  return t.rejects[0].reason;
+  return reason_in(s, field, options);
 }
 
 BOOST_AUTO_TEST_CASE(texts_of_a_format) {
