@@ -1,4 +1,5 @@
 // data::Column: the storage of one typed column (see data.h for the layout per type).
+#include <algorithm>
 #include <cassert>
 
 #include "data/data.h"
@@ -85,23 +86,48 @@ void Column::reserve(size_t rows) {
   }
 }
 
-std::vector<Column::ReservedSpan> Column::reserved_spans() const {
-  std::vector<ReservedSpan> spans;
-  auto add = [&](const auto& v, size_t bytes_per_64_rows) {
-    if (v.capacity() > 0)
-      spans.push_back({v.data(), v.capacity() * sizeof(v[0]), bytes_per_64_rows});
-  };
-  add(valid_, 8);
-  switch (kind) {
-    case TypeKind::Bool: add(bytes_, 64); break;
-    case TypeKind::Integer: add(ints_, 64 * 8); break;
-    case TypeKind::Number: add(nums_, 64 * 8); break;
-    case TypeKind::Text:
-    case TypeKind::Date: add(words_, 64 * 4); break;
-    case TypeKind::Set: add(set_offsets_, 64 * 4); break;
-    default: break;
+void Column::append_rows(const Column& from, const std::vector<uint32_t>& ids,
+                         const std::vector<size_t>& skip) {
+  std::vector<uint32_t> set_ids;
+  size_t next_skip = 0;
+  for (size_t r = 0; r < from.rows_; ++r) {
+    if (next_skip < skip.size() && skip[next_skip] == r) {
+      ++next_skip;
+      continue;
+    }
+    if (!from.valid(r)) {
+      append_missing();
+      continue;
+    }
+    switch (kind) {
+      case TypeKind::Bool:
+        append_bool(from.boolean(r));
+        break;
+      case TypeKind::Integer:
+        append_integer(from.integer(r));
+        break;
+      case TypeKind::Number:
+        append_number(from.number(r));
+        break;
+      case TypeKind::Date:
+        append_date(from.date(r));
+        break;
+      case TypeKind::Text:
+        append_text(ids[from.text(r)]);
+        break;
+      case TypeKind::Set: {
+        // Sorted by id, and ids are not in the same order through `ids`.
+        set_ids.clear();
+        for (uint32_t i = 0; i < from.set_size(r); ++i) set_ids.push_back(ids[from.set(r)[i]]);
+        std::sort(set_ids.begin(), set_ids.end());
+        append_set(set_ids.data(), set_ids.size());
+        break;
+      }
+      default:
+        assert(false && "a column of a type the loader refuses");
+        break;
+    }
   }
-  return spans;
 }
 
 }  // namespace crible::data

@@ -66,14 +66,11 @@ class Column {
   void append_set(const uint32_t* ids, size_t n);
   // Room for `rows` rows (capacity beyond the rows appended is address space, not memory).
   void reserve(size_t rows);
-  // Where `reserve` set room aside: one span per array indexed by row (the set pool, which
-  // is not, has none). The loader makes the room resident ahead of the rows it appends.
-  struct ReservedSpan {
-    const void* base = nullptr;
-    size_t bytes = 0;
-    size_t bytes_per_64_rows = 0;
-  };
-  std::vector<ReservedSpan> reserved_spans() const;
+  // Appends the rows of `from`, a column of the same kind, except those listed in `skip`
+  // (ascending), with each text id t of `from` (Text, Set) written as ids[t]: the loader
+  // joining a part of a file that was loaded with an interner of its own.
+  void append_rows(const Column& from, const std::vector<uint32_t>& ids,
+                   const std::vector<size_t>& skip);
 
   bool operator==(const Column&) const = default;
 
@@ -118,10 +115,13 @@ struct LoadOptions {
   // validated (blank rejects the row) even when not materialised, and the key is always
   // loaded for duplicate detection.
   std::vector<bool> wanted;
-  // Threads for a large file (one that load_csv maps): 1 = type and commit on this thread;
-  // otherwise, when the machine has two cores or more, a second thread scans and types rows
-  // ahead while this one commits them. The result is the same either way.
+  // Threads for a large text: 0 = one per core, 1 = this thread alone. With n > 1 the text
+  // is cut at line ends into up to n parts of min_part_bytes at least, loaded side by side
+  // and joined in order. The result is the same whatever the number: same rows, rejects,
+  // lines and interned ids. (Parts are cut only for a table whose key, if any, is one text
+  // column whose repeats are rejected: the case table.)
   int threads = 0;
+  size_t min_part_bytes = size_t{4} << 20;
 };
 
 // Reads an RFC 4180 CSV file (quoted fields, embedded commas/quotes/newlines, CRLF, UTF-8 BOM)

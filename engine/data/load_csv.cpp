@@ -7,14 +7,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
-#include <condition_variable>
 #include <cstdint>
 #include <cstring>
 #include <deque>
 #include <exception>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string_view>
 #include <system_error>
@@ -176,50 +175,154 @@ std::string problem_text(const CsvRecord& r) {
   return why;
 }
 
-// Called as the scan moves on with the offset before which the text is no longer read, so
-// that a file mapped in memory can hand back the pages behind the reader.
-using ReleaseFn = void (*)(void* context, size_t before);
+// A regular file mapped read-only. Reading it costs no copy and no zeroed buffer, and the
+// loader hands back the pages behind its scan (release), so a large cases file never sits
+// in memory whole beside the columns built from it: it stays in the page cache, not in the
+// process. (Truncating the file while it loads would end the process with SIGBUS; a file
+// is not expected to change under a run.)
+class MappedFile {
+ public:
+  // Takes `fd` (closed with the mapping), or closes it and returns null when mmap refuses.
+  static std::unique_ptr<MappedFile> open(int fd, size_t size) {
+    void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (p == MAP_FAILED) {
+      ::close(fd);
+      return nullptr;
+    }
+    ::madvise(p, size, MADV_SEQUENTIAL);
+    auto m = std::unique_ptr<MappedFile>(new MappedFile);
+    m->data_ = static_cast<char*>(p);
+    m->size_ = size;
+    m->fd_ = fd;
+    return m;
+  }
+  ~MappedFile() {
+    ::munmap(data_, size_);
+    ::close(fd_);
+  }
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+
+  std::string_view text() const { return {data_, size_}; }
+
+  // Drops the pages wholly inside [from, before) from the process (they are re-read from the
+  // file if touched again, so this is only a hint about memory, never about content). Parts
+  // of the file loaded side by side release their own ranges.
+  void release(size_t from, size_t before) const {
+    const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+    const size_t begin = (from + page - 1) / page * page, end = before / page * page;
+    if (end > begin) ::madvise(data_ + begin, end - begin, MADV_DONTNEED);
+  }
+
+  // Line ends before `offset`, read with pread rather than through the mapping: a part of
+  // the file that starts there needs its first line number, and touching the pages before
+  // it would fault them in on this thread for the thread that loads them.
+  uint64_t count_newlines(size_t offset) const {
+    constexpr size_t kBuffer = size_t{1} << 20;
+    auto buffer = std::make_unique_for_overwrite<char[]>(kBuffer);
+    uint64_t lines = 0;
+    for (size_t at = 0; at < offset;) {
+      const ssize_t got = ::pread(fd_, buffer.get(), std::min(kBuffer, offset - at),
+                                  static_cast<off_t>(at));
+      if (got <= 0) {
+        if (got < 0 && errno == EINTR) continue;
+        return lines + count_newlines_in({data_ + at, offset - at});  // through the mapping
+      }
+      lines += count_newlines_in({buffer.get(), static_cast<size_t>(got)});
+      at += static_cast<size_t>(got);
+    }
+    return lines;
+  }
+
+  static uint64_t count_newlines_in(std::string_view text) {
+    uint64_t lines = 0;
+    const char* end = text.data() + text.size();
+    for (const char* p = text.data();
+         (p = static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(end - p))));
+         ++p)
+      ++lines;
+    return lines;
+  }
+
+ private:
+  MappedFile() = default;
+  char* data_ = nullptr;
+  size_t size_ = 0;
+  int fd_ = -1;
+};
+
+struct Part;
 
 class Loader {
  public:
+  // `mapped`: the file `text` is mapped from, if it is (see MappedFile), else null.
   Loader(std::string_view text, const std::string& name, const TableSchema& schema,
          Interner& interner, const LoadOptions& options, bool reject_duplicate_keys,
-         ReleaseFn release = nullptr, void* release_context = nullptr)
+         const MappedFile* mapped = nullptr)
       : text_(text),
         name_(name),
         schema_(schema),
         interner_(interner),
         options_(options),
         reject_duplicate_keys_(reject_duplicate_keys),
-        reader_(text) {
-    release_ = release;
-    release_context_ = release_context;
+        reader_(text),
+        mapped_(mapped),
+        end_(text.size()) {}
+
+  // A loader for the part [begin, end) of `whole`'s text, with an interner of its own; it
+  // starts reading once start_part() has found its first line number.
+  Loader(const Loader& whole, Interner& interner, size_t begin, size_t end, size_t index,
+         std::atomic<size_t>* first_dropped)
+      : text_(whole.text_),
+        name_(whole.name_),
+        schema_(whole.schema_),
+        interner_(interner),
+        options_(whole.options_),
+        reject_duplicate_keys_(whole.reject_duplicate_keys_),
+        reader_(whole.text_),
+        mapped_(whole.mapped_),
+        begin_(begin),
+        end_(end),
+        part_index_(index),
+        first_dropped_(first_dropped) {
+    released_ = begin;
+    header_ = whole.header_;
+    plans_.resize(whole.plans_.size());
+    for (size_t c = 0; c < plans_.size(); ++c) plans_[c].header_pos = whole.plans_[c].header_pos;
+    const double share = static_cast<double>(end - begin) /
+                         static_cast<double>(std::max<size_t>(1, text_.size() - whole.begin_));
+    prepare(static_cast<size_t>(static_cast<double>(whole.expected_rows_) * share) + 64);
   }
 
   // Rows go through in blocks: `fill` scans and types a block of records (shape, field
   // count, every field's type; everything that depends on no other row), `consume` takes
   // the block's rows in input order and does the rest (rejects in order, duplicate keys,
-  // interning, committing to the columns). With `pipelined`, a second thread fills the next
-  // blocks while this one consumes: ids, row order and rejects are still decided by the
-  // consumer alone, in input order, so the result is the same as one thread's.
-  Result<Table> run(bool pipelined) {
+  // interning, committing to the columns). With `parts` above 1, a large text is cut at line
+  // ends into that many parts, loaded side by side on as many threads, and joined in input
+  // order (see absorb): the result is the same as one pass over the whole text.
+  Result<Table> run(size_t parts) {
     if (auto status = check_schema(); !status.ok()) return status.error();
     if (auto status = read_header(); !status.ok()) return status.error();
-    prepare();
-    if (!pipelined) {
-      Block b;
-      init_block(b);
-      while (fill(b))
-        if (!consume(b)) return std::move(*fatal_);
-      return std::move(table_);
-    }
-    return run_pipelined();
+    begin_ = reader_.position();
+    prepare(estimated_lines());
+    released_ = 0;
+    const std::vector<size_t> cuts = parts > 1 && can_cut() ? cut_points(parts) : std::vector<size_t>{};
+    if (!cuts.empty()) return run_parts(cuts);
+    if (!load_part()) return std::move(*fatal_);
+    return std::move(table_);
   }
 
+  // For the loader of a part after the first: its reader's first line (counting the line ends
+  // before it, off the thread that loads the first part), then its rows.
+  void start_part() {
+    const uint64_t before = mapped_ ? mapped_->count_newlines(begin_)
+                                    : MappedFile::count_newlines_in(text_.substr(0, begin_));
+    reader_ = CsvReader(text_, begin_, before + 1);
+    load_part();  // no fatal error: parts are only cut where a duplicate is a reject
+  }
 
  private:
   static constexpr size_t kBlockRows = 1024;
-  static constexpr size_t kBlocks = 3;  // in flight: one filled, one consumed, one spare
   // Staged rows index set elements with 32 bits: a block is closed before its elements could
   // pass that, whatever one record adds (at most kMaxFields sets of kMaxSetElements).
   static constexpr size_t kMaxBlockElems =
@@ -256,7 +359,9 @@ class Loader {
     b.elems.clear();
     b.rejects.clear();
     b.owned.clear();
-    while (b.count < kBlockRows && b.elems.size() <= kMaxBlockElems && reader_.next(record_)) {
+    if (dropped()) return false;
+    while (b.count < kBlockRows && b.elems.size() <= kMaxBlockElems && !at_part_end() &&
+           reader_.next(record_)) {
       in_.row = b.staged.data() + b.count * plans_.size();
       in_.elems = &b.elems;
       in_.rejects = &b.rejects;
@@ -316,123 +421,70 @@ class Loader {
       }
       commit();
     }
-    if (release_ && b.end_pos >= released_ + kReleaseStep) {
+    if (mapped_ && b.end_pos >= released_ + kReleaseStep) {
+      mapped_->release(released_, b.end_pos);
       released_ = b.end_pos;
-      release_(release_context_, released_);
     }
     return true;
   }
 
-  // The columns' first touches are page faults, and the kernel zeroes each new page (2 MiB
-  // at a time on huge pages) on the thread that touches it: the committing one, which is
-  // the longer of the two. The typing thread has time to spare, so after each block it
-  // makes the reserved room of every column resident some rows ahead of those typed so far.
-  // MADV_POPULATE_WRITE only maps pages, it writes nothing the committing thread could see;
-  // the spans were taken before the threads started, and if a column outgrows its estimate
-  // and moves, its old span is merely no longer helped (the call fails or maps freed room).
-  //
-  // At most kPopulateBudget of fresh memory per block (session 8): several columns reach a
-  // new 2 MiB page at about the same row (every 4-byte column at 512k rows, every 8-byte one
-  // each 256k), and mapping them all at once kept the typing thread away for ~60 ms, long
-  // enough for the committing thread to run out of blocks and wait. Spread over the next
-  // blocks, the burst stays within the lead (32,768 rows, 32 blocks).
-  void make_resident_ahead(size_t rows_typed) {
-#ifdef MADV_POPULATE_WRITE
-    rows_typed_ += rows_typed;
-    if (!populate_works_) return;
-    const size_t target = rows_typed_ + kResidentLead;
-    size_t budget = kPopulateBudget;
-    for (size_t k = 0; k < reserved_.size() && budget > 0; ++k) {
-      const Column::ReservedSpan& span = reserved_[k];
-      const auto base = reinterpret_cast<uintptr_t>(span.base);
-      const uintptr_t end_page = (base + span.bytes + 4095) & ~uintptr_t{4095};
-      const uintptr_t want =
-          std::min(end_page, (base + target * span.bytes_per_64_rows / 64 + 4095) & ~uintptr_t{4095});
-      uintptr_t& done = resident_end_[k];
-      while (done < want && budget > 0) {
-        // One piece per huge page: a piece that starts one costs the kernel a whole 2 MiB.
-        const uintptr_t piece_end = std::min(want, (done + kHugePage) & ~(kHugePage - 1));
-        const size_t cost = (done & (kHugePage - 1)) == 0 ? kHugePage : piece_end - done;
-        if (::madvise(reinterpret_cast<void*>(done), piece_end - done, MADV_POPULATE_WRITE) != 0 &&
-            errno == EINVAL) {
-          populate_works_ = false;  // a kernel before 5.14: the pages fault in as before
-          return;
-        }
-        done = piece_end;
-        budget -= std::min(budget, cost);
-      }
-    }
-#else
-    (void)rows_typed;
-#endif
+  bool load_part() {
+    Block b;
+    init_block(b);
+    while (fill(b))
+      if (!consume(b)) return false;
+    return true;
   }
 
-  Result<Table> run_pipelined() {
-    std::vector<Block> blocks(kBlocks);
-    for (Block& b : blocks) init_block(b);
-    std::mutex m;
-    std::condition_variable cv;
-    size_t filled = 0, consumed = 0;  // blocks handed over, blocks given back
-    bool done = false, stop = false;
-    std::exception_ptr failure;
-    std::thread filler([&] {
-      try {
-        for (;;) {
-          {
-            std::unique_lock lock(m);
-            cv.wait(lock, [&] { return stop || filled - consumed < kBlocks; });
-            if (stop) break;
-          }
-          const bool more = fill(blocks[filled % kBlocks]);
-          const size_t typed = blocks[filled % kBlocks].count;
-          {
-            std::lock_guard lock(m);
-            if (!more) break;
-            ++filled;
-            cv.notify_all();
-          }
-          // After the handover, not before: the committing thread has the block meanwhile.
-          // The first call maps every column's first pages (~60 ms at 1M rows with huge
-          // pages), which it used to wait for before it had a row to commit.
-          make_resident_ahead(typed);
-        }
-      } catch (...) {  // std::bad_alloc: handed to the consumer, which rethrows it
-        std::lock_guard lock(m);
-        failure = std::current_exception();
+  // Whether the reader is at the end of this loader's part: at its end offset, past nothing
+  // but empty lines. A record read over that offset shows that the cut was not between two
+  // records (a quoted field holds the line end it was made after): this part then reads on
+  // to the end of the text, and the parts after it are dropped.
+  bool at_part_end() {
+    if (end_ == text_.size()) return false;  // the reader finds the end of the text itself
+    size_t p = reader_.position();
+    while (p < end_ && (text_[p] == '\n' || (text_[p] == '\r' && text_[p + 1] == '\n')))
+      p += text_[p] == '\n' ? 1 : 2;
+    if (p == end_) return true;
+    if (p > end_) {
+      end_ = text_.size();
+      size_t dropped = first_dropped_->load();
+      while (dropped > part_index_ + 1 && !first_dropped_->compare_exchange_weak(dropped, part_index_ + 1)) {
       }
-      std::lock_guard lock(m);
-      done = true;
-      cv.notify_all();
-    });
-    bool ok = true;
-    try {
-      for (;;) {
-        {
-          std::unique_lock lock(m);
-          cv.wait(lock, [&] { return consumed < filled || done; });
-          if (consumed == filled) break;  // done, and nothing left
-        }
-        ok = consume(blocks[consumed % kBlocks]);
-        std::lock_guard lock(m);
-        ++consumed;
-        if (!ok) stop = true;
-        cv.notify_all();
-        if (!ok) break;
-      }
-    } catch (...) {  // out of memory here: stop the filler before unwinding past it
-      {
-        std::lock_guard lock(m);
-        stop = true;
-        cv.notify_all();
-      }
-      filler.join();
-      throw;
     }
-    filler.join();
-    if (failure) std::rethrow_exception(failure);
-    if (!ok) return std::move(*fatal_);
-    return std::move(table_);
+    return false;
   }
+
+  // Whether this part was dropped, since a part before it read over its start.
+  bool dropped() const { return first_dropped_ && first_dropped_->load(std::memory_order_relaxed) <= part_index_; }
+
+  // Parts are joined by their interned ids, which a duplicate key check of one text column
+  // also uses; other keys (several columns, numbers) and a duplicate that stops the load are
+  // left to one pass. Beyond 4 GiB of text a part's set pool could not be joined within the
+  // 32-bit offsets of one column (each element takes two bytes of text at least).
+  bool can_cut() const {
+    const bool keys_fit = key_columns_.empty() || (single_text_key_ && reject_duplicate_keys_);
+    return keys_fit && text_.size() < kMaxSetPool;
+  }
+
+  // Where parts 2..parts start: after the first line end at or past each even share of the
+  // text after the header. Fewer when the text runs out of line ends.
+  std::vector<size_t> cut_points(size_t parts) const {
+    std::vector<size_t> cuts;
+    const size_t from = begin_, size = text_.size();
+    for (size_t k = 1; k < parts; ++k) {
+      const size_t target = std::max(from + (size - from) / parts * k, cuts.empty() ? from : cuts.back());
+      const void* nl = std::memchr(text_.data() + target, '\n', size - target);
+      if (nl == nullptr) break;
+      const size_t cut = static_cast<size_t>(static_cast<const char*>(nl) - text_.data()) + 1;
+      if (cut >= size) break;
+      cuts.push_back(cut);
+    }
+    return cuts;
+  }
+
+  Result<Table> run_parts(const std::vector<size_t>& cuts);
+  void absorb(Part& part);
 
   Status check_schema() {
     for (const ColumnDecl& c : schema_.columns) {
@@ -488,7 +540,8 @@ class Loader {
     return ok_status();
   }
 
-  void prepare() {
+  // `lines`: the records expected (an estimate), for reserving room.
+  void prepare(size_t lines) {
     table_.name = schema_.name;
     table_.columns.resize(schema_.columns.size());
     std::vector<bool> is_key(schema_.columns.size(), false);
@@ -516,23 +569,12 @@ class Loader {
               [&](size_t a, size_t b) { return plans_[a].header_pos < plans_[b].header_pos; });
     for (const int k : schema_.key) key_columns_.push_back(static_cast<size_t>(k));
 
-    // Reserve once for the likely record count instead of regrowing a million times. The
-    // count is estimated from the first MB rather than counted: counting would read the whole
-    // file before its first row, and a mapped file would then sit in memory whole. Capacity
-    // beyond the real count is never touched, so it costs address space, not memory.
-    const size_t lines = estimated_lines();
+    // Reserve once for the likely record count instead of regrowing a million times.
+    // Capacity beyond the real count is never touched, so it costs address space, not memory.
     expected_rows_ = lines;
     table_.row_line.reserve(lines);
-    for (size_t c = 0; c < plans_.size(); ++c) {
-      if (!plans_[c].loaded) continue;
-      table_.columns[c].reserve(lines);
-      for (const Column::ReservedSpan& span : table_.columns[c].reserved_spans())
-        reserved_.push_back(span);
-    }
-    if (table_.row_line.capacity() > 0)
-      reserved_.push_back({table_.row_line.data(), table_.row_line.capacity() * sizeof(uint64_t), 64 * 8});
-    for (const Column::ReservedSpan& span : reserved_)
-      resident_end_.push_back(reinterpret_cast<uintptr_t>(span.base) & ~uintptr_t{4095});
+    for (size_t c = 0; c < plans_.size(); ++c)
+      if (plans_[c].loaded) table_.columns[c].reserve(lines);
     single_text_key_ = key_columns_.size() == 1 && plans_[key_columns_[0]].kind == TypeKind::Text;
     for (size_t c = 0; c < plans_.size(); ++c)
       if (plans_[c].kind == TypeKind::Text && !plans_[c].domain && plans_[c].loaded)
@@ -543,6 +585,8 @@ class Loader {
     if (!key_columns_.empty() && !single_text_key_) keys_.reserve(lines);
   }
 
+  // The count is estimated from the first MB rather than counted: counting would read the
+  // whole file before its first row, and a mapped file would then sit in memory whole.
   size_t estimated_lines() const {
     constexpr size_t kSample = size_t{1} << 20;
     const size_t sample = std::min(text_.size(), kSample);
@@ -811,6 +855,10 @@ class Loader {
     return "key (" + names + ") (" + values + ")";
   }
 
+  static std::string duplicate_reason(const std::string& key, uint64_t first) {
+    return "duplicate " + key + " (first on line " + std::to_string(first) + ")";
+  }
+
   // True when the row's key is unseen (or there is no key). A repeat is rejected, or with
   // reject_duplicate_keys off, stops the load through fatal_.
   bool key_is_new() {
@@ -847,8 +895,9 @@ class Loader {
     }
     if (first == 0) return true;
     if (reject_duplicate_keys_) {
-      reject(out_, schema_.columns[key_columns_[0]].name,
-             "duplicate " + key_text() + " (first on line " + std::to_string(first) + ")");
+      if (single_text_key_) duplicates_.push_back({table_.rejects.size(), out_.row[key_columns_[0]].id});
+      reject(out_, schema_.columns[key_columns_[0]].name, duplicate_reason(key_text(), first));
+      intern_texts();
     } else {
       fatal_ = Error{"duplicate " + key_text() + " in " + name_ + " on lines " +
                      std::to_string(first) + " and " + std::to_string(out_.line)};
@@ -864,6 +913,22 @@ class Loader {
       first_line_by_id_.emplace(keys.text(mapped_rows_), table_.row_line[mapped_rows_]);
     auto it = first_line_by_id_.find(id);
     return it == first_line_by_id_.end() ? 0 : it->second;
+  }
+
+  // A row rejected for a repeated key has its texts interned all the same, in the order
+  // commit() would: a part loaded apart from the rows before it cannot know that its key was
+  // seen there and commits the row, so interning them here keeps every id the same however
+  // the text is cut (a text no row holds costs its bytes, nothing else).
+  void intern_texts() {
+    for (size_t c = 0; c < plans_.size(); ++c) {
+      ColumnPlan& p = plans_[c];
+      const Staged& s = out_.row[c];
+      if (!p.loaded || !s.valid) continue;
+      if (p.kind == TypeKind::Text && s.id == Interner::kNone) text_id(p, s);
+      if (p.kind == TypeKind::Set)
+        for (size_t e = s.elem_begin; e < s.elem_end; ++e)
+          text_id(p, (*out_.elems)[e].text, (*out_.elems)[e].domain_index);
+    }
   }
 
   void commit() {
@@ -942,19 +1007,150 @@ class Loader {
   size_t expected_rows_ = 0;
   size_t texts_at_start_ = 0;
   static constexpr size_t kReleaseStep = size_t{16} << 20;
-  // Typing thread only: the spans of the columns' reserved room, and how far ahead of the
-  // rows typed they are made resident (see make_resident_ahead).
-  std::vector<Column::ReservedSpan> reserved_;
-  std::vector<uintptr_t> resident_end_;  // per span: resident up to here (page-aligned)
-  size_t rows_typed_ = 0;
-  bool populate_works_ = true;
-  static constexpr size_t kResidentLead = 32768;
-  static constexpr uintptr_t kHugePage = uintptr_t{2} << 20;
-  static constexpr size_t kPopulateBudget = size_t{4} << 20;
-  ReleaseFn release_ = nullptr;
-  void* release_context_ = nullptr;
-  size_t released_ = 0;
+  const MappedFile* mapped_ = nullptr;
+  size_t released_ = 0;  // the mapped file's pages before this offset are released
+  // This loader's part of the text: [begin_, end_) (begin_: after the header for the first
+  // part); part_index_ is its place among the parts, and first_dropped_ (shared by the parts)
+  // the first part dropped because the one before it read over its start (see at_part_end).
+  size_t begin_ = 0;
+  size_t end_ = 0;
+  size_t part_index_ = 0;
+  std::atomic<size_t>* first_dropped_ = nullptr;
+  // Rejects of a repeated single text key: where in table_.rejects, and the key's id. A part
+  // after the first rewrites them when joined: the row first holding the key may then be in
+  // an earlier part.
+  struct Duplicate {
+    size_t reject;
+    uint32_t key;
+  };
+  std::vector<Duplicate> duplicates_;
+  friend struct Part;
 };
+
+// A part of a text after the first, loaded on a thread of its own with an interner of its
+// own: the texts it meets are in no shared table until it is joined, so the threads share
+// nothing while they load (on a host whose cores are far apart, a row handed from one core to
+// the other cost more than typing it).
+struct Part {
+  Interner interner;
+  Loader loader;
+  std::vector<uint32_t> hashes;  // Interner::hash of each of the part's texts, by id
+  std::exception_ptr failure;
+
+  Part(const Loader& whole, size_t begin, size_t end, size_t index, std::atomic<size_t>* dropped)
+      : loader(whole, interner, begin, end, index, dropped) {}
+
+  void run() {
+    try {
+      loader.start_part();
+      hashes.resize(interner.size());
+      for (uint32_t id = 0; id < hashes.size(); ++id) hashes[id] = Interner::hash(interner.text(id));
+    } catch (...) {  // std::bad_alloc: rethrown by the first part's thread once all are done
+      failure = std::current_exception();
+    }
+  }
+};
+
+Result<Table> Loader::run_parts(const std::vector<size_t>& cuts) {
+  std::atomic<size_t> first_dropped{cuts.size() + 1};
+  first_dropped_ = &first_dropped;
+  end_ = cuts[0];
+  std::vector<std::unique_ptr<Part>> parts;
+  for (size_t k = 0; k < cuts.size(); ++k)
+    parts.push_back(std::make_unique<Part>(*this, cuts[k], k + 1 < cuts.size() ? cuts[k + 1] : text_.size(),
+                                           k + 1, &first_dropped));
+  std::vector<std::thread> threads;
+  auto join = [&] {
+    for (std::thread& t : threads) t.join();
+    threads.clear();
+  };
+  try {
+    for (auto& part : parts) threads.emplace_back([p = part.get()] { p->run(); });
+    load_part();  // no fatal error: see can_cut
+  } catch (...) {  // out of memory here, or no thread to be had: stop the others first
+    first_dropped = 1;
+    join();
+    first_dropped_ = nullptr;
+    throw;
+  }
+  join();
+  first_dropped_ = nullptr;
+  for (size_t k = 0; k + 1 < first_dropped.load(); ++k)
+    if (parts[k]->failure) std::rethrow_exception(parts[k]->failure);
+  for (size_t k = 0; k + 1 < first_dropped.load(); ++k) {
+    absorb(*parts[k]);
+    parts[k].reset();  // its columns and interner, before the next is joined
+  }
+  return std::move(table_);
+}
+
+// Joins the next part's rows to this loader's, as if it had read on through the part: the
+// part's texts are interned here in the order the part met them, which is the order one pass
+// would have met them in, so every id is the one a single pass gives. A row whose key was
+// seen in an earlier part is rejected as a duplicate here, and the part's own duplicate
+// rejects name the key's first line over the whole text.
+void Loader::absorb(Part& part) {
+  Loader& p = part.loader;
+  const Interner& local = part.interner;
+  std::vector<uint32_t> ids(local.size());
+  constexpr size_t kAhead = 16;  // slots prefetched ahead, so that their misses overlap
+  for (uint32_t id = 0; id < ids.size(); ++id) {
+    if (id + kAhead < ids.size()) interner_.prefetch(part.hashes[id + kAhead]);
+    ids[id] = interner_.intern(local.text(id), part.hashes[id]);
+  }
+
+  Table& from = p.table_;
+  std::vector<size_t> skip;  // rows of the part whose key an earlier part holds, ascending
+  std::vector<Reject> repeated;
+  if (single_text_key_) {
+    const size_t kc = key_columns_[0];
+    const Column& keys = from.columns[kc];
+    if (interner_.size() / 64 >= key_seen_.size()) key_seen_.resize(interner_.size() / 64 + 1, 0);
+    for (size_t r = 0; r < from.rows; ++r) {
+      const uint32_t id = ids[keys.text(r)];
+      const uint64_t bit = uint64_t{1} << (id % 64);
+      if (!(key_seen_[id / 64] & bit)) {
+        key_seen_[id / 64] |= bit;
+        continue;
+      }
+      skip.push_back(r);
+      repeated.push_back(Reject{from.row_line[r], schema_.columns[kc].name,
+                                duplicate_reason(schema_.columns[kc].name + " '" +
+                                                     shown(interner_.text(id)) + "'",
+                                                 first_line_of(id))});
+    }
+  }
+
+  for (size_t c = 0; c < plans_.size(); ++c) {
+    if (!plans_[c].loaded) continue;
+    table_.columns[c].append_rows(from.columns[c], ids, skip);
+    from.columns[c] = Column{};
+  }
+  size_t next_skip = 0;
+  for (size_t r = 0; r < from.rows; ++r) {
+    if (next_skip < skip.size() && skip[next_skip] == r) {
+      ++next_skip;
+      continue;
+    }
+    table_.row_line.push_back(from.row_line[r]);
+  }
+  table_.rows += from.rows - skip.size();
+  table_.read += from.read;
+
+  // Now that the part's rows are here, first_line_of sees every row before each duplicate.
+  for (const Duplicate& d : p.duplicates_) {
+    const uint32_t id = ids[d.key];
+    const std::string& name = schema_.columns[key_columns_[0]].name;
+    from.rejects[d.reject].reason =
+        duplicate_reason(name + " '" + shown(interner_.text(id)) + "'", first_line_of(id));
+  }
+  const size_t before = table_.rejects.size();
+  table_.rejects.resize(before + from.rejects.size() + repeated.size());
+  std::merge(std::make_move_iterator(from.rejects.begin()), std::make_move_iterator(from.rejects.end()),
+             std::make_move_iterator(repeated.begin()), std::make_move_iterator(repeated.end()),
+             table_.rejects.begin() + static_cast<std::ptrdiff_t>(before),
+             [](const Reject& a, const Reject& b) { return a.line < b.line; });
+}
 
 // The whole file in one buffer, without zero-filling it first.
 struct FileBytes {
@@ -962,46 +1158,13 @@ struct FileBytes {
   size_t size = 0;
 };
 
-// A regular file mapped read-only. Reading it costs no copy and no zeroed buffer, and the
-// loader hands back the pages behind its scan (release), so a large cases file never sits
-// in memory whole beside the columns built from it: it stays in the page cache, not in the
-// process. (Truncating the file while it loads would end the process with SIGBUS; a file
-// is not expected to change under a run.)
-class MappedFile {
- public:
-  static std::unique_ptr<MappedFile> open(int fd, size_t size) {
-    void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (p == MAP_FAILED) return nullptr;
-    ::madvise(p, size, MADV_SEQUENTIAL);
-    auto m = std::unique_ptr<MappedFile>(new MappedFile);
-    m->data_ = static_cast<char*>(p);
-    m->size_ = size;
-    return m;
-  }
-  ~MappedFile() { ::munmap(data_, size_); }
-  MappedFile(const MappedFile&) = delete;
-  MappedFile& operator=(const MappedFile&) = delete;
-
-  std::string_view text() const { return {data_, size_}; }
-
-  // Drops the pages wholly before `before` from the process (they are re-read from the file
-  // if touched again, so this is only a hint about memory, never about content).
-  static void release(void* self, size_t before) {
-    auto* m = static_cast<MappedFile*>(self);
-    const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
-    const size_t end = before / page * page;
-    if (end > m->released_) {
-      ::madvise(m->data_ + m->released_, end - m->released_, MADV_DONTNEED);
-      m->released_ = end;
-    }
-  }
-
- private:
-  MappedFile() = default;
-  char* data_ = nullptr;
-  size_t size_ = 0;
-  size_t released_ = 0;
-};
+// How many parts a text of `bytes` is loaded in: one per thread asked for (all cores by
+// default), each of options.min_part_bytes at least.
+size_t parts_for(const LoadOptions& options, size_t bytes) {
+  const size_t threads = options.threads > 0 ? static_cast<size_t>(options.threads)
+                                             : std::max(1u, std::thread::hardware_concurrency());
+  return std::max<size_t>(1, std::min(threads, bytes / std::max<size_t>(1, options.min_part_bytes)));
+}
 
 Error io_error(const char* what, const std::string& path, int err) {
   return Error{std::string(what) + " '" + path + "': " + std::generic_category().message(err)};
@@ -1049,26 +1212,26 @@ Result<Table> load_csv(const std::string& path, const TableSchema& schema, Inter
     std::unique_ptr<MappedFile> mapped;
     if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
         static_cast<size_t>(st.st_size) >= kMapAtLeast)
-      mapped = MappedFile::open(fd, static_cast<size_t>(st.st_size));
-    ::close(fd);
-    // A large file is typed on a second thread while this one commits (see Loader::run).
-    const bool pipelined = options.threads != 1 && std::thread::hardware_concurrency() > 1;
+      mapped = MappedFile::open(fd, static_cast<size_t>(st.st_size));  // takes fd
+    else
+      ::close(fd);
     if (mapped)
       return Loader(mapped->text(), path, schema, interner, options, reject_duplicate_keys,
-                    &MappedFile::release, mapped.get())
-          .run(pipelined);
+                    mapped.get())
+          .run(parts_for(options, mapped->text().size()));
   }
   auto file = read_file(path);
   if (!file.ok()) return file.error();
   const std::string_view text(file->data.get(), file->size);
-  return Loader(text, path, schema, interner, options, reject_duplicate_keys).run(false);
+  return Loader(text, path, schema, interner, options, reject_duplicate_keys)
+      .run(parts_for(options, text.size()));
 }
 
 Result<Table> load_csv_text(const std::string& text, const std::string& name_for_errors,
                             const TableSchema& schema, Interner& interner,
                             const LoadOptions& options, bool reject_duplicate_keys) {
   return Loader(text, name_for_errors, schema, interner, options, reject_duplicate_keys)
-      .run(false);
+      .run(parts_for(options, text.size()));
 }
 
 }  // namespace crible::data

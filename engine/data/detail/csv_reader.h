@@ -47,6 +47,9 @@ class CsvReader {
  public:
   // `text` must outlive the reader and every record it fills. A UTF-8 BOM is skipped.
   explicit CsvReader(std::string_view text);
+  // Reads `text` from offset `from`, which must be where a record (or an empty line) starts,
+  // on physical line `line`: a part of a file read apart from the rest (no BOM is looked for).
+  CsvReader(std::string_view text, size_t from, uint64_t line) : text_(text), pos_(from), line_(line) {}
 
   // Fills `record` with the next record; false at the end of the text. Lines holding nothing
   // at all (two line ends in a row) are skipped: they are not records. The field views stay

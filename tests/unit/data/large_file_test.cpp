@@ -1,6 +1,7 @@
-// tests/unit/data/large_file_test.cpp: a file large enough that load_csv maps it and releases
-// the pages behind its scan (and sizes its reservations from an estimate of the row count)
-// loads exactly as the same text given in memory: same columns, ids, lines and rejects.
+// tests/unit/data/large_file_test.cpp: a file large enough that load_csv maps it, releases
+// the pages behind its scan, sizes its reservations from an estimate of the row count and
+// loads it in parts side by side loads exactly as the same text given in memory and read in
+// one pass: same columns, ids, lines and rejects.
 #include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
@@ -71,11 +72,12 @@ BOOST_AUTO_TEST_CASE(mapped_file_loads_like_text_in_memory) {
   }
   const TableSchema s = schema();
   Interner a, b, a1;
-  auto from_file = load_csv(path.string(), s, a);  // typed on a second thread where there are cores
-  LoadOptions one_thread;
+  LoadOptions three_parts, one_thread;
+  three_parts.threads = 3;  // whatever the cores: parts of 13 MB, which the duplicates cross
   one_thread.threads = 1;
+  auto from_file = load_csv(path.string(), s, a, three_parts);
   auto from_file_1 = load_csv(path.string(), s, a1, one_thread);
-  auto from_text = load_csv_text(text, path.string(), s, b);
+  auto from_text = load_csv_text(text, path.string(), s, b, one_thread);
   std::filesystem::remove(path);
   BOOST_REQUIRE(from_file_1.ok());
   BOOST_TEST(from_file_1->rows == from_text->rows);
@@ -118,52 +120,6 @@ BOOST_AUTO_TEST_CASE(mapped_file_loads_like_text_in_memory) {
   BOOST_TEST(quoted > 100u);
 }
 
-// The loader makes the room a column reserved resident ahead of the rows it appends, from
-// these spans: they must cover every array indexed by row, at its size per row, and stay
-// where the appends write as long as the rows fit the reservation.
-BOOST_AUTO_TEST_CASE(reserved_spans_cover_each_array_by_row) {
-  Column unreserved;
-  unreserved.kind = TypeKind::Date;
-  BOOST_TEST(unreserved.reserved_spans().empty());
-
-  struct Expect {
-    TypeKind kind;
-    size_t bytes_per_64_rows;
-  };
-  for (const Expect e : {Expect{TypeKind::Bool, 64}, Expect{TypeKind::Integer, 512},
-                         Expect{TypeKind::Number, 512}, Expect{TypeKind::Date, 256},
-                         Expect{TypeKind::Text, 256}, Expect{TypeKind::Set, 256}}) {
-    BOOST_TEST_CONTEXT("kind " << static_cast<int>(e.kind)) {
-      Column c;
-      c.kind = e.kind;
-      c.reserve(1000);
-      const auto spans = c.reserved_spans();
-      BOOST_REQUIRE(spans.size() == 2u);
-      BOOST_TEST(spans[0].bytes_per_64_rows == 8u);  // the validity bitmap
-      BOOST_TEST(spans[0].bytes >= 1000u / 8);
-      BOOST_TEST(spans[1].bytes_per_64_rows == e.bytes_per_64_rows);
-      BOOST_TEST(spans[1].bytes >= 1000u * e.bytes_per_64_rows / 64);
-      const uint32_t id = 1;
-      for (int r = 0; r < 1000; ++r) {
-        switch (e.kind) {
-          case TypeKind::Bool: c.append_bool(true); break;
-          case TypeKind::Integer: c.append_integer(r); break;
-          case TypeKind::Number: c.append_number(r); break;
-          case TypeKind::Date: c.append_date(r); break;
-          case TypeKind::Text: c.append_text(id); break;
-          default: c.append_set(&id, 1); break;
-        }
-      }
-      const auto after = c.reserved_spans();
-      BOOST_REQUIRE(after.size() == 2u);
-      for (size_t i = 0; i < 2; ++i) {
-        BOOST_TEST(after[i].base == spans[i].base);
-        BOOST_TEST(after[i].bytes == spans[i].bytes);
-      }
-    }
-  }
-}
-
 }  // namespace
 }  // namespace crible::data
 
@@ -171,7 +127,7 @@ namespace crible::data {
 namespace {
 
 // A duplicate key in a large reference table stops the load with the same error as in
-// memory, while the second thread is still typing rows ahead (it is stopped, not leaked).
+// memory (such a table is read in one pass, not in parts: see LoadOptions::threads).
 BOOST_AUTO_TEST_CASE(mapped_table_duplicate_key_stops_the_load) {
   std::string text = "case_id,phone,day,n,langs\n";
   for (int i = 0; text.size() < (8u << 20); ++i)
@@ -185,7 +141,9 @@ BOOST_AUTO_TEST_CASE(mapped_table_duplicate_key_stops_the_load) {
     out << text;
   }
   Interner a, b;
-  auto from_file = load_csv(path.string(), schema(), a, {}, false);
+  LoadOptions two_threads;
+  two_threads.threads = 2;
+  auto from_file = load_csv(path.string(), schema(), a, two_threads, false);
   auto from_text = load_csv_text(text, path.string(), schema(), b, {}, false);
   std::filesystem::remove(path);
   BOOST_REQUIRE(!from_file.ok());
