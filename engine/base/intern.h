@@ -53,15 +53,7 @@ class Interner {
     return ids_.find(hash(s), [&](uint32_t x) { return text(x) == s; });
   }
   // Valid as long as the interner: the arena never moves a text.
-  std::string_view text(uint32_t id) const {
-    const uint32_t pos = positions_[id];
-    const char* chunk = chunks_[pos >> kChunkBits].get();
-    const auto* p = reinterpret_cast<const unsigned char*>(chunk) + (pos & (kChunk - 1));
-    uint32_t n = p[0];
-    if (n < 0x80) return {reinterpret_cast<const char*>(p + 1), n};
-    std::memcpy(&n, p + 1, 4);
-    return {reinterpret_cast<const char*>(p + 5), n};
-  }
+  std::string_view text(uint32_t id) const { return text_at(positions_[id]); }
   size_t size() const { return positions_.size(); }
   // Room for n texts in the lookup table (a hint: texts beyond n still intern).
   void reserve(size_t n) {
@@ -70,6 +62,35 @@ class Interner {
     positions_.reserve(n);
   }
   static constexpr uint32_t kNone = IdTable::kNone;
+
+  // Takes every text of `other` as intern() would one by one in other's id order, so with the
+  // same ids, but keeps other's arena instead of copying its bytes: a text already here only
+  // leaves its copy unused there. `hashes[id]` must be hash(other.text(id)); ids[id] is set to
+  // the id here of other's text `id`. `other` is left empty. (The loader joining a part of a
+  // file loaded with an interner of its own: copying a million texts touched as much fresh
+  // memory again, which a virtual machine makes slow.)
+  void absorb(Interner&& other, const std::vector<uint32_t>& hashes, std::vector<uint32_t>& ids) {
+    if (lookup_released_) rebuild_lookup();
+    const size_t base = chunks_.size();
+    if ((static_cast<uint64_t>(base) + other.chunks_.size()) << kChunkBits > kMaxArena)
+      throw std::bad_alloc();
+    ids.resize(other.positions_.size());
+    chunks_.reserve(base + other.chunks_.size());
+    for (auto& chunk : other.chunks_) chunks_.push_back(std::move(chunk));
+    if (!other.chunks_.empty()) used_ = other.used_;  // new texts go on in other's last chunk
+    constexpr size_t kAhead = 16;  // slots prefetched ahead, so that their misses overlap
+    const uint32_t shift = static_cast<uint32_t>(base << kChunkBits);
+    for (uint32_t id = 0; id < ids.size(); ++id) {
+      if (id + kAhead < ids.size()) ids_.prefetch(hashes[id + kAhead]);
+      const uint32_t pos = other.positions_[id] + shift;
+      const std::string_view s = text_at(pos);
+      const uint32_t fresh = static_cast<uint32_t>(positions_.size());
+      auto [got, inserted] = ids_.insert(hashes[id], fresh, [&](uint32_t x) { return text(x) == s; });
+      if (inserted) positions_.push_back(pos);
+      ids[id] = got;
+    }
+    other = Interner();
+  }
 
   // Frees the lookup table (32 MB at a million cases) once every text of a run is interned:
   // ids and texts stay as they are; a later intern() rebuilds it, and find() scans.
@@ -117,6 +138,16 @@ class Interner {
       p += 4;
     }
     if (!s.empty()) std::memcpy(p, s.data(), s.size());
+  }
+
+  // The text stored at arena position `pos`.
+  std::string_view text_at(uint32_t pos) const {
+    const char* chunk = chunks_[pos >> kChunkBits].get();
+    const auto* p = reinterpret_cast<const unsigned char*>(chunk) + (pos & (kChunk - 1));
+    uint32_t n = p[0];
+    if (n < 0x80) return {reinterpret_cast<const char*>(p + 1), n};
+    std::memcpy(&n, p + 1, 4);
+    return {reinterpret_cast<const char*>(p + 5), n};
   }
 
   std::vector<std::unique_ptr<char[]>> chunks_;  // stable: texts never move

@@ -1091,13 +1091,8 @@ Result<Table> Loader::run_parts(const std::vector<size_t>& cuts) {
 // rejects name the key's first line over the whole text.
 void Loader::absorb(Part& part) {
   Loader& p = part.loader;
-  const Interner& local = part.interner;
-  std::vector<uint32_t> ids(local.size());
-  constexpr size_t kAhead = 16;  // slots prefetched ahead, so that their misses overlap
-  for (uint32_t id = 0; id < ids.size(); ++id) {
-    if (id + kAhead < ids.size()) interner_.prefetch(part.hashes[id + kAhead]);
-    ids[id] = interner_.intern(local.text(id), part.hashes[id]);
-  }
+  std::vector<uint32_t> ids;
+  interner_.absorb(std::move(part.interner), part.hashes, ids);
 
   Table& from = p.table_;
   std::vector<size_t> skip;  // rows of the part whose key an earlier part holds, ascending
