@@ -117,7 +117,7 @@ struct LoadOptions {
   std::vector<bool> wanted;
   // Threads for a large text: 0 = one per core, 1 = this thread alone. With n > 1 the text
   // is cut at line ends into up to n parts of min_part_bytes at least, loaded side by side
-  // and joined in order. The result is the same whatever the number: same rows, rejects,
+  // on n threads and joined in order. The result is the same whatever the number: same rows, rejects,
   // lines and interned ids. (Parts are cut only for a table whose key, if any, is one text
   // column whose repeats are rejected: the case table.)
   int threads = 0;

@@ -8,12 +8,14 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
 #include <deque>
 #include <exception>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string_view>
 #include <system_error>
@@ -166,10 +168,14 @@ const char* problem_reason(CsvProblem p) {
   return "malformed record";
 }
 
+std::string unterminated_quote_text(uint64_t open_line) {
+  return std::string(problem_reason(CsvProblem::UnterminatedQuote)) + ": the quote opened on line " +
+         std::to_string(open_line) + " is never closed";
+}
+
 std::string problem_text(const CsvRecord& r) {
+  if (r.problem == CsvProblem::UnterminatedQuote) return unterminated_quote_text(r.problem_line);
   std::string why = problem_reason(r.problem);
-  if (r.problem == CsvProblem::UnterminatedQuote)
-    why += ": the quote opened on line " + std::to_string(r.problem_line) + " is never closed";
   if (r.problem == CsvProblem::TooManyFields)
     why += " (more than " + std::to_string(detail::kMaxFields) + " in one record)";
   return why;
@@ -214,42 +220,23 @@ class MappedFile {
     if (end > begin) ::madvise(data_ + begin, end - begin, MADV_DONTNEED);
   }
 
-  // Line ends before `offset`, read with pread rather than through the mapping: a part of
-  // the file that starts there needs its first line number, and touching the pages before
-  // it would fault them in on this thread for the thread that loads them.
-  uint64_t count_newlines(size_t offset) const {
-    constexpr size_t kBuffer = size_t{1} << 20;
-    auto buffer = std::make_unique_for_overwrite<char[]>(kBuffer);
-    uint64_t lines = 0;
-    for (size_t at = 0; at < offset;) {
-      const ssize_t got = ::pread(fd_, buffer.get(), std::min(kBuffer, offset - at),
-                                  static_cast<off_t>(at));
-      if (got <= 0) {
-        if (got < 0 && errno == EINTR) continue;
-        return lines + count_newlines_in({data_ + at, offset - at});  // through the mapping
-      }
-      lines += count_newlines_in({buffer.get(), static_cast<size_t>(got)});
-      at += static_cast<size_t>(got);
-    }
-    return lines;
-  }
-
-  static uint64_t count_newlines_in(std::string_view text) {
-    uint64_t lines = 0;
-    const char* end = text.data() + text.size();
-    for (const char* p = text.data();
-         (p = static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(end - p))));
-         ++p)
-      ++lines;
-    return lines;
-  }
-
  private:
   MappedFile() = default;
   char* data_ = nullptr;
   size_t size_ = 0;
   int fd_ = -1;
 };
+
+// Threads to load a text of `bytes` with (all cores by default), one part each, each part of
+// options.min_part_bytes at least. (Four parts a thread, so that a thread slowed by its host
+// would leave less of the work to wait for, measured slower at a million cases: every part
+// interns the texts it shares with the others again, and holds them until joined, 40 MB
+// more at the peak.)
+size_t parts_for(const LoadOptions& options, size_t bytes) {
+  const size_t threads = options.threads > 0 ? static_cast<size_t>(options.threads)
+                                             : std::max(1u, std::thread::hardware_concurrency());
+  return std::max<size_t>(1, std::min(threads, bytes / std::max<size_t>(1, options.min_part_bytes)));
+}
 
 struct Part;
 
@@ -269,8 +256,8 @@ class Loader {
         mapped_(mapped),
         end_(text.size()) {}
 
-  // A loader for the part [begin, end) of `whole`'s text, with an interner of its own; it
-  // starts reading once start_part() has found its first line number.
+  // A loader for the part [begin, end) of `whole`'s text, with an interner of its own. Its
+  // lines are counted from 1 at `begin`: absorb() adds the lines before it.
   Loader(const Loader& whole, Interner& interner, size_t begin, size_t end, size_t index,
          std::atomic<size_t>* first_dropped)
       : text_(whole.text_),
@@ -279,7 +266,7 @@ class Loader {
         interner_(interner),
         options_(whole.options_),
         reject_duplicate_keys_(whole.reject_duplicate_keys_),
-        reader_(whole.text_),
+        reader_(whole.text_, begin, 1),
         mapped_(whole.mapped_),
         begin_(begin),
         end_(end),
@@ -298,8 +285,8 @@ class Loader {
   // count, every field's type; everything that depends on no other row), `consume` takes
   // the block's rows in input order and does the rest (rejects in order, duplicate keys,
   // interning, committing to the columns). With `parts` above 1, a large text is cut at line
-  // ends into that many parts, loaded side by side on as many threads, and joined in input
-  // order (see absorb): the result is the same as one pass over the whole text.
+  // ends into that many parts, loaded side by side on as many threads and joined in input
+  // order (see run_parts, absorb): the result is the same as one pass over the whole text.
   Result<Table> run(size_t parts) {
     if (auto status = check_schema(); !status.ok()) return status.error();
     if (auto status = read_header(); !status.ok()) return status.error();
@@ -307,18 +294,9 @@ class Loader {
     prepare(estimated_lines());
     released_ = 0;
     const std::vector<size_t> cuts = parts > 1 && can_cut() ? cut_points(parts) : std::vector<size_t>{};
-    if (!cuts.empty()) return run_parts(cuts);
+    if (!cuts.empty()) return run_parts(cuts, parts);
     if (!load_part()) return std::move(*fatal_);
     return std::move(table_);
-  }
-
-  // For the loader of a part after the first: its reader's first line (counting the line ends
-  // before it, off the thread that loads the first part), then its rows.
-  void start_part() {
-    const uint64_t before = mapped_ ? mapped_->count_newlines(begin_)
-                                    : MappedFile::count_newlines_in(text_.substr(0, begin_));
-    reader_ = CsvReader(text_, begin_, before + 1);
-    load_part();  // no fatal error: parts are only cut where a duplicate is a reject
   }
 
  private:
@@ -328,8 +306,16 @@ class Loader {
   static constexpr size_t kMaxBlockElems =
       UINT32_MAX - detail::kMaxFields * detail::kMaxSetElements;
 
+  // A reject for a quote never closed names the line the quote opened on: a part after the
+  // first keeps where such rejects are, to name that line over the whole text once joined.
+  struct OpenQuote {
+    size_t reject;  // in the block's rejects, then in table_.rejects
+    uint64_t line;
+  };
+
   struct Block {
     size_t count = 0;
+    std::vector<OpenQuote> quotes;   // among `rejects`
     std::vector<uint64_t> line;      // per row: the line where its record starts
     std::vector<uint8_t> staged_ok;  // per row: 1 = typed; 0 = rejected (in `rejects`)
     std::vector<Staged> staged;      // kBlockRows x columns
@@ -359,6 +345,8 @@ class Loader {
     b.elems.clear();
     b.rejects.clear();
     b.owned.clear();
+    b.quotes.clear();
+    in_quotes_ = &b.quotes;
     if (dropped()) return false;
     while (b.count < kBlockRows && b.elems.size() <= kMaxBlockElems && !at_part_end() &&
            reader_.next(record_)) {
@@ -395,7 +383,7 @@ class Loader {
 
   // The block's rows in input order; false when a duplicate table key stops the load.
   bool consume(Block& b) {
-    size_t next_reject = 0;
+    size_t next_reject = 0, next_quote = 0;
     out_.rejects = &table_.rejects;
     out_.elems = &b.elems;
     // Each row's texts are hashed and their slots prefetched kPrefetchRows rows before the row
@@ -408,6 +396,8 @@ class Loader {
       prefetch_row(i + kPrefetchRows);
       ++table_.read;
       if (!b.staged_ok[i]) {
+        if (next_quote < b.quotes.size() && b.quotes[next_quote].reject == next_reject)
+          quotes_.push_back({table_.rejects.size(), b.quotes[next_quote++].line});
         table_.rejects.push_back(std::move(b.rejects[next_reject++]));
         continue;
       }
@@ -445,7 +435,11 @@ class Loader {
     size_t p = reader_.position();
     while (p < end_ && (text_[p] == '\n' || (text_[p] == '\r' && text_[p + 1] == '\n')))
       p += text_[p] == '\n' ? 1 : 2;
-    if (p == end_) return true;
+    if (p == end_) {
+      end_line_ = reader_.line();
+      for (size_t q = reader_.position(); q < end_; ++q) end_line_ += text_[q] == '\n';
+      return true;
+    }
     if (p > end_) {
       end_ = text_.size();
       size_t dropped = first_dropped_->load();
@@ -483,8 +477,8 @@ class Loader {
     return cuts;
   }
 
-  Result<Table> run_parts(const std::vector<size_t>& cuts);
-  void absorb(Part& part);
+  Result<Table> run_parts(const std::vector<size_t>& cuts, size_t threads);
+  void absorb(Part& part, uint64_t offset);
 
   Status check_schema() {
     for (const ColumnDecl& c : schema_.columns) {
@@ -640,6 +634,8 @@ class Loader {
   bool accept_record() {
     if (record_.problem != CsvProblem::None) {
       const size_t f = record_.problem_field;
+      if (record_.problem == CsvProblem::UnterminatedQuote)
+        in_quotes_->push_back({in_.rejects->size(), record_.problem_line});
       reject(f < header_.size() ? header_[f] : std::string(), problem_text(record_));
       return false;
     }
@@ -989,6 +985,7 @@ class Loader {
   std::vector<ColumnPlan> plans_;
   std::vector<size_t> order_;
   Cursor in_;   // the row being typed (filling)
+  std::vector<OpenQuote>* in_quotes_ = nullptr;  // the filling block's
   Cursor out_;  // the row being committed (consuming)
   std::vector<size_t> key_columns_;
   std::string key_buf_;
@@ -1024,13 +1021,16 @@ class Loader {
     uint32_t key;
   };
   std::vector<Duplicate> duplicates_;
+  // Rejects of an unterminated quote (see OpenQuote), by their place in table_.rejects.
+  std::vector<OpenQuote> quotes_;
+  uint64_t end_line_ = 0;  // the reader's line at end_, once at_part_end found it there
   friend struct Part;
 };
 
-// A part of a text after the first, loaded on a thread of its own with an interner of its
-// own: the texts it meets are in no shared table until it is joined, so the threads share
-// nothing while they load (on a host whose cores are far apart, a row handed from one core to
-// the other cost more than typing it).
+// A part of a text after the first, loaded by whichever thread is free with an interner of
+// its own: the texts it meets are in no shared table until it is joined, so the threads
+// share nothing while they load (on a host whose cores are far apart, a row handed from one
+// core to the other cost more than typing it).
 struct Part {
   Interner interner;
   Loader loader;
@@ -1042,59 +1042,102 @@ struct Part {
 
   void run() {
     try {
-      loader.start_part();
+      loader.load_part();  // no fatal error: parts are only cut where a duplicate is a reject
       hashes.resize(interner.size());
       for (uint32_t id = 0; id < hashes.size(); ++id) hashes[id] = Interner::hash(interner.text(id));
-    } catch (...) {  // std::bad_alloc: rethrown by the first part's thread once all are done
+    } catch (...) {  // std::bad_alloc: rethrown by the joining thread
       failure = std::current_exception();
     }
   }
 };
 
-Result<Table> Loader::run_parts(const std::vector<size_t>& cuts) {
-  std::atomic<size_t> first_dropped{cuts.size() + 1};
+// This loader reads the first part; the others are claimed in order by whichever thread is
+// free, this one included, and this one joins each to the table in order as soon as it is
+// loaded, so that joining overlaps with loading the parts after it when there are more parts
+// than threads (as with --threads N on fewer cores).
+Result<Table> Loader::run_parts(const std::vector<size_t>& cuts, size_t threads) {
+  const size_t n = cuts.size();  // parts after the first; parts[k] is part k + 1
+  std::atomic<size_t> first_dropped{n + 1};
   first_dropped_ = &first_dropped;
   end_ = cuts[0];
   std::vector<std::unique_ptr<Part>> parts;
-  for (size_t k = 0; k < cuts.size(); ++k)
-    parts.push_back(std::make_unique<Part>(*this, cuts[k], k + 1 < cuts.size() ? cuts[k + 1] : text_.size(),
+  for (size_t k = 0; k < n; ++k)
+    parts.push_back(std::make_unique<Part>(*this, cuts[k], k + 1 < n ? cuts[k + 1] : text_.size(),
                                            k + 1, &first_dropped));
-  std::vector<std::thread> threads;
-  auto join = [&] {
-    for (std::thread& t : threads) t.join();
-    threads.clear();
+  std::atomic<size_t> next{0};  // the next part to claim
+  std::mutex m;
+  std::condition_variable cv;
+  std::vector<char> loaded(n, 0);
+  auto load_next = [&] {  // false when every part is claimed
+    const size_t k = next.fetch_add(1);
+    if (k >= n) return false;
+    parts[k]->run();
+    {
+      std::lock_guard lock(m);
+      loaded[k] = 1;
+    }
+    cv.notify_all();
+    return true;
+  };
+  std::vector<std::thread> workers;
+  auto join_workers = [&] {
+    for (std::thread& t : workers) t.join();
+    workers.clear();
+    first_dropped_ = nullptr;
   };
   try {
-    for (auto& part : parts) threads.emplace_back([p = part.get()] { p->run(); });
+    for (size_t t = 1; t < threads && t <= n; ++t)
+      workers.emplace_back([&] {
+        while (load_next()) {
+        }
+      });
     load_part();  // no fatal error: see can_cut
-  } catch (...) {  // out of memory here, or no thread to be had: stop the others first
+    uint64_t begin_line = end_line_;  // of the next part, over the whole text
+    for (size_t k = 0; k < n && k + 1 < first_dropped.load(); ++k) {
+      for (;;) {  // part k loaded, or load another meanwhile
+        {
+          std::lock_guard lock(m);
+          if (loaded[k]) break;
+        }
+        if (load_next()) continue;
+        std::unique_lock lock(m);
+        cv.wait(lock, [&] { return loaded[k] != 0; });
+        break;
+      }
+      if (parts[k]->failure) std::rethrow_exception(parts[k]->failure);
+      // Every part before this one is loaded: whether this one is dropped is known now.
+      if (k + 1 >= first_dropped.load()) break;
+      const uint64_t offset = begin_line - 1;
+      absorb(*parts[k], offset);
+      begin_line = parts[k]->loader.end_line_ + offset;
+      parts[k].reset();  // its columns and what is left of its interner
+    }
+  } catch (...) {  // out of memory, or no thread to be had: stop the others first
     first_dropped = 1;
-    join();
-    first_dropped_ = nullptr;
+    next = n;
+    join_workers();
     throw;
   }
-  join();
-  first_dropped_ = nullptr;
-  for (size_t k = 0; k + 1 < first_dropped.load(); ++k)
-    if (parts[k]->failure) std::rethrow_exception(parts[k]->failure);
-  for (size_t k = 0; k + 1 < first_dropped.load(); ++k) {
-    absorb(*parts[k]);
-    parts[k].reset();  // its columns and interner, before the next is joined
-  }
+  first_dropped = 1;  // parts not joined (dropped) are not worth finishing
+  join_workers();
   return std::move(table_);
 }
 
 // Joins the next part's rows to this loader's, as if it had read on through the part: the
 // part's texts are interned here in the order the part met them, which is the order one pass
-// would have met them in, so every id is the one a single pass gives. A row whose key was
-// seen in an earlier part is rejected as a duplicate here, and the part's own duplicate
-// rejects name the key's first line over the whole text.
-void Loader::absorb(Part& part) {
+// would have met them in, so every id is the one a single pass gives. Its lines, counted from
+// its start, are shifted by `offset`, the lines before it. A row whose key was seen in an
+// earlier part is rejected as a duplicate here, and the part's own duplicate rejects name the
+// key's first line over the whole text.
+void Loader::absorb(Part& part, uint64_t offset) {
   Loader& p = part.loader;
   std::vector<uint32_t> ids;
   interner_.absorb(std::move(part.interner), part.hashes, ids);
 
   Table& from = p.table_;
+  for (uint64_t& line : from.row_line) line += offset;
+  for (Reject& r : from.rejects) r.line += offset;
+  for (const OpenQuote& q : p.quotes_) from.rejects[q.reject].reason = unterminated_quote_text(q.line + offset);
   std::vector<size_t> skip;  // rows of the part whose key an earlier part holds, ascending
   std::vector<Reject> repeated;
   if (single_text_key_) {
@@ -1152,14 +1195,6 @@ struct FileBytes {
   std::unique_ptr<char[]> data;
   size_t size = 0;
 };
-
-// How many parts a text of `bytes` is loaded in: one per thread asked for (all cores by
-// default), each of options.min_part_bytes at least.
-size_t parts_for(const LoadOptions& options, size_t bytes) {
-  const size_t threads = options.threads > 0 ? static_cast<size_t>(options.threads)
-                                             : std::max(1u, std::thread::hardware_concurrency());
-  return std::max<size_t>(1, std::min(threads, bytes / std::max<size_t>(1, options.min_part_bytes)));
-}
 
 Error io_error(const char* what, const std::string& path, int err) {
   return Error{std::string(what) + " '" + path + "': " + std::generic_category().message(err)};

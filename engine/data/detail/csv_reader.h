@@ -59,6 +59,8 @@ class CsvReader {
   // Bytes of the text consumed so far: everything before this offset is behind the reader
   // (a loader may release it).
   size_t position() const { return pos_; }
+  // The physical line at position().
+  uint64_t line() const { return line_; }
 
  private:
   struct ScratchValue {  // a field unescaped into scratch_, located once the record ends
