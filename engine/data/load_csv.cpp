@@ -1159,11 +1159,32 @@ void Loader::absorb(Part& part, uint64_t offset) {
     }
   }
 
-  for (size_t c = 0; c < plans_.size(); ++c) {
-    if (!plans_[c].loaded) continue;
+  // The columns are appended on two threads (each column touches only its own storage):
+  // the join is work the other core would otherwise wait through. Alternate columns, by
+  // schema order, go to the helper.
+  auto append = [&](size_t c) {
     table_.columns[c].append_rows(from.columns[c], ids, skip);
     from.columns[c] = Column{};
+  };
+  std::vector<size_t> loaded;
+  for (size_t c = 0; c < plans_.size(); ++c)
+    if (plans_[c].loaded) loaded.push_back(c);
+  std::exception_ptr helper_failure;
+  std::thread helper([&] {
+    try {
+      for (size_t i = 1; i < loaded.size(); i += 2) append(loaded[i]);
+    } catch (...) {  // std::bad_alloc: rethrown once joined
+      helper_failure = std::current_exception();
+    }
+  });
+  try {
+    for (size_t i = 0; i < loaded.size(); i += 2) append(loaded[i]);
+  } catch (...) {
+    helper.join();
+    throw;
   }
+  helper.join();
+  if (helper_failure) std::rethrow_exception(helper_failure);
   size_t next_skip = 0;
   for (size_t r = 0; r < from.rows; ++r) {
     if (next_skip < skip.size() && skip[next_skip] == r) {
