@@ -3,6 +3,8 @@
 # (bench/reference.sql, written from the spec, not from crible) must decide every case alike.
 # Usage: crible_vs_sql.sh CRIBLE_BIN DIR AS_OF    (DIR holds cases.csv, flows.csv, languages.csv)
 #    or: crible_vs_sql.sh CRIBLE_BIN --generate SEED N AS_OF   (fresh data from the generator)
+# CRIBLE_THREADS=N runs crible with --threads N (a file of 4 MB or more per thread is loaded in
+# that many parts side by side).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
 bin=$1
@@ -18,7 +20,8 @@ else
   as_of=$2
 fi
 "$bin" eval "$here/rules/mali-2019.rules" --cases "$dir/cases.csv" --table "flows=$dir/flows.csv" \
-  --table "languages=$dir/languages.csv" --param "as_of=$as_of" --out "$work/crible.csv" --quiet
+  --table "languages=$dir/languages.csv" --param "as_of=$as_of" --out "$work/crible.csv" --quiet \
+  ${CRIBLE_THREADS:+--threads "$CRIBLE_THREADS"}
 "$here/bench/sql_reference.sh" "$dir/cases.csv" "$dir/flows.csv" "$dir/languages.csv" "$as_of" "$work/sql.csv"
 if cmp -s "$work/crible.csv" "$work/sql.csv"; then
   echo "crible and the SQL reference agree on $(($(wc -l <"$work/crible.csv") - 1)) cases (as_of $as_of)"
