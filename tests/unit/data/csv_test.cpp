@@ -12,6 +12,7 @@
 
 #include "base/date.h"
 #include "data/data.h"
+#include "support/column_decl.h"
 #include "data/detail/csv_reader.h"
 #include "data/detail/fields.h"
 
@@ -20,13 +21,7 @@ namespace {
 
 using namespace std::string_literals;
 
-ColumnDecl column(std::string name, Type type, bool required = false) {
-  ColumnDecl c;
-  c.name = std::move(name);
-  c.type = std::move(type);
-  c.required = required;
-  return c;
-}
+using testing::column;
 
 Type one_of(std::vector<std::string> values) {
   Type t = Type::of(TypeKind::Text);

@@ -11,24 +11,19 @@
 #include <string>
 
 #include "data/data.h"
+#include "support/column_decl.h"
 
 namespace crible::data {
 namespace {
 
-ColumnDecl decl(std::string name, Type type, bool required = false) {
-  ColumnDecl c;
-  c.name = std::move(name);
-  c.type = std::move(type);
-  c.required = required;
-  return c;
-}
+using testing::column;
 
 TableSchema schema() {
   TableSchema s;
   s.name = "cases";
-  s.columns = {decl("case_id", Type::of(TypeKind::Text), true), decl("phone", Type::of(TypeKind::Text)),
-               decl("day", Type::of(TypeKind::Date)), decl("n", Type::of(TypeKind::Integer)),
-               decl("langs", Type::set_of(TypeKind::Text))};
+  s.columns = {column("case_id", Type::of(TypeKind::Text), true), column("phone", Type::of(TypeKind::Text)),
+               column("day", Type::of(TypeKind::Date)), column("n", Type::of(TypeKind::Integer)),
+               column("langs", Type::set_of(TypeKind::Text))};
   s.key = {0};
   return s;
 }

@@ -10,17 +10,12 @@
 #include <vector>
 
 #include "data/data.h"
+#include "support/column_decl.h"
 
 namespace crible::data {
 namespace {
 
-ColumnDecl column(std::string name, Type type, bool required = false) {
-  ColumnDecl c;
-  c.name = std::move(name);
-  c.type = std::move(type);
-  c.required = required;
-  return c;
-}
+using testing::column;
 
 Type one_of(std::vector<std::string> values, TypeKind kind = TypeKind::Text) {
   Type t = kind == TypeKind::Set ? Type::set_of(TypeKind::Text) : Type::of(TypeKind::Text);
