@@ -1,6 +1,7 @@
 // load_csv: a CSV text and a TableSchema in, typed columns and rejects out. One pass over the
-// records; each row is first typed into a staging area and only written to the columns once
-// every declared field fits, so a rejected row leaves no trace in the table.
+// records (a large text: one pass over each of its parts, side by side, joined in order; see
+// Loader::run); each row is first typed into a staging area and only written to the columns
+// once every declared field fits, so a rejected row leaves no trace in the table.
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -126,8 +127,8 @@ struct StagedElem {
 };
 
 // One field of the current row, typed but not yet written to its column. A block holds a
-// thousand rows of these, written by the typing thread and read by the committing one, so
-// the struct is kept small (48 bytes): every byte of it crosses between the two cores.
+// thousand rows of these, typed in one pass and committed in the next, so the struct is kept
+// small (48 bytes): the block is read back from cache, and the less of it the better.
 struct Staged {
   union {
     int64_t i = 0;  // Bool (0/1), Integer, Date (day)
@@ -750,7 +751,7 @@ class Loader {
                             " (expected the format \"" + p.decl->format + "\")");
             return false;
           }
-          // Here, on the typing thread: committing is the longer.
+          // Hashed while the text is in cache; the slot is prefetched before committing.
           if (p.loaded) s.hash = Interner::hash(v);
         }
         break;
