@@ -1,7 +1,7 @@
 #!/bin/sh
 # Builds the libFuzzer harnesses (not part of the CMake build or CI).
 # Usage: tests/fuzz/build.sh [OUTDIR]   (default: build-fuzz). Needs clang++-14 (libFuzzer),
-# antlr4, and the libraries of the normal build. JOBS=1 by default: one compiler at a time.
+# antlr4, and the libraries of the normal build. One compiler at a time.
 set -eu
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 OUT=$(mkdir -p "${1:-$SRC/build-fuzz}" && cd "${1:-$SRC/build-fuzz}" && pwd)
