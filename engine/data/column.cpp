@@ -1,6 +1,9 @@
 // data::Column: the storage of one typed column (see data.h for the layout per type).
 #include <algorithm>
+#include <sys/mman.h>
+
 #include <cassert>
+#include <cstdint>
 
 #include "data/data.h"
 
@@ -128,6 +131,35 @@ void Column::append_rows(const Column& from, const std::vector<uint32_t>& ids,
         break;
     }
   }
+}
+
+namespace {
+
+// [end of v's elements, `more` elements on) within v's capacity, whole pages inside it.
+template <class T>
+void make_resident(const std::vector<T>& v, size_t more) {
+#ifdef MADV_POPULATE_WRITE
+  const size_t room = std::min(more, v.capacity() - v.size());
+  if (room == 0) return;
+  const uintptr_t page = 4096;
+  const auto begin = (reinterpret_cast<uintptr_t>(v.data() + v.size()) + page - 1) & ~(page - 1);
+  const auto end = reinterpret_cast<uintptr_t>(v.data() + v.size() + room) & ~(page - 1);
+  if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_POPULATE_WRITE);
+#else
+  (void)v;
+  (void)more;
+#endif
+}
+
+}  // namespace
+
+void Column::make_room_resident(size_t rows) const {
+  make_resident(valid_, rows / 64 + 1);
+  make_resident(bytes_, kind == TypeKind::Bool ? rows : 0);
+  make_resident(ints_, kind == TypeKind::Integer ? rows : 0);
+  make_resident(nums_, kind == TypeKind::Number ? rows : 0);
+  make_resident(words_, kind == TypeKind::Text || kind == TypeKind::Date ? rows : 0);
+  make_resident(set_offsets_, kind == TypeKind::Set ? rows : 0);
 }
 
 }  // namespace crible::data

@@ -71,6 +71,11 @@ class Column {
   // joining a part of a file that was loaded with an interner of its own.
   void append_rows(const Column& from, const std::vector<uint32_t>& ids,
                    const std::vector<size_t>& skip);
+  // Maps the reserved room for `rows` more rows (as far as reserved), writing nothing, so that
+  // appending them does not stop on the kernel zeroing fresh pages: the loader has its idle
+  // thread do this while it joins a part's texts. Only a hint: before Linux 5.14 the pages
+  // fault in on first write as usual.
+  void make_room_resident(size_t rows) const;
 
   bool operator==(const Column&) const = default;
 

@@ -1132,8 +1132,21 @@ Result<Table> Loader::run_parts(const std::vector<size_t>& cuts, size_t threads)
 // key's first line over the whole text.
 void Loader::absorb(Part& part, uint64_t offset) {
   Loader& p = part.loader;
+  // While this thread joins the part's texts, the other (idle until the columns are joined)
+  // makes the room the part's rows will take in the columns resident: the kernel zeroes those
+  // pages there instead of in the appends. It reads nothing the text join writes.
+  std::thread ahead([&] {
+    for (size_t c = 0; c < plans_.size(); ++c)
+      if (plans_[c].loaded) table_.columns[c].make_room_resident(p.table_.rows);
+  });
   std::vector<uint32_t> ids;
-  interner_.absorb(std::move(part.interner), part.hashes, ids);
+  try {
+    interner_.absorb(std::move(part.interner), part.hashes, ids);
+  } catch (...) {
+    ahead.join();
+    throw;
+  }
+  ahead.join();
 
   Table& from = p.table_;
   for (uint64_t& line : from.row_line) line += offset;

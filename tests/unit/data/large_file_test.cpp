@@ -115,6 +115,48 @@ BOOST_AUTO_TEST_CASE(mapped_file_loads_like_text_in_memory) {
   BOOST_TEST(quoted > 100u);
 }
 
+// The loader makes a column's room for the next rows resident before appending them: the
+// hint writes nothing a reader could see, stays within the room reserved (asked for more, or
+// with none reserved, it maps what there is), and the rows appended after it are as without.
+BOOST_AUTO_TEST_CASE(room_made_resident_changes_nothing_appended) {
+  for (const TypeKind kind : {TypeKind::Bool, TypeKind::Integer, TypeKind::Number, TypeKind::Date,
+                              TypeKind::Text, TypeKind::Set}) {
+    BOOST_TEST_CONTEXT("kind " << static_cast<int>(kind)) {
+      Column plain, hinted, unreserved;
+      for (Column* c : {&plain, &hinted, &unreserved}) c->kind = kind;
+      plain.reserve(300000);
+      hinted.reserve(300000);
+      auto append = [&](Column& c, int r) {
+        const uint32_t id = static_cast<uint32_t>(r % 7);
+        if (r % 5 == 0) return c.append_missing();
+        switch (kind) {
+          case TypeKind::Bool: return c.append_bool(r % 2 == 0);
+          case TypeKind::Integer: return c.append_integer(r * 3);
+          case TypeKind::Number: return c.append_number(r * 0.5);
+          case TypeKind::Date: return c.append_date(r);
+          case TypeKind::Text: return c.append_text(id);
+          default: return c.append_set(&id, 1);
+        }
+      };
+      for (int r = 0; r < 1000; ++r) {
+        append(plain, r);
+        append(hinted, r);
+        append(unreserved, r);
+      }
+      hinted.make_room_resident(10000000);  // far more than reserved
+      unreserved.make_room_resident(200000);
+      BOOST_TEST((hinted == plain));
+      for (int r = 1000; r < 250000; ++r) {
+        append(plain, r);
+        append(hinted, r);
+        append(unreserved, r);
+      }
+      BOOST_TEST((hinted == plain));
+      BOOST_TEST((unreserved == plain));
+    }
+  }
+}
+
 }  // namespace
 }  // namespace crible::data
 
