@@ -852,6 +852,21 @@ class Loader {
     return "key (" + names + ") (" + values + ")";
   }
 
+  // Marks the single text key `id` as seen; false when it already was.
+  bool first_sight_of_key(uint32_t id) {
+    if (id / 64 >= key_seen_.size()) key_seen_.resize(interner_.size() / 64 + 1, 0);
+    const uint64_t bit = uint64_t{1} << (id % 64);
+    if (key_seen_[id / 64] & bit) return false;
+    key_seen_[id / 64] |= bit;
+    return true;
+  }
+
+  // The reason a row repeating the single text key `id` is rejected, over the rows so far.
+  std::string repeated_key_reason(uint32_t id) {
+    return duplicate_reason(schema_.columns[key_columns_[0]].name + " '" + shown(interner_.text(id)) + "'",
+                            first_line_of(id));
+  }
+
   static std::string duplicate_reason(const std::string& key, uint64_t first) {
     return "duplicate " + key + " (first on line " + std::to_string(first) + ")";
   }
@@ -879,12 +894,7 @@ class Loader {
       // second hash table as large as the file. Lines are only needed to report a
       // duplicate: they are looked up then, from the rows committed so far.
       const uint32_t id = out_.row[key_columns_[0]].id;
-      if (id / 64 >= key_seen_.size()) key_seen_.resize(interner_.size() / 64 + 1, 0);
-      const uint64_t bit = uint64_t{1} << (id % 64);
-      if (!(key_seen_[id / 64] & bit)) {
-        key_seen_[id / 64] |= bit;
-        return true;
-      }
+      if (first_sight_of_key(id)) return true;
       first = first_line_of(id);
     } else {
       auto [it, inserted] = keys_.try_emplace(key_buf_, out_.line);
@@ -1157,19 +1167,11 @@ void Loader::absorb(Part& part, uint64_t offset) {
   if (single_text_key_) {
     const size_t kc = key_columns_[0];
     const Column& keys = from.columns[kc];
-    if (interner_.size() / 64 >= key_seen_.size()) key_seen_.resize(interner_.size() / 64 + 1, 0);
     for (size_t r = 0; r < from.rows; ++r) {
       const uint32_t id = ids[keys.text(r)];
-      const uint64_t bit = uint64_t{1} << (id % 64);
-      if (!(key_seen_[id / 64] & bit)) {
-        key_seen_[id / 64] |= bit;
-        continue;
-      }
+      if (first_sight_of_key(id)) continue;
       skip.push_back(r);
-      repeated.push_back(Reject{from.row_line[r], schema_.columns[kc].name,
-                                duplicate_reason(schema_.columns[kc].name + " '" +
-                                                     shown(interner_.text(id)) + "'",
-                                                 first_line_of(id))});
+      repeated.push_back(Reject{from.row_line[r], schema_.columns[kc].name, repeated_key_reason(id)});
     }
   }
 
@@ -1211,12 +1213,7 @@ void Loader::absorb(Part& part, uint64_t offset) {
   table_.read += from.read;
 
   // Now that the part's rows are here, first_line_of sees every row before each duplicate.
-  for (const Duplicate& d : p.duplicates_) {
-    const uint32_t id = ids[d.key];
-    const std::string& name = schema_.columns[key_columns_[0]].name;
-    from.rejects[d.reject].reason =
-        duplicate_reason(name + " '" + shown(interner_.text(id)) + "'", first_line_of(id));
-  }
+  for (const Duplicate& d : p.duplicates_) from.rejects[d.reject].reason = repeated_key_reason(ids[d.key]);
   const size_t before = table_.rejects.size();
   table_.rejects.resize(before + from.rejects.size() + repeated.size());
   std::merge(std::make_move_iterator(from.rejects.begin()), std::make_move_iterator(from.rejects.end()),
