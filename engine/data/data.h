@@ -115,6 +115,13 @@ struct Table {
   std::vector<Reject> rejects;       // in input order
 };
 
+// What a load in parts did, for tests and measurements: parts joined after the first, and
+// unread ends of parts handed over to a thread that had finished its own.
+struct LoadReport {
+  size_t parts_joined = 0;
+  size_t handovers = 0;
+};
+
 struct LoadOptions {
   // Columns to materialise, by schema index; empty = all. Required columns are always
   // validated (blank rejects the row) even when not materialised, and the key is always
@@ -122,11 +129,14 @@ struct LoadOptions {
   std::vector<bool> wanted;
   // Threads for a large text: 0 = one per core, 1 = this thread alone. With n > 1 the text
   // is cut at line ends into up to n parts of min_part_bytes at least, loaded side by side
-  // on n threads and joined in order. The result is the same whatever the number: same rows, rejects,
+  // on n threads and joined in order; a thread done with its part takes over the second half
+  // of what the busiest part has left to read, if that is twice min_part_bytes at least. The
+  // result is the same whatever the number and however the parts fall: same rows, rejects,
   // lines and interned ids. (Parts are cut only for a table whose key, if any, is one text
   // column whose repeats are rejected: the case table.)
   int threads = 0;
   size_t min_part_bytes = size_t{4} << 20;
+  LoadReport* report = nullptr;  // if set, filled in by the load
 };
 
 // Reads an RFC 4180 CSV file (quoted fields, embedded commas/quotes/newlines, CRLF, UTF-8 BOM)

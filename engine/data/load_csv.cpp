@@ -15,13 +15,16 @@
 #include <cstring>
 #include <deque>
 #include <exception>
+#include <list>
 #include <memory>
 #include <mutex>
+#include <new>
 #include <optional>
 #include <string_view>
 #include <system_error>
 #include <thread>
 #include <unordered_map>
+#include <utility>
 
 #include "base/date.h"
 #include "data/data.h"
@@ -240,6 +243,7 @@ size_t parts_for(const LoadOptions& options, size_t bytes) {
 }
 
 struct Part;
+struct PartRun;
 
 class Loader {
  public:
@@ -258,9 +262,9 @@ class Loader {
         end_(text.size()) {}
 
   // A loader for the part [begin, end) of `whole`'s text, with an interner of its own. Its
-  // lines are counted from 1 at `begin`: absorb() adds the lines before it.
-  Loader(const Loader& whole, Interner& interner, size_t begin, size_t end, size_t index,
-         std::atomic<size_t>* first_dropped)
+  // lines are counted from 1 at `begin`: absorb() adds the lines before it. `whole` may be
+  // loading meanwhile: only what it set before its parts started is read here.
+  Loader(const Loader& whole, Interner& interner, size_t begin, size_t end, PartRun& run, Part& self)
       : text_(whole.text_),
         name_(whole.name_),
         schema_(whole.schema_),
@@ -271,8 +275,8 @@ class Loader {
         mapped_(whole.mapped_),
         begin_(begin),
         end_(end),
-        part_index_(index),
-        first_dropped_(first_dropped) {
+        run_(&run),
+        self_(&self) {
     released_ = begin;
     header_ = whole.header_;
     plans_.resize(whole.plans_.size());
@@ -349,7 +353,8 @@ class Loader {
     b.quotes.clear();
     in_quotes_ = &b.quotes;
     if (dropped()) return false;
-    while (b.count < kBlockRows && b.elems.size() <= kMaxBlockElems && !at_part_end() &&
+    if (run_) unread_.store(end_ - std::min(end_, reader_.position()), std::memory_order_relaxed);
+    while (b.count < kBlockRows && b.elems.size() <= kMaxBlockElems && !handed_over_or_at_end() &&
            reader_.next(record_)) {
       in_.row = b.staged.data() + b.count * plans_.size();
       in_.elems = &b.elems;
@@ -420,12 +425,34 @@ class Loader {
   }
 
   bool load_part() {
+    struct Closed {  // however the load ends, a thread asking for a handover is answered
+      Loader& loader;
+      ~Closed() { loader.close_handover(); }
+    } closed{*this};
     Block b;
     init_block(b);
     while (fill(b))
       if (!consume(b)) return false;
     return true;
   }
+
+  // Between two records: hands the unread end of this part over if a free thread asked for
+  // it, then whether the part ends here (see at_part_end).
+  bool handed_over_or_at_end() {
+    if (handover_.asked.load(std::memory_order_relaxed)) hand_over();
+    return at_part_end();
+  }
+
+  // A free thread asked for work (see PartRun::ask). The cut is made here, by the thread
+  // reading the part, at the first line end past the middle of what it has not read yet: its
+  // reader is between records and behind the cut, so it stops at the cut or reads over it
+  // (a line end inside a quoted field), which at_part_end tells apart as for the first cuts.
+  // The new part goes right after this one in the join order before the asker is answered,
+  // so the joining thread cannot miss it. Too little left (under two min_part_bytes):
+  // refused; the asker then waits for the parts to finish.
+  void hand_over();
+  // No more handovers from this part; a pending ask is refused.
+  void close_handover();
 
   // Whether the reader is at the end of this loader's part: at its end offset, past nothing
   // but empty lines. A record read over that offset shows that the cut was not between two
@@ -443,15 +470,34 @@ class Loader {
     }
     if (p > end_) {
       end_ = text_.size();
-      size_t dropped = first_dropped_->load();
-      while (dropped > part_index_ + 1 && !first_dropped_->compare_exchange_weak(dropped, part_index_ + 1)) {
-      }
+      drop_parts_after_this();
     }
     return false;
   }
 
+  // This part read over its end into the parts after it, which started inside a record: it
+  // reads on to the end of the text, and they are dropped (see PartRun).
+  void drop_parts_after_this();
+
   // Whether this part was dropped, since a part before it read over its start.
-  bool dropped() const { return first_dropped_ && first_dropped_->load(std::memory_order_relaxed) <= part_index_; }
+  bool dropped() const;
+
+  // Makes a part made ahead (see PartRun::ask) the part [begin, end) of the text.
+  void place(size_t begin, size_t end) {
+    reader_ = CsvReader(text_, begin, 1);
+    begin_ = released_ = begin;
+    end_ = end;
+  }
+
+  // Frees what a part's loader holds once the part is joined.
+  void release() {
+    table_ = Table{};
+    key_seen_ = {};
+    first_line_by_id_ = {};
+    keys_ = {};
+    duplicates_ = {};
+    quotes_ = {};
+  }
 
   // Parts are joined by their interned ids, which a duplicate key check of one text column
   // also uses; other keys (several columns, numbers) and a duplicate that stops the load are
@@ -1018,12 +1064,26 @@ class Loader {
   const MappedFile* mapped_ = nullptr;
   size_t released_ = 0;  // the mapped file's pages before this offset are released
   // This loader's part of the text: [begin_, end_) (begin_: after the header for the first
-  // part); part_index_ is its place among the parts, and first_dropped_ (shared by the parts)
-  // the first part dropped because the one before it read over its start (see at_part_end).
+  // part). end_ moves back when the part's unread end is handed over (hand_over), and on to
+  // the end of the text when the part reads over it (at_part_end); only this loader's thread
+  // touches it. When the text is loaded in parts, run_ is what the parts share and self_ this
+  // loader's part (null for the first part, loaded by the loader the parts are joined to).
   size_t begin_ = 0;
   size_t end_ = 0;
-  size_t part_index_ = 0;
-  std::atomic<size_t>* first_dropped_ = nullptr;
+  PartRun* run_ = nullptr;
+  Part* self_ = nullptr;
+  // What a free thread reads to choose whom to ask (refreshed at every block), and where it
+  // asks: see PartRun::ask.
+  std::atomic<size_t> unread_{0};
+  struct Handover {
+    std::atomic<bool> asked{false};
+    std::mutex m;
+    std::condition_variable cv;
+    bool answered = false;  // under m, like the rest
+    bool closed = false;
+    std::unique_ptr<Part> offered;  // the asker's new part, still to be placed
+    Part* given = nullptr;          // the part placed and taken into the join order, or null
+  } handover_;
   // Rejects of a repeated single text key: where in table_.rejects, and the key's id. A part
   // after the first rewrites them when joined: the row first holding the key may then be in
   // an earlier part.
@@ -1036,6 +1096,7 @@ class Loader {
   std::vector<OpenQuote> quotes_;
   uint64_t end_line_ = 0;  // the reader's line at end_, once at_part_end found it there
   friend struct Part;
+  friend struct PartRun;
 };
 
 // A part of a text after the first, loaded by whichever thread is free with an interner of
@@ -1047,9 +1108,13 @@ struct Part {
   Loader loader;
   std::vector<uint32_t> hashes;  // Interner::hash of each of the part's texts, by id
   std::exception_ptr failure;
+  bool claimed = false;  // under PartRun::m: a thread loads it, or has
+  bool loaded = false;   // under PartRun::m
+  // Set under PartRun::m, read by the part's loader between blocks without it.
+  std::atomic<bool> dropped{false};
 
-  Part(const Loader& whole, size_t begin, size_t end, size_t index, std::atomic<size_t>* dropped)
-      : loader(whole, interner, begin, end, index, dropped) {}
+  Part(const Loader& whole, size_t begin, size_t end, PartRun& run)
+      : loader(whole, interner, begin, end, run, *this) {}
 
   void run() {
     try {
@@ -1060,77 +1125,225 @@ struct Part {
       failure = std::current_exception();
     }
   }
+
+  // Once joined, what the table did not take over goes; the part itself stays until the
+  // load ends, since a thread choosing whom to ask for a handover may still hold it.
+  void release() {
+    loader.release();
+    interner = Interner{};  // its texts went to the joined interner, its lookup table did not
+    hashes = {};
+  }
 };
 
-// This loader reads the first part; the others are claimed in order by whichever thread is
-// free, this one included, and this one joins each to the table in order as soon as it is
-// loaded, so that joining overlaps with loading the parts after it when there are more parts
-// than threads (as with --threads N on fewer cores).
-Result<Table> Loader::run_parts(const std::vector<size_t>& cuts, size_t threads) {
-  const size_t n = cuts.size();  // parts after the first; parts[k] is part k + 1
-  std::atomic<size_t> first_dropped{n + 1};
-  first_dropped_ = &first_dropped;
-  end_ = cuts[0];
-  std::vector<std::unique_ptr<Part>> parts;
-  for (size_t k = 0; k < n; ++k)
-    parts.push_back(std::make_unique<Part>(*this, cuts[k], k + 1 < n ? cuts[k + 1] : text_.size(),
-                                           k + 1, &first_dropped));
-  std::atomic<size_t> next{0};  // the next part to claim
+// What the parts of one text share while they load. They are joined in text order: `order`
+// holds the parts not joined yet in that order, all after the first part (the joining
+// loader's own); a part handed over goes right after the part it came from. A thread with
+// nothing to load asks the part with the most left to read for the end of it (a handover),
+// so that the parts finish together even when the host gives one core less time than the
+// other: the join waits for the last.
+struct PartRun {
+  Loader& first;
+  size_t min_handover;  // a part keeps an unread end shorter than twice this
+  LoadReport* report;
   std::mutex m;
-  std::condition_variable cv;
-  std::vector<char> loaded(n, 0);
-  auto load_next = [&] {  // false when every part is claimed
-    const size_t k = next.fetch_add(1);
-    if (k >= n) return false;
-    parts[k]->run();
+  std::condition_variable part_loaded;  // or dropped
+  std::list<Part*> order;
+  std::vector<std::unique_ptr<Part>> parts;  // every part made, until the load ends
+
+  // A part no thread has claimed yet, else one handed over by a part being loaded; null when
+  // there is neither (the caller is then done, or waits for the parts to finish). `spare`:
+  // the caller's part made ahead for a handover, kept for the next ask if refused.
+  Part* claim_or_ask(std::unique_ptr<Part>& spare) {
+    Loader* busiest = nullptr;
+    size_t most = 2 * min_handover;
     {
       std::lock_guard lock(m);
-      loaded[k] = 1;
+      for (Part* p : order) {
+        if (!p->claimed && !p->dropped.load()) {
+          p->claimed = true;
+          return p;
+        }
+      }
+      auto consider = [&](Loader& l) {
+        const size_t unread = l.unread_.load(std::memory_order_relaxed);
+        if (unread >= most) {
+          most = unread;
+          busiest = &l;
+        }
+      };
+      consider(first);
+      for (Part* p : order)
+        if (p->claimed && !p->loaded && !p->dropped.load()) consider(p->loader);
     }
-    cv.notify_all();
-    return true;
+    if (!busiest) return nullptr;
+    // Made here, on the idle thread, so that the part asked only cuts and places it.
+    if (!spare) {
+      try {
+        spare = std::make_unique<Part>(first, 0, most / 2, *this);
+      } catch (const std::bad_alloc&) {  // a handover only saves time: do without
+        return nullptr;
+      }
+    }
+    return ask(*busiest, spare);
+  }
+
+  // Asks `l` for the end of its part and waits for the answer, which comes between two of its
+  // records (see Loader::hand_over), or when it stops. Null: refused, or another asked first.
+  static Part* ask(Loader& l, std::unique_ptr<Part>& spare) {
+    Loader::Handover& h = l.handover_;
+    std::unique_lock lock(h.m);
+    if (h.closed || h.answered || h.asked.load()) return nullptr;
+    h.offered = std::move(spare);
+    h.asked.store(true, std::memory_order_relaxed);
+    h.cv.wait(lock, [&] { return h.answered; });
+    h.answered = false;
+    spare = std::move(h.offered);  // back unless taken
+    return std::exchange(h.given, nullptr);
+  }
+
+  void mark_loaded(Part& p) {
+    {
+      std::lock_guard lock(m);
+      p.loaded = true;
+    }
+    part_loaded.notify_all();
+  }
+};
+
+void Loader::hand_over() {
+  Handover& h = handover_;
+  std::lock_guard lock(h.m);
+  if (!h.asked.load(std::memory_order_relaxed)) return;
+  h.asked.store(false, std::memory_order_relaxed);
+  h.answered = true;  // refused unless a part is given below; the asker wakes either way
+  h.given = nullptr;
+  struct Wake {
+    std::condition_variable& cv;
+    ~Wake() { cv.notify_all(); }
+  } wake{h.cv};
+  const size_t at = reader_.position();
+  if (dropped() || at >= end_ || end_ - at < 2 * run_->min_handover) return;
+  const size_t middle = at + (end_ - at) / 2;
+  const void* nl = std::memchr(text_.data() + middle, '\n', end_ - middle);
+  if (nl == nullptr) return;
+  const size_t cut = static_cast<size_t>(static_cast<const char*>(nl) - text_.data()) + 1;
+  if (cut >= end_) return;
+  Part* part = h.offered.get();
+  part->loader.place(cut, end_);
+  part->claimed = true;  // by the asker
+  {
+    std::lock_guard order_lock(run_->m);
+    if (self_ && self_->dropped.load()) return;  // dropped meanwhile: not worth splitting
+    run_->parts.push_back(std::move(h.offered));
+    auto after = run_->order.begin();
+    if (self_) after = std::next(std::find(run_->order.begin(), run_->order.end(), self_));
+    run_->order.insert(after, part);
+    if (run_->report) ++run_->report->handovers;
+  }
+  end_ = cut;
+  unread_.store(cut - at, std::memory_order_relaxed);
+  h.given = part;
+}
+
+void Loader::close_handover() {
+  Handover& h = handover_;
+  {
+    std::lock_guard lock(h.m);
+    h.closed = true;
+    unread_.store(0, std::memory_order_relaxed);
+    if (!h.asked.load(std::memory_order_relaxed)) return;
+    h.asked.store(false, std::memory_order_relaxed);
+    h.answered = true;
+    h.given = nullptr;
+  }
+  h.cv.notify_all();
+}
+
+void Loader::drop_parts_after_this() {
+  {
+    std::lock_guard lock(run_->m);
+    auto it = run_->order.begin();
+    if (self_) it = std::next(std::find(run_->order.begin(), run_->order.end(), self_));
+    for (; it != run_->order.end(); ++it) (*it)->dropped.store(true);
+  }
+  run_->part_loaded.notify_all();  // the joining thread may be waiting for one of them
+}
+
+bool Loader::dropped() const { return self_ && self_->dropped.load(std::memory_order_relaxed); }
+
+// This loader reads the first part; the others are claimed in order by whichever thread is
+// free, this one included, and handed over (see PartRun); this one joins each to the table
+// in order as soon as it is loaded, loading or asking for work while it waits.
+Result<Table> Loader::run_parts(const std::vector<size_t>& cuts, size_t threads) {
+  PartRun run{*this, std::max<size_t>(1, options_.min_part_bytes), options_.report, {}, {}, {}, {}};
+  run_ = &run;
+  end_ = cuts[0];
+  const size_t n = cuts.size();  // parts after the first
+  for (size_t k = 0; k < n; ++k) {
+    run.parts.push_back(std::make_unique<Part>(*this, cuts[k], k + 1 < n ? cuts[k + 1] : text_.size(), run));
+    run.order.push_back(run.parts.back().get());
+  }
+  auto load = [&](Part& p) {
+    p.run();
+    run.mark_loaded(p);
   };
   std::vector<std::thread> workers;
-  auto join_workers = [&] {
+  auto stop = [&] {  // parts not joined (dropped, or after a failure) are not worth finishing
+    {
+      std::lock_guard lock(run.m);
+      for (const auto& p : run.parts) p->dropped.store(true);
+    }
     for (std::thread& t : workers) t.join();
     workers.clear();
-    first_dropped_ = nullptr;
+    run_ = nullptr;
   };
   try {
     for (size_t t = 1; t < threads && t <= n; ++t)
       workers.emplace_back([&] {
-        while (load_next()) {
-        }
+        std::unique_ptr<Part> spare;
+        while (Part* p = run.claim_or_ask(spare)) load(*p);
       });
     load_part();  // no fatal error: see can_cut
     uint64_t begin_line = end_line_;  // of the next part, over the whole text
-    for (size_t k = 0; k < n && k + 1 < first_dropped.load(); ++k) {
-      for (;;) {  // part k loaded, or load another meanwhile
+    std::unique_ptr<Part> spare;
+    for (;;) {
+      Part* next = nullptr;
+      {
+        std::lock_guard lock(run.m);
+        if (run.order.empty()) break;
+        next = run.order.front();
+      }
+      for (;;) {  // until it is loaded (or dropped), loading what there is meanwhile
         {
-          std::lock_guard lock(m);
-          if (loaded[k]) break;
+          std::lock_guard lock(run.m);
+          if (next->loaded || next->dropped.load()) break;
         }
-        if (load_next()) continue;
-        std::unique_lock lock(m);
-        cv.wait(lock, [&] { return loaded[k] != 0; });
+        if (Part* p = run.claim_or_ask(spare)) {
+          load(*p);
+          continue;
+        }
+        std::unique_lock lock(run.m);
+        run.part_loaded.wait(lock, [&] { return next->loaded || next->dropped.load(); });
         break;
       }
-      if (parts[k]->failure) std::rethrow_exception(parts[k]->failure);
-      // Every part before this one is loaded: whether this one is dropped is known now.
-      if (k + 1 >= first_dropped.load()) break;
+      // Every part before this one is joined: whether this one is dropped is known now.
+      if (next->dropped.load()) break;
+      if (next->failure) std::rethrow_exception(next->failure);
       const uint64_t offset = begin_line - 1;
-      absorb(*parts[k], offset);
-      begin_line = parts[k]->loader.end_line_ + offset;
-      parts[k].reset();  // its columns and what is left of its interner
+      absorb(*next, offset);
+      begin_line = next->loader.end_line_ + offset;
+      next->release();
+      {
+        std::lock_guard lock(run.m);
+        run.order.pop_front();
+      }
+      if (options_.report) ++options_.report->parts_joined;
     }
   } catch (...) {  // out of memory, or no thread to be had: stop the others first
-    first_dropped = 1;
-    next = n;
-    join_workers();
+    stop();
     throw;
   }
-  first_dropped = 1;  // parts not joined (dropped) are not worth finishing
-  join_workers();
+  stop();
   return std::move(table_);
 }
 
