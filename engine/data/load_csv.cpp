@@ -433,6 +433,10 @@ class Loader {
     init_block(b);
     while (fill(b))
       if (!consume(b)) return false;
+    // The last pages read go too: each part would otherwise keep up to kReleaseStep of the
+    // file resident until the file is closed, and the parts are joined before that.
+    if (mapped_) mapped_->release(released_, reader_.position());
+    released_ = reader_.position();
     return true;
   }
 
