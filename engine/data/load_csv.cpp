@@ -1154,6 +1154,11 @@ struct PartRun {
   std::list<Part*> order;
   std::vector<std::unique_ptr<Part>> parts;  // every part made, until the load ends
 
+  // Where the parts after `self` begin in `order` (under m): null stands for the first part.
+  std::list<Part*>::iterator after(Part* self) {
+    return self ? std::next(std::find(order.begin(), order.end(), self)) : order.begin();
+  }
+
   // A part no thread has claimed yet, else one handed over by a part being loaded; null when
   // there is neither (the caller is then done, or waits for the parts to finish). `spare`:
   // the caller's part made ahead for a handover, kept for the next ask if refused.
@@ -1239,9 +1244,7 @@ void Loader::hand_over() {
     std::lock_guard order_lock(run_->m);
     if (self_ && self_->dropped.load()) return;  // dropped meanwhile: not worth splitting
     run_->parts.push_back(std::move(h.offered));
-    auto after = run_->order.begin();
-    if (self_) after = std::next(std::find(run_->order.begin(), run_->order.end(), self_));
-    run_->order.insert(after, part);
+    run_->order.insert(run_->after(self_), part);
     if (run_->report) ++run_->report->handovers;
   }
   end_ = cut;
@@ -1266,9 +1269,7 @@ void Loader::close_handover() {
 void Loader::drop_parts_after_this() {
   {
     std::lock_guard lock(run_->m);
-    auto it = run_->order.begin();
-    if (self_) it = std::next(std::find(run_->order.begin(), run_->order.end(), self_));
-    for (; it != run_->order.end(); ++it) (*it)->dropped.store(true);
+    for (auto it = run_->after(self_); it != run_->order.end(); ++it) (*it)->dropped.store(true);
   }
   run_->part_loaded.notify_all();  // the joining thread may be waiting for one of them
 }
