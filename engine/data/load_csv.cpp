@@ -1123,6 +1123,7 @@ struct Part {
   void run() {
     try {
       loader.load_part();  // no fatal error: parts are only cut where a duplicate is a reject
+      if (dropped.load()) return;  // never joined (see PartRun::mark_loaded)
       hashes.resize(interner.size());
       for (uint32_t id = 0; id < hashes.size(); ++id) hashes[id] = Interner::hash(interner.text(id));
     } catch (...) {  // std::bad_alloc: rethrown by the joining thread
@@ -1210,12 +1211,30 @@ struct PartRun {
     return std::exchange(h.given, nullptr);
   }
 
+  // A part dropped is never joined: what it loaded goes as soon as its thread is done with
+  // it, here or in drop_after (whichever comes second, decided under m), not when the load
+  // ends. (A part read over by the one before it may have loaded a quarter of the file.)
   void mark_loaded(Part& p) {
+    bool drop;
     {
       std::lock_guard lock(m);
       p.loaded = true;
+      drop = p.dropped.load();
     }
     part_loaded.notify_all();
+    if (drop) p.release();
+  }
+
+  // Drops the parts after `self` (see Loader::drop_parts_after_this).
+  void drop_after(Part* self) {
+    std::vector<Part*> loaded_parts;
+    {
+      std::lock_guard lock(m);
+      for (auto it = after(self); it != order.end(); ++it)
+        if (!(*it)->dropped.exchange(true) && (*it)->loaded) loaded_parts.push_back(*it);
+    }
+    part_loaded.notify_all();  // the joining thread may be waiting for one of them
+    for (Part* p : loaded_parts) p->release();
   }
 };
 
@@ -1266,13 +1285,7 @@ void Loader::close_handover() {
   h.cv.notify_all();
 }
 
-void Loader::drop_parts_after_this() {
-  {
-    std::lock_guard lock(run_->m);
-    for (auto it = run_->after(self_); it != run_->order.end(); ++it) (*it)->dropped.store(true);
-  }
-  run_->part_loaded.notify_all();  // the joining thread may be waiting for one of them
-}
+void Loader::drop_parts_after_this() { run_->drop_after(self_); }
 
 bool Loader::dropped() const { return self_ && self_->dropped.load(std::memory_order_relaxed); }
 
