@@ -1131,8 +1131,9 @@ struct Part {
     }
   }
 
-  // Once joined, what the table did not take over goes; the part itself stays until the
-  // load ends, since a thread choosing whom to ask for a handover may still hold it.
+  // Once joined, what the table did not take over goes (once dropped, everything it loaded);
+  // the part itself stays until the load ends, since a thread choosing whom to ask for a
+  // handover may still hold it.
   void release() {
     loader.release();
     interner = Interner{};  // its texts went to the joined interner, its lookup table did not
