@@ -28,11 +28,21 @@ fi
 # 2. Objects: the generated parser and the stages the harnesses reach.
 mkdir -p "$OUT/obj"
 OBJS=""
+# An object is rebuilt when it is missing or older than its source or than any header the
+# source included when it was last compiled (listed by -MMD in OBJECT.d): a header changed
+# since would otherwise leave objects built against its old version beside new ones.
+stale() {  # object
+  [ -f "$1" ] && [ -f "$1.d" ] || return 0
+  for dep in $(sed 's/^[^:]*://; s/\\$//' "$1.d"); do
+    [ "$dep" -nt "$1" ] && return 0
+  done
+  return 1
+}
 compile() {  # source, extra flags
   o="$OUT/obj/$(echo "$1" | sed "s|$SRC/||; s|$OUT/||; s|/|_|g").o"
-  if [ ! -f "$o" ] || [ "$1" -nt "$o" ]; then
+  if stale "$o"; then
     echo "compiling $1"
-    $CXX $FLAGS $2 -c "$1" -o "$o"
+    $CXX $FLAGS $2 -MMD -MF "$o.d" -c "$1" -o "$o"
   fi
   OBJS="$OBJS $o"
 }
