@@ -206,11 +206,25 @@ BOOST_AUTO_TEST_CASE(a_cut_inside_a_quoted_field_and_keys_repeated_across_parts)
 // reads over the cut and the parts after it are dropped). Which handovers happen depends on
 // the threads' timing; over many loads of larger texts, with small parts, some happen, and
 // every load gives what one pass gives.
+// Every record holds a field over five lines: four line ends in five are inside quotes, so
+// most cuts (the first ones and the handovers') fall inside a field and are read over.
+std::string quoted_lines_text(int rows) {
+  std::string t = "case_id,phone,day,n,x,ok,status,langs,vuln,centre\n";
+  for (int i = 0; i < rows; ++i) {
+    t += "Q" + std::to_string(i) + ",\"";
+    for (int k = 0; k < 5; ++k) t += "line " + std::to_string(k) + (k < 4 ? "\n" : "");
+    t += "\",2019-01-" + std::to_string(10 + i % 19) + "," + std::to_string(i % 1000) +
+         ",1.5,true,pending,fra;bam,uasc,BKO-" + std::to_string(i % 7) + "\n";
+  }
+  return t;
+}
+
 BOOST_AUTO_TEST_CASE(parts_handed_over_while_loading_load_as_one_pass_does) {
   const TableSchema keyed = schema({0});
   size_t handovers = 0, loads = 0;
-  for (uint32_t seed = 61; seed <= 66; ++seed) {
-    const std::string text = generated_text(seed, 6000 + static_cast<int>(seed) * 100);
+  for (uint32_t seed = 60; seed <= 66; ++seed) {
+    const std::string text = seed == 60 ? quoted_lines_text(8000)
+                                        : generated_text(seed, 6000 + static_cast<int>(seed) * 100);
     Interner oi;
     LoadOptions one;
     one.threads = 1;
