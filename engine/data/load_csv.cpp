@@ -1087,6 +1087,16 @@ class Loader {
     bool closed = false;
     std::unique_ptr<Part> offered;  // the asker's new part, still to be placed
     Part* given = nullptr;          // the part placed and taken into the join order, or null
+
+    // Under m: whether a thread is waiting for an answer; if so, the answer is now "refused"
+    // unless `given` is set before the asker is woken.
+    bool take_ask() {
+      if (!asked.load(std::memory_order_relaxed)) return false;
+      asked.store(false, std::memory_order_relaxed);
+      answered = true;
+      given = nullptr;
+      return true;
+    }
   } handover_;
   // Rejects of a repeated single text key: where in table_.rejects, and the key's id. A part
   // after the first rewrites them when joined: the row first holding the key may then be in
@@ -1242,10 +1252,7 @@ struct PartRun {
 void Loader::hand_over() {
   Handover& h = handover_;
   std::lock_guard lock(h.m);
-  if (!h.asked.load(std::memory_order_relaxed)) return;
-  h.asked.store(false, std::memory_order_relaxed);
-  h.answered = true;  // refused unless a part is given below; the asker wakes either way
-  h.given = nullptr;
+  if (!h.take_ask()) return;  // refused unless a part is given below; the asker wakes either way
   struct Wake {
     std::condition_variable& cv;
     ~Wake() { cv.notify_all(); }
@@ -1274,16 +1281,14 @@ void Loader::hand_over() {
 
 void Loader::close_handover() {
   Handover& h = handover_;
+  bool asked;
   {
     std::lock_guard lock(h.m);
     h.closed = true;
     unread_.store(0, std::memory_order_relaxed);
-    if (!h.asked.load(std::memory_order_relaxed)) return;
-    h.asked.store(false, std::memory_order_relaxed);
-    h.answered = true;
-    h.given = nullptr;
+    asked = h.take_ask();
   }
-  h.cv.notify_all();
+  if (asked) h.cv.notify_all();
 }
 
 void Loader::drop_parts_after_this() { run_->drop_after(self_); }
