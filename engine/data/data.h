@@ -115,10 +115,9 @@ struct Table {
   std::vector<Reject> rejects;       // in input order
 };
 
-// What a load in parts did, for tests and measurements: parts joined after the first, and
-// unread ends of parts handed over to a thread that had finished its own.
+// What a load in parts did, for tests: unread ends of parts handed over to a thread that had
+// finished its own.
 struct LoadReport {
-  size_t parts_joined = 0;
   size_t handovers = 0;
 };
 

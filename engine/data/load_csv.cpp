@@ -1361,7 +1361,6 @@ Result<Table> Loader::run_parts(const std::vector<size_t>& cuts, size_t threads)
         std::lock_guard lock(run.m);
         run.order.pop_front();
       }
-      if (options_.report) ++options_.report->parts_joined;
     }
   } catch (...) {  // out of memory, or no thread to be had: stop the others first
     stop();
