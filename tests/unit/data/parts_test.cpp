@@ -201,11 +201,6 @@ BOOST_AUTO_TEST_CASE(a_cut_inside_a_quoted_field_and_keys_repeated_across_parts)
   check_parts(dup, schema({0}), "key repeated across parts");
 }
 
-// A thread done with its part takes the unread end of a part still loading (a handover),
-// wherever the cut then falls: between records, or inside a quoted field (the part asked then
-// reads over the cut and the parts after it are dropped). Which handovers happen depends on
-// the threads' timing; over many loads of larger texts, with small parts, some happen, and
-// every load gives what one pass gives.
 // Every record holds a field over five lines: four line ends in five are inside quotes, so
 // most cuts (the first ones and the handovers') fall inside a field and are read over.
 std::string quoted_lines_text(int rows) {
@@ -219,6 +214,11 @@ std::string quoted_lines_text(int rows) {
   return t;
 }
 
+// A thread done with its part takes the unread end of a part still loading (a handover),
+// wherever the cut then falls: between records, or inside a quoted field (the part asked then
+// reads over the cut and the parts after it are dropped). Which handovers happen depends on
+// the threads' timing; over many loads of larger texts, with small parts, some happen, and
+// every load gives what one pass gives.
 BOOST_AUTO_TEST_CASE(parts_handed_over_while_loading_load_as_one_pass_does) {
   const TableSchema keyed = schema({0});
   size_t handovers = 0, loads = 0;
