@@ -75,6 +75,56 @@ inline size_t skip_plain(const char* b, size_t p, size_t n) {
 
 }  // namespace
 
+// Maps the 64 bytes from `at` (at + 64 <= the text's size).
+[[gnu::noinline]] void CsvReader::map_block(size_t at) {
+  const char* const b = text_.data() + at;
+  uint64_t stops = 0, suspect = 0;
+#if defined(__SSE2__)
+  const __m128i quote = _mm_set1_epi8('"');
+  const __m128i lf = _mm_set1_epi8('\n');
+  const __m128i comma = _mm_set1_epi8(',');
+  const __m128i cr = _mm_set1_epi8('\r');
+  const __m128i zero = _mm_setzero_si128();
+  for (unsigned k = 0; k < 64; k += 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + k));
+    const __m128i stop = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, lf)),
+                                      _mm_or_si128(_mm_cmpeq_epi8(v, comma), _mm_cmpeq_epi8(v, cr)));
+    stops |= static_cast<uint64_t>(static_cast<uint16_t>(_mm_movemask_epi8(stop))) << k;
+    // movemask takes each byte's high bit: exactly the bytes >= 0x80.
+    const unsigned high = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, zero)) |
+                                                _mm_movemask_epi8(v));
+    suspect |= static_cast<uint64_t>(static_cast<uint16_t>(high)) << k;
+  }
+#else
+  for (unsigned k = 0; k < 64; ++k) {
+    const uint8_t c = cls(kUnquoted, b[k]);
+    stops |= static_cast<uint64_t>(c == kStop) << k;
+    suspect |= static_cast<uint64_t>(c == kSuspect) << k;
+  }
+#endif
+  block_ = at;
+  block_stops_ = stops;
+  block_suspect_ = suspect;
+}
+
+[[gnu::always_inline]] inline size_t CsvReader::next_unquoted_stop(size_t p, bool seen_suspect) {
+  const size_t n = text_.size();
+  for (;;) {
+    // Unsigned: an offset before the block wraps to a large distance, as one past it does.
+    const size_t into = p - block_;
+    if (into >= 64) {
+      if (n - p < 64)  // the text's last bytes: no block may read past its end
+        return seen_suspect ? skip_plain<false, true>(text_.data(), p, n)
+                            : skip_plain<false, false>(text_.data(), p, n);
+      map_block(p);
+      continue;
+    }
+    const uint64_t bits = (block_stops_ | (seen_suspect ? 0 : block_suspect_)) >> into;
+    if (bits != 0) return p + static_cast<size_t>(__builtin_ctzll(bits));
+    p = block_ + 64;
+  }
+}
+
 CsvReader::CsvReader(std::string_view text) : text_(text) {
   if (text.size() >= 3 && text[0] == '\xEF' && text[1] == '\xBB' && text[2] == '\xBF') pos_ = 3;
 }
@@ -172,7 +222,7 @@ bool CsvReader::next(CsvRecord& record) {
     size_t end = p;
     for (;;) {
       while (p < n) {
-        p = suspect ? skip_plain<false, true>(b, p, n) : skip_plain<false, false>(b, p, n);
+        p = next_unquoted_stop(p, suspect);
         if (p >= n || cls(kUnquoted, b[p]) != kSuspect) break;
         suspect = true;
         ++p;

@@ -69,7 +69,20 @@ class CsvReader {
     size_t size;
   };
 
+  // The first byte at or after p, outside quotes, that ends or interrupts a plain run: a
+  // comma, quote, CR or LF, or (unless the field is already known suspect) a NUL or a byte
+  // >= 0x80; n if none.
+  size_t next_unquoted_stop(size_t p, bool seen_suspect);
+  void map_block(size_t at);
+
   std::string_view text_;
+  // The 64 bytes from block_ as two bitmasks (bit i: byte block_ + i), kept from field to
+  // field and record to record: a field is a few bytes, so a block serves several, and
+  // finding the next one is a shift and a count instead of a scan. block_ starts far from
+  // any offset, so that the first lookup maps a block.
+  size_t block_ = SIZE_MAX / 2;
+  uint64_t block_stops_ = 0;    // , " CR LF
+  uint64_t block_suspect_ = 0;  // NUL and bytes >= 0x80
   size_t pos_ = 0;
   uint64_t line_ = 1;
   std::string scratch_;
