@@ -78,6 +78,11 @@ inline size_t skip_plain(const char* b, size_t p, size_t n) {
 // Maps the 64 bytes from `at` (at + 64 <= the text's size).
 [[gnu::noinline]] void CsvReader::map_block(size_t at) {
   const char* const b = text_.data() + at;
+  // Eight lines ahead: a mapped file's bytes come from the page cache, a page at a time
+  // scattered in memory, where the hardware's own prefetching stops at each page's end.
+  // Scanner alone over the 1M file as the loader maps it: 0.25-0.34 s without, 0.22-0.23
+  // s with (1024 ahead gained less). A prefetch never faults, past the end or not.
+  __builtin_prefetch(b + 512);
   uint64_t stops = 0, suspect = 0;
 #if defined(__SSE2__)
   const __m128i quote = _mm_set1_epi8('"');
