@@ -1136,6 +1136,9 @@ struct Part {
       if (dropped.load()) return;  // never joined (see PartRun::mark_loaded)
       hashes.resize(interner.size());
       for (uint32_t id = 0; id < hashes.size(); ++id) hashes[id] = Interner::hash(interner.text(id));
+      // The join reads the part's texts and these hashes, never its lookup table: freed now
+      // rather than at the join, since the parts finish loading together and wait for it.
+      interner.release_lookup();
     } catch (...) {  // std::bad_alloc: rethrown by the joining thread
       failure = std::current_exception();
     }
