@@ -38,31 +38,41 @@ inline uint8_t cls(const ByteClasses& table, char c) {
   return table[static_cast<unsigned char>(c)];
 }
 
-// The first position at or after p that is not plain (n if none). Fields are short, so this
-// is where the time goes: with SSE2 (every x86-64) it looks at 16 bytes per step. Suspect
-// bytes stop it too until the field is known to be suspect (kSeenSuspect), since one is
-// enough to have the field checked.
-template <bool kQuotedField, bool kSeenSuspect>
-inline size_t skip_plain(const char* b, size_t p, size_t n) {
 #if defined(__SSE2__)
+// 16 bytes at a time, as bitmasks (bit i: byte i): those that stop a plain run (quote and LF,
+// and outside quotes comma and CR), and the suspect ones (NUL and bytes >= 0x80).
+struct Stops16 {
   const __m128i quote = _mm_set1_epi8('"');
   const __m128i lf = _mm_set1_epi8('\n');
   const __m128i comma = _mm_set1_epi8(',');
   const __m128i cr = _mm_set1_epi8('\r');
   const __m128i zero = _mm_setzero_si128();
-  while (p + 16 <= n) {
-    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + p));
+
+  template <bool kQuotedField>
+  unsigned stops(__m128i v) const {
     __m128i stop = _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, lf));
     if (!kQuotedField)
       stop = _mm_or_si128(stop, _mm_or_si128(_mm_cmpeq_epi8(v, comma), _mm_cmpeq_epi8(v, cr)));
-    unsigned mask;
-    if (kSeenSuspect) {
-      mask = static_cast<unsigned>(_mm_movemask_epi8(stop));
-    } else {
-      stop = _mm_or_si128(stop, _mm_cmpeq_epi8(v, zero));
-      // movemask takes each byte's high bit: exactly the bytes >= 0x80.
-      mask = static_cast<unsigned>(_mm_movemask_epi8(stop) | _mm_movemask_epi8(v));
-    }
+    return static_cast<uint16_t>(_mm_movemask_epi8(stop));
+  }
+  unsigned suspect(__m128i v) const {
+    // movemask takes each byte's high bit: exactly the bytes >= 0x80.
+    return static_cast<uint16_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, zero)) | _mm_movemask_epi8(v));
+  }
+};
+#endif
+
+// The first position at or after p that is not plain (n if none): quoted fields and the
+// text's last bytes (unquoted fields elsewhere go by CsvReader's 64-byte blocks). With SSE2
+// (every x86-64) it looks at 16 bytes per step. Suspect bytes stop it too until the field is
+// known to be suspect (kSeenSuspect), since one is enough to have the field checked.
+template <bool kQuotedField, bool kSeenSuspect>
+inline size_t skip_plain(const char* b, size_t p, size_t n) {
+#if defined(__SSE2__)
+  const Stops16 find;
+  while (p + 16 <= n) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + p));
+    const unsigned mask = find.stops<kQuotedField>(v) | (kSeenSuspect ? 0u : find.suspect(v));
     if (mask != 0) return p + static_cast<size_t>(__builtin_ctz(mask));
     p += 16;
   }
@@ -85,20 +95,11 @@ inline size_t skip_plain(const char* b, size_t p, size_t n) {
   __builtin_prefetch(b + 512);
   uint64_t stops = 0, suspect = 0;
 #if defined(__SSE2__)
-  const __m128i quote = _mm_set1_epi8('"');
-  const __m128i lf = _mm_set1_epi8('\n');
-  const __m128i comma = _mm_set1_epi8(',');
-  const __m128i cr = _mm_set1_epi8('\r');
-  const __m128i zero = _mm_setzero_si128();
+  const Stops16 find;
   for (unsigned k = 0; k < 64; k += 16) {
     const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + k));
-    const __m128i stop = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, lf)),
-                                      _mm_or_si128(_mm_cmpeq_epi8(v, comma), _mm_cmpeq_epi8(v, cr)));
-    stops |= static_cast<uint64_t>(static_cast<uint16_t>(_mm_movemask_epi8(stop))) << k;
-    // movemask takes each byte's high bit: exactly the bytes >= 0x80.
-    const unsigned high = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, zero)) |
-                                                _mm_movemask_epi8(v));
-    suspect |= static_cast<uint64_t>(static_cast<uint16_t>(high)) << k;
+    stops |= static_cast<uint64_t>(find.stops<false>(v)) << k;
+    suspect |= static_cast<uint64_t>(find.suspect(v)) << k;
   }
 #else
   for (unsigned k = 0; k < 64; ++k) {
