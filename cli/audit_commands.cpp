@@ -29,7 +29,7 @@ int store_error(const Error& e) {
 
 }  // namespace
 
-int record_review(const Compiled& compiled, const Loaded& loaded, const eval::Decisions& d,
+int record_review(const Compiled& compiled, const Loaded& loaded, eval::Decisions& decided,
                   const EvalOptions& o, std::future<Result<std::string>>* cases_sha256) {
   const check::TypedRuleset& rules = compiled.rules;
   audit::RulesetVersion rv;
@@ -94,14 +94,14 @@ int record_review(const Compiled& compiled, const Loaded& loaded, const eval::De
   record.pseudonymise_key = key;
   Progress progress(o.quiet);
   record.progress = [&](size_t done, size_t total) { progress.count("recording", done, total); };
-  const auto recorded = review::record_decisions(
-      *store, run_id,
-      {rules, loaded.cases, loaded.interner, *loaded.evaluator, d}, record);
+  auto recorded = review::record_decisions(
+      *store, run_id, {rules, loaded.cases, loaded.interner, *loaded.evaluator}, record);
   progress.done();
   if (!recorded) return store_error(recorded.error());
+  decided = std::move(recorded.value());
   std::vector<audit::RejectRecord> rejects;
   for (const auto& r : loaded.cases.rejects) rejects.push_back({r.line, r.column, r.reason});
-  auto fin = store->finish_run(run_id, loaded.cases.read, d.cases, rejects);
+  auto fin = store->finish_run(run_id, loaded.cases.read, decided.cases, rejects);
   if (!fin) return store_error(fin.error());
   return kExitOk;
 }

@@ -321,14 +321,24 @@ int run_eval(const EvalOptions& o, bool review) {
   progress.phase("loading");
   auto loaded = load(*compiled, req, code);
   if (!loaded) return code;
-  progress.phase("deciding");
-  eval::Decisions decisions = loaded->evaluator->evaluate_all(o.threads);
-  progress.done();
-
+  // Opened before anything is decided or stored, so that a path it cannot write stops the
+  // run before the store holds it.
   std::unique_ptr<Sink> sink;
   if (!o.out.empty()) {
     sink = Sink::open(o.out, /*whole=*/true);  // never a partial decisions file
     if (!sink) return kExitData;
+  }
+  eval::Decisions decisions;
+  if (review) {
+    // Review decides each case as it explains it, while the first are being stored (see
+    // review.h); its --out is written once they all are. A review that fails to record
+    // leaves no decisions file (and any previous one as it was).
+    int rc = record_review(*compiled, *loaded, decisions, o, &cases_sha256);
+    if (rc != kExitOk) return rc;
+  } else {
+    progress.phase("deciding");
+    decisions = loaded->evaluator->evaluate_all(o.threads);
+    progress.done();
   }
   if (sink) {
     if (o.format == "jsonl") {
@@ -339,11 +349,6 @@ int run_eval(const EvalOptions& o, bool review) {
     }
     progress.done();
     if (!sink->close()) return kExitData;
-  }
-
-  if (review) {
-    int rc = record_review(*compiled, *loaded, decisions, o, &cases_sha256);
-    if (rc != kExitOk) return rc;
   }
 
   report_rejects(*loaded, o.rejects, code);

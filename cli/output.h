@@ -66,10 +66,11 @@ struct RunSummary {
 RunSummary summarise(const check::TypedRuleset& rules, const Loaded& loaded,
                      const eval::Decisions& d, double seconds);
 
-// Writes ruleset, run, decisions and rejects to the audit store (`crible review`).
-// `cases_sha256`, when given, is the cases file's hash already under way (run_eval starts it
-// beside the load); otherwise it is computed here.
-int record_review(const Compiled& compiled, const Loaded& loaded, const eval::Decisions& d,
+// Decides every case and writes ruleset, run, decisions and rejects to the audit store
+// (`crible review`); `decided` receives the decisions of every case. `cases_sha256`, when
+// given, is the cases file's hash already under way (run_eval starts it beside the load);
+// otherwise it is computed here.
+int record_review(const Compiled& compiled, const Loaded& loaded, eval::Decisions& decided,
                   const EvalOptions& o, std::future<Result<std::string>>* cases_sha256 = nullptr);
 
 }  // namespace crible::cli

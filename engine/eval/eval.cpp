@@ -1768,18 +1768,33 @@ Result<std::unique_ptr<Evaluator>> Evaluator::prepare(const plan::Plan& plan, co
   return std::unique_ptr<Evaluator>(new Evaluator(std::move(impl)));
 }
 
-Decisions Evaluator::evaluate_all(int threads) const {
+Decisions Evaluator::undecided() const {
   const Impl& m = *impl_;
   Decisions d;
   d.cases = m.cases.rows;
   d.n_scores = m.rules.scores.size();
   d.n_criteria = m.rules.criteria.size();
   d.n_signals = m.rules.signals.size();
-  // Uninitialised: each worker's chunks are the first to touch their rows (see Decisions).
+  // Uninitialised: whoever decides a row is the first to touch it (see Decisions).
   d.disposition.resize(d.cases);
   d.scores.resize(d.cases * d.n_scores);
   d.criteria.resize(d.cases * d.n_criteria);
   d.fired.resize(d.cases * d.n_signals);
+  return d;
+}
+
+void Decisions::take(const CaseDetail& detail) {
+  const size_t r = detail.row;
+  disposition[r] = static_cast<uint8_t>(detail.disposition);
+  for (size_t i = 0; i < n_scores; ++i) scores[r * n_scores + i] = detail.scores[i];
+  for (size_t i = 0; i < n_criteria; ++i)
+    criteria[r * n_criteria + i] = static_cast<uint8_t>(detail.criteria[i].outcome);
+  for (size_t i = 0; i < n_signals; ++i) fired[r * n_signals + i] = detail.signals[i].fired;
+}
+
+Decisions Evaluator::evaluate_all(int threads) const {
+  const Impl& m = *impl_;
+  Decisions d = undecided();
   int t = std::max(1, resolve_threads(threads));
   // Fixed-size chunks handed out in order; each result lands at its case's row.
   constexpr size_t kChunk = 4096;

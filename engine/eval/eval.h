@@ -46,6 +46,8 @@ struct UninitialisedAllocator : std::allocator<T> {
 template <class T>
 using ResultColumn = std::vector<T, UninitialisedAllocator<T>>;
 
+struct CaseDetail;
+
 // Compact per-case results for a whole run: enough for CSV output and summaries.
 struct Decisions {
   size_t cases = 0;
@@ -54,6 +56,11 @@ struct Decisions {
   ResultColumn<double> scores;        // row-major: cases x n_scores
   ResultColumn<uint8_t> criteria;     // cases x n_criteria, CriterionOutcome
   ResultColumn<uint8_t> fired;        // cases x n_signals, 0/1
+
+  // Writes at detail.row what evaluate_all writes there: how review, which explains every
+  // case anyway, decides without evaluating all cases first. Rows apart may be written from
+  // different threads at once.
+  void take(const CaseDetail& detail);
 };
 
 struct EvidenceItem {
@@ -109,6 +116,9 @@ class Evaluator {
   ~Evaluator();
 
   Decisions evaluate_all(int threads) const;
+  // Sized for every case, with nothing decided: each row's values are unset until written
+  // (Decisions::take), so every row must be.
+  Decisions undecided() const;
   CaseDetail explain(size_t row) const;
 
  private:

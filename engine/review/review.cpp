@@ -148,12 +148,16 @@ TextReplacements pseudonyms(const check::TypedRuleset& rules, const data::Table&
   return out;
 }
 
-Status record_decisions(audit::Store& store, int64_t run_id, const DecidedRun& run,
-                        const RecordOptions& options) {
+Result<eval::Decisions> record_decisions(audit::Store& store, int64_t run_id,
+                                         const DecidedRun& run, const RecordOptions& options) {
   const check::TypedRuleset& rules = run.rules;
-  const eval::Decisions& d = run.decisions;
   const render::DecisionEncoder encoder(rules);
   std::vector<uint64_t> done = store.already_decided(run_id);
+  // The builders write each case's decision from its detail. The cases a resumed run
+  // already holds are not explained again, so only then is every case decided first
+  // (evaluating 1M cases: ~0.2 s with both cores, before the first decision is stored).
+  eval::Decisions d = done.empty() ? run.evaluator.undecided()
+                                   : run.evaluator.evaluate_all(options.threads);
   // The chain hashes are computed by the building thread as each batch is built, so that
   // the appending thread only inserts (docs/decisions.md, "Decisions are sealed ahead").
   auto sealer = store.decision_sealer(run_id);
@@ -172,6 +176,7 @@ Status record_decisions(audit::Store& store, int64_t run_id, const DecidedRun& r
   // allocates nothing once their strings have grown.
   auto fill_record = [&](size_t r, eval::CaseExplainer& explainer, audit::DecisionRecord& rec) {
     const eval::CaseDetail& detail = explainer.explain(r);
+    d.take(detail);
     rec.input_index = r;
     rec.case_key = render::case_key(rules, run.cases, run.interner, r);
     const auto& line = rules.disposition[d.disposition[r]];
@@ -321,7 +326,7 @@ Status record_decisions(audit::Store& store, int64_t run_id, const DecidedRun& r
   }
   stop_builder();
   if (failure) std::rethrow_exception(failure);
-  return ok_status();
+  return d;
 }
 
 }  // namespace crible::review

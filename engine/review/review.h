@@ -3,8 +3,7 @@
 //
 // Recording: explaining, rendering and sealing each decision runs on every core while one
 // thread appends, in input order, so the store's bytes do not depend on the thread count.
-// The stage between the evaluator and the store: it reads eval's decisions and explains each
-// case (eval), renders the detail (render), and hands plain records to audit::Store, which
+// The stage between the evaluator and the store: it explains each case (eval), renders the detail (render), and hands plain records to audit::Store, which
 // knows nothing of the engine's types. `crible review` opens the store, begins the run,
 // calls record_decisions and finishes the run.
 #pragma once
@@ -22,13 +21,12 @@
 
 namespace crible::review {
 
-// What a run decided, and what it decided from. All must outlive the call.
+// What a run decides from. All must outlive the call.
 struct DecidedRun {
   const check::TypedRuleset& rules;
   const data::Table& cases;
   const Interner& interner;           // the texts of `cases`
   const eval::Evaluator& evaluator;   // prepared on `cases`: explains each case
-  const eval::Decisions& decisions;   // evaluate_all's, for every row of `cases`
 };
 
 struct RecordOptions {
@@ -42,10 +40,14 @@ struct RecordOptions {
 
 // Appends to run `run_id` (begun with Store::begin_run) the decision of every case that the
 // run does not already hold (Store::already_decided: a resumed run), in input order, in
-// batched transactions. An error of the store stops it and is returned; std::bad_alloc from
-// any thread is rethrown on the calling one once the others have stopped.
-Status record_decisions(audit::Store& store, int64_t run_id, const DecidedRun& run,
-                        const RecordOptions& options);
+// batched transactions, and returns the decisions of every case, as evaluate_all gives them
+// (for the summary and --out). Each case is decided as it is explained, so that the first
+// decisions are stored without waiting for all to be decided; only a resumed run decides
+// all first, for the cases it does not explain. An error of the store stops it and is
+// returned; std::bad_alloc from any thread is rethrown on the calling one once the others
+// have stopped.
+Result<eval::Decisions> record_decisions(audit::Store& store, int64_t run_id,
+                                         const DecidedRun& run, const RecordOptions& options);
 
 // The texts of a pseudonymised review: each text of a personal column of `cases` replaced
 // by "hmac:" and the first 16 hex digits of its HMAC-SHA256 under `key`, each id keeping

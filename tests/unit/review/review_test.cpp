@@ -69,8 +69,21 @@ const Sample& sample() {
 
 DecidedRun decided_run() {
   const Sample& s = sample();
-  return {s.compiled->rules, s.compiled->cases, s.compiled->interner, *s.compiled->evaluator,
-          s.decisions};
+  return {s.compiled->rules, s.compiled->cases, s.compiled->interner, *s.compiled->evaluator};
+}
+
+// The recorder decides the cases it explains: what it returns must be evaluate_all's, every
+// row and column (the summary and --out are written from it).
+void check_same_as_evaluate_all(const eval::Decisions& got) {
+  const eval::Decisions& want = sample().decisions;
+  BOOST_REQUIRE_EQUAL(got.cases, want.cases);
+  BOOST_REQUIRE_EQUAL(got.n_scores, want.n_scores);
+  BOOST_REQUIRE_EQUAL(got.n_criteria, want.n_criteria);
+  BOOST_REQUIRE_EQUAL(got.n_signals, want.n_signals);
+  BOOST_TEST((got.disposition == want.disposition));
+  BOOST_TEST((got.scores == want.scores));
+  BOOST_TEST((got.criteria == want.criteria));
+  BOOST_TEST((got.fired == want.fired));
 }
 
 audit::RunStart run_start(const std::string& fingerprint) {
@@ -109,8 +122,9 @@ std::vector<std::string> record_all(const std::string& path, const RecordOptions
   BOOST_REQUIRE(store.ok());
   auto run = store->begin_run(ruleset_version(), run_start("fp"));
   BOOST_REQUIRE(run.ok());
-  const Status st = record_decisions(*store, *run, decided_run(), options);
-  BOOST_REQUIRE_MESSAGE(st.ok(), (st.ok() ? "" : st.error().message));
+  const auto decided = record_decisions(*store, *run, decided_run(), options);
+  BOOST_REQUIRE_MESSAGE(decided.ok(), (decided.ok() ? "" : decided.error().message));
+  check_same_as_evaluate_all(decided.value());
   BOOST_REQUIRE(store->finish_run(*run, sample().compiled->cases.read,
                                   sample().decisions.cases, {}).ok());
   auto report = store->verify();
@@ -174,7 +188,10 @@ BOOST_AUTO_TEST_CASE(a_resumed_run_decides_each_remaining_case_once) {
   auto run = store->begin_run(ruleset_version(), run_start("fp"));
   BOOST_REQUIRE(run.ok());
   BOOST_REQUIRE(store->append_decisions(*run, first_part).ok());
-  BOOST_REQUIRE(record_decisions(*store, *run, decided_run(), options).ok());
+  const auto decided = record_decisions(*store, *run, decided_run(), options);
+  BOOST_REQUIRE(decided.ok());
+  // The cases it held already are decided too.
+  check_same_as_evaluate_all(decided.value());
   BOOST_REQUIRE(store->finish_run(*run, sample().compiled->cases.read,
                                   sample().decisions.cases, {}).ok());
   BOOST_TEST(stored(*store, *run) == whole);
@@ -191,7 +208,7 @@ BOOST_AUTO_TEST_CASE(a_store_error_stops_the_recording_and_is_returned) {
   BOOST_REQUIRE(run.ok());
   // A finished run refuses appends: the recorder must stop and say so, not crash or hang.
   BOOST_REQUIRE(store->finish_run(*run, 0, 0, {}).ok());
-  const Status st = record_decisions(*store, *run, decided_run(), {});
+  const auto st = record_decisions(*store, *run, decided_run(), {});
   BOOST_REQUIRE(!st.ok());
   BOOST_TEST_MESSAGE(st.error().message);
   BOOST_TEST(!st.error().message.empty());
