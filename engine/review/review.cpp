@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <condition_variable>
 #include <exception>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -128,7 +129,7 @@ class BuildCrew {
 // No raw identifier reaches the store while "same phone" links survive (equal values, equal
 // hashes).
 TextReplacements pseudonyms(const check::TypedRuleset& rules, const data::Table& cases,
-                            const Interner& interner, const std::string& key) {
+                            const Interner& interner, const std::string& key, int threads) {
   std::vector<bool> personal(interner.size(), false);
   for (size_t c = 0; c < rules.cases.columns.size(); ++c) {
     const ColumnDecl& decl = rules.cases.columns[c];
@@ -142,9 +143,42 @@ TextReplacements pseudonyms(const check::TypedRuleset& rules, const data::Table&
     }
   }
   TextReplacements out(personal, kPseudonymWidth);
-  audit::Hmac hmac(key);
-  for (uint32_t id = 0; id < interner.size(); ++id)
-    if (personal[id]) out.set(id, "hmac:" + hmac.hex(interner.text(id)).substr(0, 16));
+  // One HMAC a personal text, ~0.25 µs: 0.3 s for the 1.2 million of 1M cases, done before
+  // the first decision is recorded, so shared out over the cores in runs of ids (each id's
+  // bytes are its own: TextReplacements::set).
+  constexpr uint32_t kRun = 4096;
+  std::atomic<uint32_t> next{0};
+  const auto n = static_cast<uint32_t>(interner.size());
+  auto work = [&] {
+    audit::Hmac hmac(key);
+    std::string pseudonym = "hmac:";
+    for (uint32_t first = next.fetch_add(kRun); first < n; first = next.fetch_add(kRun)) {
+      const uint32_t last = std::min(n, first + kRun);
+      for (uint32_t id = first; id < last; ++id) {
+        if (!personal[id]) continue;
+        pseudonym.replace(5, std::string::npos, hmac.hex(interner.text(id)), 0, 16);
+        out.set(id, pseudonym);
+      }
+    }
+  };
+  const size_t helpers =
+      std::min<size_t>(static_cast<size_t>(eval::resolve_threads(threads)), n / kRun + 1) - 1;
+  std::vector<std::future<void>> others;
+  for (size_t h = 0; h < helpers; ++h) others.push_back(std::async(std::launch::async, work));
+  std::exception_ptr failed;
+  try {
+    work();
+  } catch (...) {
+    failed = std::current_exception();
+  }
+  for (auto& f : others) {  // all joined before anything is rethrown
+    try {
+      f.get();
+    } catch (...) {
+      if (!failed) failed = std::current_exception();
+    }
+  }
+  if (failed) std::rethrow_exception(failed);
   return out;
 }
 
@@ -169,7 +203,7 @@ Result<eval::Decisions> record_decisions(audit::Store& store, int64_t run_id,
   TextReplacements hidden;
   TextView texts = run.interner;
   if (!options.pseudonymise_key.empty()) {
-    hidden = pseudonyms(rules, run.cases, run.interner, options.pseudonymise_key);
+    hidden = pseudonyms(rules, run.cases, run.interner, options.pseudonymise_key, options.threads);
     texts = TextView(run.interner, hidden);
   }
   // Fills `rec` in place: records are reused batch after batch, so that building one

@@ -52,10 +52,11 @@ Result<eval::Decisions> record_decisions(audit::Store& store, int64_t run_id,
 // The texts of a pseudonymised review: each text of a personal column of `cases` replaced
 // by "hmac:" and the first 16 hex digits of its HMAC-SHA256 under `key`, each id keeping
 // its place (equal texts, equal pseudonyms: links survive; two texts whose 64-bit prefixes
-// met would read alike, not expected in practice). Exposed for tests.
+// met would read alike, not expected in practice). Computed on `threads` threads (as
+// eval's --threads: 0 = all cores). Exposed for tests.
 constexpr size_t kPseudonymWidth = 21;
 TextReplacements pseudonyms(const check::TypedRuleset& rules, const data::Table& cases,
-                            const Interner& interner, const std::string& key);
+                            const Interner& interner, const std::string& key, int threads = 1);
 
 // What `crible explain` prints about a decision as Store::decision returns it (its detail
 // as stored: the values, named by its run's layout; empty when erased). Text, for a person:
