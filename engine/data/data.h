@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "base/intern.h"
+#include "base/prefetch.h"
 #include "base/result.h"
 #include "base/schema.h"
 #include "base/value.h"
@@ -32,6 +33,9 @@ class Column {
   double number(size_t row) const { return nums_[row]; }       // Number
   int64_t date(size_t row) const { return words_[row]; }       // Date: day number
   uint32_t text(size_t row) const { return static_cast<uint32_t>(words_[row]); }  // Text
+  // Asks for the cache line of text(row) or date(row) ahead of reading it (a row read at
+  // random: a linked case's key).
+  void prefetch_word(size_t row) const { prefetch_for_read(words_.data() + row); }
   // Set: the row's ids (sorted, unique), and their count.
   const uint32_t* set(size_t row) const { return set_pool_.data() + set_offsets_[row]; }
   uint32_t set_size(size_t row) const { return set_offsets_[row + 1] - set_offsets_[row]; }

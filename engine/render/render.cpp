@@ -597,6 +597,13 @@ DecisionEncoder::DecisionEncoder(const check::TypedRuleset& rules) : rules_(rule
   for (size_t c = 0; c < rules.cases.columns.size(); ++c)
     if (rules.case_fields_read[c] && static_cast<int32_t>(c) != rules.case_key)
       fields_.push_back(static_cast<int32_t>(c));
+  // The case key is rendered beside the values (case_key), so its text is fetched ahead too.
+  text_key_ = rules.case_key >= 0 &&
+              rules.cases.columns[static_cast<size_t>(rules.case_key)].type.kind == TypeKind::Text;
+  if (text_key_) text_fields_.push_back(rules.case_key);
+  for (int32_t c : fields_)
+    if (rules.cases.columns[static_cast<size_t>(c)].type.kind == TypeKind::Text)
+      text_fields_.push_back(c);
   auto field_positions = [&](const std::vector<check::Evidence>& evidence) {
     std::vector<int32_t> out;
     for (const auto& e : evidence) {
@@ -701,9 +708,35 @@ std::string DecisionEncoder::values_json(const data::Table& cases, TextView text
   return out;
 }
 
+void DecisionEncoder::prefetch_fields(const data::Table& cases, TextView texts, size_t row,
+                                      int stage) const {
+  for (int32_t c : text_fields_) {
+    const data::Column& col = cases.columns[static_cast<size_t>(c)];
+    if (!col.loaded || !col.valid(row)) continue;
+    if (stage == 0) texts.prefetch_position(col.text(row));
+    else texts.prefetch_bytes(col.text(row));
+  }
+}
+
 void DecisionEncoder::values_json(const data::Table& cases, TextView texts,
                                   const eval::CaseDetail& detail, std::string& out) const {
   const check::TypedRuleset& rules = rules_;
+  // The keys of the cases linked to this one are other rows', read at random, each behind
+  // three dependent loads (the row's text id, the text's position, its bytes): asked for one
+  // step at a time while the fields and the criteria are rendered, so that the signals,
+  // which list them, find them in the cache.
+  auto prefetch_linked_keys = [&](int stage) {
+    if (!text_key_) return;
+    const data::Column& keys = cases.columns[static_cast<size_t>(rules.case_key)];
+    for (const auto& rows : detail.linked) {
+      for (size_t r : rows) {
+        if (stage == 0) keys.prefetch_word(r);
+        else if (stage == 1) texts.prefetch_position(keys.text(r));
+        else texts.prefetch_bytes(keys.text(r));
+      }
+    }
+  };
+  prefetch_linked_keys(0);
   // The fields first, into their own buffer: evidence equal to a field is stored as `{}`.
   // The buffers are the thread's own, kept from one call to the next.
   thread_local JsonWriter fw;
@@ -721,6 +754,7 @@ void DecisionEncoder::values_json(const data::Table& cases, TextView texts,
     const size_t begin = i == 0 ? 0 : field_end[i - 1];
     return fw.view().substr(begin, field_end[i] - begin);
   };
+  prefetch_linked_keys(1);
   thread_local JsonWriter w;
   w.clear();
   auto evidence = [&](const std::vector<eval::EvidenceItem>& items, const std::vector<int32_t>& at) {
@@ -789,6 +823,7 @@ void DecisionEncoder::values_json(const data::Table& cases, TextView texts,
     w.close(']');
   }
   w.close(']');
+  prefetch_linked_keys(2);
   w.item();
   w.open('[');
   for (size_t i = 0; i < rules.signals.size(); ++i) {
