@@ -662,6 +662,23 @@ BOOST_AUTO_TEST_CASE(cases_explained_from_a_batch_are_as_explained_alone) {
     ++same;
   }
   BOOST_TEST(same == order.size());
+
+  // Review takes each case's decision from its explanation (Decisions::take) instead of
+  // evaluate_all's: the two must agree on every case, from the batch and from the walk.
+  CaseExplainer in_order(*f->evaluator);
+  Decisions from_batches = f->evaluator->undecided();
+  Decisions from_walks = f->evaluator->undecided();
+  for (size_t row = 0; row < f->cases.rows; ++row) {
+    from_batches.take(in_order.explain(row));
+    from_walks.take(f->evaluator->explain(row));
+  }
+  for (const Decisions* taken : {&from_batches, &from_walks}) {
+    BOOST_TEST(taken->cases == d.cases);
+    BOOST_TEST((taken->disposition == d.disposition));
+    BOOST_TEST((taken->scores == d.scores));
+    BOOST_TEST((taken->criteria == d.criteria));
+    BOOST_TEST((taken->fired == d.fired));
+  }
 }
 
 }  // namespace
