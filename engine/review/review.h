@@ -3,9 +3,10 @@
 //
 // Recording: explaining, rendering and sealing each decision runs on every core while one
 // thread appends, in input order, so the store's bytes do not depend on the thread count.
-// The stage between the evaluator and the store: it explains each case (eval), renders the detail (render), and hands plain records to audit::Store, which
-// knows nothing of the engine's types. `crible review` opens the store, begins the run,
-// calls record_decisions and finishes the run.
+// The stage between the evaluator and the store: it explains each case (eval), renders the
+// detail (render), and hands plain records to audit::Store, which knows nothing of the
+// engine's types. `crible review` opens the store, begins the run, calls record_decisions
+// and finishes the run.
 #pragma once
 #include <cstddef>
 #include <cstdint>
