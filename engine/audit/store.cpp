@@ -41,6 +41,7 @@
 #include "audit/audit.h"
 #include "audit/detail/canonical.h"
 #include "audit/detail/store_impl.h"
+#include "base/prefetch.h"
 
 namespace crible::audit {
 
@@ -1017,7 +1018,7 @@ struct BindingWriter {
 void prefetch_texts(const DecisionRecord& d) {
   for (const std::string* t : {&d.case_key, &d.disposition_rule, &d.seal.scores, &d.fired,
                                &d.outcomes, &d.detail_hash}) {
-    __builtin_prefetch(t->data());
+    prefetch_for_read(t->data());
   }
 }
 

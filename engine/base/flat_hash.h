@@ -12,6 +12,8 @@
 #include <utility>
 #include <vector>
 
+#include "base/prefetch.h"
+
 namespace crible {
 
 // 64-bit finaliser (MurmurHash3 fmix64): every input bit reaches every output bit.
@@ -92,7 +94,7 @@ class IdTable {
   // Loads the first slot for hash h ahead of a find or insert: a caller with several keys
   // at hand prefetches them all, then looks them up, and the cache misses overlap.
   void prefetch(uint32_t h) const {
-    if (!slots_.empty()) __builtin_prefetch(slots_.data() + (h & mask_));
+    if (!slots_.empty()) prefetch_for_read(slots_.data() + (h & mask_));
   }
 
   // Room for n entries without regrowing.

@@ -5,7 +5,9 @@
 // result is unused is dead code. So a prefetch wrapped in a small member function that was
 // not inlined early (TextView::prefetch_bytes, say) vanished from the binary with every call
 // to it, silently (session 17: DecisionEncoder::prefetch_fields compiled to a bare `ret`). A
-// volatile asm is never deleted.
+// volatile asm is never deleted. Every prefetch wrapped in a function of its own goes through
+// it (IdTable::prefetch, the sealer's prefetch_texts, the interner's and the encoder's);
+// those written inline in a larger function were checked in the binary and are kept.
 #pragma once
 
 namespace crible {
