@@ -14,11 +14,13 @@
 #include <future>
 #include <iostream>
 #include <mutex>
+#include <system_error>
 #include <nlohmann/json.hpp>
 #include <thread>
 #include <vector>
 
 #include "audit/audit.h"
+#include "base/threads.h"
 #include "cli/authoring.h"
 #include "cli/compile.h"
 #include "cli/output.h"
@@ -44,7 +46,7 @@ template <typename MakeRenderer, typename Written>
 void write_in_order(Sink& sink, size_t chunks, int threads, MakeRenderer make_renderer,
                     Written written) {
   const size_t workers = std::min<size_t>(static_cast<size_t>(std::max(threads, 1)), chunks);
-  if (workers <= 1) {
+  auto write_alone = [&] {
     auto render_chunk = make_renderer();
     std::string rows;
     for (size_t i = 0; i < chunks; ++i) {
@@ -52,6 +54,9 @@ void write_in_order(Sink& sink, size_t chunks, int threads, MakeRenderer make_re
       sink.write(rows);
       written(i + 1);
     }
+  };
+  if (workers <= 1) {
+    write_alone();
     return;
   }
   const size_t ring = 2 * workers;
@@ -63,8 +68,11 @@ void write_in_order(Sink& sink, size_t chunks, int threads, MakeRenderer make_re
   bool stop = false;
   std::exception_ptr failure;
   std::vector<std::thread> pool;
+  pool.reserve(workers);
+  // Chunks are taken in turn: threads the system refuses (base/threads.h) leave theirs to
+  // the others, or, with none started, to this one.
   for (size_t w = 0; w < workers; ++w) {
-    pool.emplace_back([&] {
+    std::thread t = try_start_thread([&] {
       // Rendered here, then swapped into the ring: neighbouring strings of the ring share a
       // cache line, and appending to them in place from two threads made each thread half
       // as fast (every append writes the string's size).
@@ -93,6 +101,12 @@ void write_in_order(Sink& sink, size_t chunks, int threads, MakeRenderer make_re
         cv.notify_all();
       }
     });
+    if (!t.joinable()) break;
+    pool.push_back(std::move(t));
+  }
+  if (pool.empty()) {
+    write_alone();
+    return;
   }
   for (size_t i = 0; i < chunks; ++i) {
     {
@@ -314,8 +328,13 @@ int run_eval(const EvalOptions& o, bool review) {
   // after it, on the thread that appends (171 MB, ~0.1 s, for 1M cases).
   std::future<Result<std::string>> cases_sha256;
   if (review) {
-    cases_sha256 = std::async(std::launch::async,
-                              [path = o.cases] { return audit::sha256_file(path); });
+    auto hash = [path = o.cases] { return audit::sha256_file(path); };
+    try {
+      cases_sha256 = std::async(std::launch::async, hash);  // refusal caught below
+    } catch (const std::system_error&) {  // no thread to be had: hashed when it is needed
+      count_refused_thread();
+      cases_sha256 = std::async(std::launch::deferred, hash);
+    }
   }
   Progress progress(o.quiet);
   progress.phase("loading");

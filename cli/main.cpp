@@ -6,6 +6,7 @@
 #include <iostream>
 #include <new>
 
+#include "base/threads.h"
 #include "cli/commands.h"
 #include "cli/compile.h"
 
@@ -33,7 +34,14 @@ int main(int argc, char** argv) {
       std::cerr << "run `crible --help` for usage\n";
       return kExitUsage;
     }
-    return run_selected(app, commands);
+    const int code = run_selected(app, commands);
+    if (const size_t refused = crible::refused_threads(); refused > 0) {
+      std::cerr << fmt::format(
+          "warning: the system refused {} thread{} (a limit on processes or memory: ulimit -u, "
+          "ulimit -v); the work was done on fewer, to the same result\n",
+          refused, refused == 1 ? "" : "s");
+    }
+    return code;
   } catch (const std::bad_alloc&) {
     std::cerr << "error: out of memory; nothing was written past the last committed batch\n";
     return kExitOutOfMemory;

@@ -28,6 +28,7 @@
 #include <utility>
 
 #include "base/date.h"
+#include "base/threads.h"
 #include "data/data.h"
 #include "data/detail/csv_reader.h"
 #include "data/detail/fields.h"
@@ -1326,11 +1327,17 @@ Result<Table> Loader::run_parts(const std::vector<size_t>& cuts, size_t threads)
     run_ = nullptr;
   };
   try {
-    for (size_t t = 1; t < threads && t <= n; ++t)
-      workers.emplace_back([&] {
+    // Parts are claimed from a queue: a thread refused (base/threads.h) leaves its parts to
+    // this one and to those started.
+    workers.reserve(std::min(threads, n + 1));
+    for (size_t t = 1; t < threads && t <= n; ++t) {
+      std::thread worker = try_start_thread([&] {
         std::unique_ptr<Part> spare;
         while (Part* p = run.claim_or_ask(spare)) load(*p);
       });
+      if (!worker.joinable()) break;
+      workers.push_back(std::move(worker));
+    }
     load_part();  // no fatal error: see can_cut
     uint64_t begin_line = end_line_;  // of the next part, over the whole text
     std::unique_ptr<Part> spare;
@@ -1389,18 +1396,13 @@ void Loader::absorb(Part& part, uint64_t offset) {
   // While this thread joins the part's texts, the other (idle until the columns are joined)
   // makes the room the part's rows will take in the columns resident: the kernel zeroes those
   // pages there instead of in the appends. It reads nothing the text join writes.
-  std::thread ahead([&] {
-    for (size_t c = 0; c < plans_.size(); ++c)
-      if (plans_[c].loaded) table_.columns[c].make_room_resident(p.table_.rows);
-  });
   std::vector<uint32_t> ids;
-  try {
-    interner_.absorb(std::move(part.interner), part.hashes, ids);
-  } catch (...) {
-    ahead.join();
-    throw;
-  }
-  ahead.join();
+  run_beside(
+      [&] {
+        for (size_t c = 0; c < plans_.size(); ++c)
+          if (plans_[c].loaded) table_.columns[c].make_room_resident(p.table_.rows);
+      },
+      [&] { interner_.absorb(std::move(part.interner), part.hashes, ids); });
 
   Table& from = p.table_;
   for (uint64_t& line : from.row_line) line += offset;
@@ -1429,22 +1431,8 @@ void Loader::absorb(Part& part, uint64_t offset) {
   std::vector<size_t> loaded;
   for (size_t c = 0; c < plans_.size(); ++c)
     if (plans_[c].loaded) loaded.push_back(c);
-  std::exception_ptr helper_failure;
-  std::thread helper([&] {
-    try {
-      for (size_t i = 1; i < loaded.size(); i += 2) append(loaded[i]);
-    } catch (...) {  // std::bad_alloc: rethrown once joined
-      helper_failure = std::current_exception();
-    }
-  });
-  try {
-    for (size_t i = 0; i < loaded.size(); i += 2) append(loaded[i]);
-  } catch (...) {
-    helper.join();
-    throw;
-  }
-  helper.join();
-  if (helper_failure) std::rethrow_exception(helper_failure);
+  run_beside([&] { for (size_t i = 1; i < loaded.size(); i += 2) append(loaded[i]); },
+             [&] { for (size_t i = 0; i < loaded.size(); i += 2) append(loaded[i]); });
   size_t next_skip = 0;
   for (size_t r = 0; r < from.rows; ++r) {
     if (next_skip < skip.size() && skip[next_skip] == r) {

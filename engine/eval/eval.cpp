@@ -14,6 +14,7 @@
 
 #include "base/date.h"
 #include "base/flat_hash.h"
+#include "base/threads.h"
 
 namespace crible::eval {
 
@@ -1753,7 +1754,6 @@ Result<std::unique_ptr<Evaluator>> Evaluator::prepare(const plan::Plan& plan, co
   // Indexes are independent of each other: build them side by side.
   size_t n = impl->indexes.size();
   int t = std::max(1, std::min<int>(resolve_threads(threads), static_cast<int>(n)));
-  std::vector<std::thread> workers;
   std::atomic<size_t> next{0};
   Impl* raw = impl.get();
   auto work = [raw, &next, n]() {
@@ -1761,9 +1761,7 @@ Result<std::unique_ptr<Evaluator>> Evaluator::prepare(const plan::Plan& plan, co
     raw->init_scratch(s);
     for (size_t i = next++; i < n; i = next++) raw->build_index(i, s);
   };
-  for (int k = 1; k < t; ++k) workers.emplace_back(work);
-  work();
-  for (auto& w : workers) w.join();
+  share_out(static_cast<size_t>(t - 1), work);
   impl->plan_batches();
   return std::unique_ptr<Evaluator>(new Evaluator(std::move(impl)));
 }
@@ -1825,10 +1823,7 @@ Decisions Evaluator::evaluate_all(int threads) const {
       }
     }
   };
-  std::vector<std::thread> workers;
-  for (int k = 1; k < t; ++k) workers.emplace_back(work);
-  work();
-  for (auto& w : workers) w.join();
+  share_out(static_cast<size_t>(t - 1), work);
   return d;
 }
 

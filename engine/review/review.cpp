@@ -11,7 +11,6 @@
 #include <cerrno>
 #include <condition_variable>
 #include <exception>
-#include <future>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -19,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/threads.h"
 #include "render/render.h"
 
 namespace crible::review {
@@ -52,13 +52,18 @@ void yield_to_appender() {
 // saves is the start and the system calls, and what is built stays on the same threads.
 class BuildCrew {
  public:
-  // `helpers` threads besides the caller's; each first runs `on_start` (its priority).
+  // Up to `helpers` threads besides the caller's, as many as the system gives; each first
+  // runs `on_start` (its priority).
   BuildCrew(size_t helpers, void (*on_start)()) {
-    for (size_t h = 1; h <= helpers; ++h)
-      threads_.emplace_back([this, h, on_start] {
+    threads_.reserve(helpers);
+    for (size_t h = 1; h <= helpers; ++h) {
+      std::thread t = try_start_thread([this, h, on_start] {
         on_start();
         serve(h);
       });
+      if (!t.joinable()) break;  // jobs are shared out in chunks: the others take its rows
+      threads_.push_back(std::move(t));
+    }
   }
   ~BuildCrew() {
     {
@@ -71,9 +76,10 @@ class BuildCrew {
   BuildCrew(const BuildCrew&) = delete;
   BuildCrew& operator=(const BuildCrew&) = delete;
 
-  // Runs job(1) .. job(n) on n helpers (n at most their number) while the caller goes on;
-  // finish() waits for them and rethrows what a job threw (std::bad_alloc).
+  // Runs job(1) .. job(n) on n helpers (fewer if fewer were started) while the caller goes
+  // on; finish() waits for them and rethrows what a job threw (std::bad_alloc).
   void start(size_t n, std::function<void(size_t)> job) {
+    n = std::min(n, threads_.size());
     {
       std::lock_guard lock(m_);
       job_ = std::move(job);
@@ -163,22 +169,7 @@ TextReplacements pseudonyms(const check::TypedRuleset& rules, const data::Table&
   };
   const size_t helpers =
       std::min<size_t>(static_cast<size_t>(eval::resolve_threads(threads)), n / kRun + 1) - 1;
-  std::vector<std::future<void>> others;
-  for (size_t h = 0; h < helpers; ++h) others.push_back(std::async(std::launch::async, work));
-  std::exception_ptr failed;
-  try {
-    work();
-  } catch (...) {
-    failed = std::current_exception();
-  }
-  for (auto& f : others) {  // all joined before anything is rethrown
-    try {
-      f.get();
-    } catch (...) {
-      if (!failed) failed = std::current_exception();
-    }
-  }
-  if (failed) std::rethrow_exception(failed);
+  share_out(helpers, work);
   return out;
 }
 
@@ -282,11 +273,11 @@ Result<eval::Decisions> record_decisions(audit::Store& store, int64_t run_id,
     crew->start(workers - 1, work);
     try {
       meanwhile();
+      work(0);
     } catch (...) {  // out of memory: the builders finish their rows before this unwinds
       crew->finish();
       throw;
     }
-    work(0);
     crew->finish();
   };
   // One thread builds the batches in order into a ring of buffers, up to kRing - 1 batches
@@ -307,7 +298,16 @@ Result<eval::Decisions> record_decisions(audit::Store& store, int64_t run_id,
     built = k + 1;
     cv.notify_all();
   };
-  std::thread builder([&] {
+  // Appends batch k, built and sealed.
+  auto append = [&](size_t k) -> Status {
+    const std::vector<audit::DecisionRecord>& batch = ring[k % kRing];
+    if (batch.empty()) return ok_status();
+    return store.append_decisions(run_id, batch);
+  };
+  auto report = [&](size_t k) {
+    if (options.progress) options.progress(std::min((k + 1) * kBatch, d.cases), d.cases);
+  };
+  std::thread builder = try_start_thread([&] {
     try {
       yield_to_appender();
       crew = std::make_unique<BuildCrew>(threads - 1, yield_to_appender);
@@ -330,6 +330,18 @@ Result<eval::Decisions> record_decisions(audit::Store& store, int64_t run_id,
       cv.notify_all();
     }
   });
+  if (!builder.joinable()) {
+    // No thread to be had for building (a limit on processes or memory): each batch is built,
+    // sealed and appended in turn on this one, the same records in the same order.
+    crew = std::make_unique<BuildCrew>(threads - 1, yield_to_appender);
+    for (size_t k = 0; k < n_batches; ++k) {
+      build(k * kBatch, std::min((k + 1) * kBatch, d.cases), ring[k % kRing], [] {});
+      sealer->seal(ring[k % kRing]);
+      if (auto st = append(k); !st) return st.error();
+      report(k);
+    }
+    return d;
+  }
   auto stop_builder = [&] {
     {
       std::lock_guard lock(m);
@@ -345,19 +357,16 @@ Result<eval::Decisions> record_decisions(audit::Store& store, int64_t run_id,
         cv.wait(lock, [&] { return built > k || failure; });
         if (built <= k) break;  // the builder failed: rethrown below
       }
-      const std::vector<audit::DecisionRecord>& batch = ring[k % kRing];
-      if (!batch.empty()) {
-        if (auto st = store.append_decisions(run_id, batch); !st) {
-          stop_builder();
-          return st.error();
-        }
+      if (auto st = append(k); !st) {
+        stop_builder();
+        return st.error();
       }
       {
         std::lock_guard lock(m);
         appended = k + 1;
       }
       cv.notify_all();
-      if (options.progress) options.progress(std::min((k + 1) * kBatch, d.cases), d.cases);
+      report(k);
     }
   } catch (...) {  // out of memory while appending: stop the builder before unwinding past it
     stop_builder();

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sqlite3.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,6 +19,7 @@
 
 #include "audit/audit.h"
 #include "support/run_crible.h"
+#include "support/thread_refusal.h"
 
 namespace ct = crible::testing;
 namespace fs = std::filesystem;
@@ -717,6 +719,73 @@ BOOST_AUTO_TEST_CASE(review_store_is_the_same_for_any_thread_count) {
   BOOST_TEST(heads[0] == heads[1]);
   BOOST_TEST(heads[0] == heads[2]);
   BOOST_TEST(ct::read_file(dir / "out-1.csv") == ct::read_file(dir / "out-2.csv"));
+}
+
+// Runs crible where every thread's stack is 1 GiB and the address space is capped at `cap`
+// bytes: below 1 GiB the system refuses crible every thread it asks for, at 2.5 GiB some
+// (threads end before the next stage starts its own). Both limits are inherited; the test
+// process, far smaller, sets them around the start only.
+ct::Run run_with_threads_limited(const std::vector<std::string>& args, rlim_t cap) {
+  struct rlimit stack_before {}, as_before {};
+  BOOST_REQUIRE(getrlimit(RLIMIT_STACK, &stack_before) == 0);
+  BOOST_REQUIRE(getrlimit(RLIMIT_AS, &as_before) == 0);
+  struct rlimit stack = stack_before, as = as_before;
+  stack.rlim_cur = rlim_t{1} << 30;
+  as.rlim_cur = cap;
+  BOOST_REQUIRE(setrlimit(RLIMIT_STACK, &stack) == 0);
+  BOOST_REQUIRE(setrlimit(RLIMIT_AS, &as) == 0);
+  const ct::Run run = ct::run_crible(args);
+  setrlimit(RLIMIT_AS, &as_before);
+  setrlimit(RLIMIT_STACK, &stack_before);
+  return run;
+}
+
+// A thread the system refuses (`ulimit -u`, `ulimit -v`) used to end crible with
+// std::terminate: "terminate called after throwing an instance of 'std::system_error'",
+// SIGABRT, exit 134, whatever the stage. Now each stage goes on on the threads it is given, to
+// the same bytes: review's store and decisions, eval's CSV and JSON lines (several chunks,
+// rendered on threads), and warns once at the end.
+BOOST_AUTO_TEST_CASE(refused_threads_give_the_same_store_and_decisions) {
+  if (!ct::ThreadRefusal::available()) return;  // AddressSanitizer fails under an address cap
+  FixedNow now;
+  fs::path dir = ct::temp_dir("refused-threads");
+  ct::write_file(dir / "cases.csv", sample_copies(3, 'T'));  // 6,000 cases: three batches
+  const std::string cases = (dir / "cases.csv").string();
+  auto review = [&](const std::string& name) {
+    auto args = review_args(cases, (dir / (name + ".sqlite")).string());
+    args.insert(args.end(), {"--threads", "4", "--out", (dir / (name + ".csv")).string()});
+    return args;
+  };
+  auto eval = [&](const std::string& format) {
+    std::vector<std::string> args = {"eval", "rules/mali-2019.rules", "--cases", cases,
+                                     "--table", "flows=" + kSample + "/flows.csv",
+                                     "--table", "languages=" + kSample + "/languages.csv",
+                                     "--threads", "4", "--quiet", "--format", format};
+    return args;
+  };
+  ct::Run given = ct::run_crible(review("given"));
+  BOOST_TEST_REQUIRE(given.exit_code == 0, given.err);
+  BOOST_TEST(given.err.find("refused") == std::string::npos, given.err);
+  const ct::Run csv = ct::run_crible(eval("csv")), jsonl = ct::run_crible(eval("jsonl"));
+  BOOST_TEST_REQUIRE(csv.exit_code == 0, csv.err);
+  BOOST_TEST_REQUIRE(jsonl.exit_code == 0, jsonl.err);
+  const std::string warning = "warning: the system refused ";
+  for (const auto& [name, cap] : {std::pair{"none", rlim_t{400} << 20}, std::pair{"some", rlim_t{2560} << 20}}) {
+    BOOST_TEST_CONTEXT("threads given: " << name) {
+      ct::Run limited = run_with_threads_limited(review(name), cap);
+      BOOST_TEST_REQUIRE(limited.exit_code == 0, limited.err);
+      BOOST_TEST(limited.err.find(warning) != std::string::npos, limited.err);
+      BOOST_TEST(ct::read_file(dir / (std::string(name) + ".sqlite")) == ct::read_file(dir / "given.sqlite"));
+      BOOST_TEST(ct::read_file(dir / (std::string(name) + ".csv")) == ct::read_file(dir / "given.csv"));
+      for (const ct::Run* unlimited : {&csv, &jsonl}) {
+        const std::string format = unlimited == &csv ? "csv" : "jsonl";
+        ct::Run run = run_with_threads_limited(eval(format), cap);
+        BOOST_TEST(run.exit_code == 0, format << ": " << run.err);
+        BOOST_TEST(run.out == unlimited->out, format);
+        BOOST_TEST(run.err.find(warning) != std::string::npos, format << ": " << run.err);
+      }
+    }
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -7,7 +7,9 @@ Every #include "STAGE/..." in engine/OWN_STAGE/ must name OWN_STAGE or a stage t
 OWN_STAGE may use (ALLOWED below, the architecture page's list); another stage's detail/
 headers are private to it (for cli/ too); nothing in engine/ includes cli/; SQLite and
 OpenSSL are reached only from audit/, ANTLR only from the syntax files that feed and walk
-the parser.
+the parser; and no thread is started but through base/threads.h (architecture, "Error
+handling": the system may refuse one), save a std::async whose line says the refusal is
+caught ("refusal caught").
 Prints every breach with file:line and exits 1, or exits 0 when there is none.
 """
 import pathlib
@@ -43,6 +45,28 @@ CONFINED = [
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+([<"][^>"]+[>"])')
 
+# A thread constructed directly (std::thread t(...), std::thread(...), std::jthread) or
+# std::async told to start one; and vectors of threads, constructed in place by emplace_back.
+THREAD_START = re.compile(r"\bstd::j?thread\s*(\w+\s*)?[({]|\bstd::async\s*\(\s*std::launch::async")
+THREAD_VECTOR = re.compile(r"\bstd::vector<std::j?thread>\s+(\w+)")
+
+
+def thread_starts(path: pathlib.Path, shown: str) -> list:
+    """Breaches of the threads rule in one file, `shown` being its name in messages."""
+    if shown == "engine/base/threads.h":
+        return []
+    out = []
+    text = path.read_text(encoding="utf-8")
+    vectors = set(THREAD_VECTOR.findall(text))
+    emplaced = re.compile(r"\b(" + "|".join(map(re.escape, vectors)) + r")\.emplace_back\s*\(") if vectors else None
+    for number, line in enumerate(text.splitlines(), 1):
+        code = line.split("//", 1)[0]
+        started = THREAD_START.search(code) or (emplaced and emplaced.search(code))
+        if started and "refusal caught" not in line:
+            out.append(f"{shown}:{number}: starts a thread directly; use base/threads.h "
+                       f"(share_out, run_beside, try_start_thread): the system may refuse it")
+    return out
+
 
 def main() -> int:
     if len(sys.argv) != 2:
@@ -65,6 +89,7 @@ def main() -> int:
         files += 1
         rel = path.relative_to(engine).as_posix()
         own = rel.split("/", 1)[0]
+        breaches += thread_starts(path, f"engine/{rel}")
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             m = INCLUDE.match(line)
             if not m:
@@ -89,6 +114,7 @@ def main() -> int:
     for path in sorted(cli.glob("*")):
         if path.suffix not in (".h", ".cpp"):
             continue
+        breaches += thread_starts(path, f"cli/{path.name}")
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             m = INCLUDE.match(line)
             if m and m.group(1).startswith('"') and "/detail/" in m.group(1):

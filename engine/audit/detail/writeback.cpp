@@ -6,6 +6,8 @@
 #include <chrono>
 #include <cstring>
 
+#include "base/threads.h"
+
 namespace crible::audit::detail {
 
 namespace {
@@ -49,7 +51,8 @@ Writeback::Writeback(sqlite3* db, const std::string& path) {
     if (fd >= 0) fds_.push_back(fd);
   }
   if (fds_.empty()) return;
-  thread_ = std::thread([this] {
+  // Refused (base/threads.h), there is no head start: SQLite's fsyncs write it all.
+  thread_ = try_start_thread([this] {
     std::unique_lock lock(m_);
     while (!cv_.wait_for(lock, kInterval, [this] { return stop_; })) {
       lock.unlock();

@@ -9,8 +9,10 @@
 #include <string>
 #include <vector>
 
+#include "base/threads.h"
 #include "data/data.h"
 #include "support/column_decl.h"
+#include "support/thread_refusal.h"
 
 namespace crible::data {
 namespace {
@@ -157,6 +159,33 @@ BOOST_AUTO_TEST_CASE(parts_load_as_one_pass_does) {
   for (uint32_t seed = 1; seed <= 40; ++seed) {
     const std::string text = generated_text(seed, 150 + static_cast<int>(seed) * 37);
     check_parts(text, keyed, "seed " + std::to_string(seed));
+  }
+}
+
+// Cut into parts with no thread to load them on (a limit on processes or memory): this thread
+// loads every part and joins them, to the same table.
+BOOST_AUTO_TEST_CASE(parts_load_on_the_calling_thread_when_threads_are_refused) {
+  if (!testing::ThreadRefusal::available()) return;  // see support/thread_refusal.h
+  const TableSchema keyed = schema({0});
+  for (uint32_t seed = 51; seed <= 55; ++seed) {
+    const std::string text = generated_text(seed, 2000);
+    Interner oi;
+    LoadOptions one;
+    one.threads = 1;
+    auto once = load_csv_text(text, "cases.csv", keyed, oi, one);
+    BOOST_REQUIRE(once.ok());
+    Interner pi;
+    LoadOptions parts;
+    parts.threads = 4;
+    parts.min_part_bytes = 1;
+    const size_t refused = refused_threads();
+    Result<Table> cut = [&] {
+      testing::ThreadRefusal no_threads;
+      return load_csv_text(text, "cases.csv", keyed, pi, parts);
+    }();
+    BOOST_TEST(refused_threads() > refused);  // it was cut, and asked for threads
+    BOOST_REQUIRE(cut.ok());
+    check_same(cut.value(), pi, once.value(), oi);
   }
 }
 

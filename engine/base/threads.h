@@ -1,0 +1,102 @@
+// Threads that the system may refuse.
+//
+// Starting a thread throws std::system_error under a limit on processes or on memory
+// (`ulimit -u`, `ulimit -v`: the new thread's stack is refused). Uncaught, in a thread or
+// beside a std::thread still joinable, that ends crible with std::terminate, an abort and no
+// message. Every place crible starts threads either shares work out through a queue the work
+// keeps itself (an atomic counter of the next chunk, say), so that fewer threads do the same
+// work to the same bytes, or has the other thread do work it could do itself before or after
+// its own. So a thread refused is done without, and the run goes on on the threads it has;
+// `refused_threads()` tells the command, which warns.
+#pragma once
+#include <atomic>
+#include <cstddef>
+#include <exception>
+#include <mutex>
+#include <new>
+#include <system_error>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace crible {
+
+namespace detail {
+inline std::atomic<size_t> refused_thread_count{0};
+}
+
+// How many threads this process was refused so far.
+inline size_t refused_threads() { return detail::refused_thread_count.load(std::memory_order_relaxed); }
+inline void count_refused_thread() {
+  detail::refused_thread_count.fetch_add(1, std::memory_order_relaxed);
+}
+
+// `body` on a thread of its own, or an empty std::thread (not joinable) when none is given.
+template <class Body>
+std::thread try_start_thread(Body&& body) {
+  try {
+    return std::thread(std::forward<Body>(body));
+  } catch (const std::system_error&) {
+  } catch (const std::bad_alloc&) {  // the thread's own state, allocated before it starts
+  }
+  count_refused_thread();
+  return std::thread();
+}
+
+// Runs `work()` on the calling thread and on up to `helpers` more. `work` must take its share
+// from a queue of its own, so that it does everything whether it runs once or many times at
+// once. Returns once every run of it has returned; the first exception any threw
+// (std::bad_alloc) is rethrown then.
+template <class Work>
+void share_out(size_t helpers, const Work& work) {
+  std::mutex m;
+  std::exception_ptr failure;
+  auto guarded = [&] {
+    try {
+      work();
+    } catch (...) {
+      std::lock_guard lock(m);
+      if (!failure) failure = std::current_exception();
+    }
+  };
+  std::vector<std::thread> started;
+  started.reserve(helpers);  // so that starting them allocates nothing but the threads
+  for (size_t h = 0; h < helpers; ++h) {
+    std::thread t = try_start_thread(guarded);
+    if (!t.joinable()) break;  // the others would be refused as well
+    started.push_back(std::move(t));
+  }
+  guarded();
+  for (std::thread& t : started) t.join();
+  if (failure) std::rethrow_exception(failure);
+}
+
+// Runs `side` on another thread while `here` runs on this one, or `side` and then `here` on
+// this one when no thread is given; the two must not depend on each other. The first
+// exception either threw is rethrown once both are done.
+template <class Side, class Here>
+void run_beside(const Side& side, const Here& here) {
+  std::exception_ptr side_failure, here_failure;
+  std::thread t = try_start_thread([&] {
+    try {
+      side();
+    } catch (...) {
+      side_failure = std::current_exception();
+    }
+  });
+  if (!t.joinable()) {
+    side();
+    here();
+    return;
+  }
+  try {
+    here();
+  } catch (...) {
+    here_failure = std::current_exception();
+  }
+  t.join();
+  if (here_failure) std::rethrow_exception(here_failure);
+  if (side_failure) std::rethrow_exception(side_failure);
+}
+
+}  // namespace crible
