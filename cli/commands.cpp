@@ -108,19 +108,29 @@ void write_in_order(Sink& sink, size_t chunks, int threads, MakeRenderer make_re
     write_alone();
     return;
   }
-  for (size_t i = 0; i < chunks; ++i) {
-    {
-      std::unique_lock lock(m);
-      cv.wait(lock, [&] { return stop || ready[i % ring] == i; });
-      if (stop) break;
+  try {
+    for (size_t i = 0; i < chunks; ++i) {
+      {
+        std::unique_lock lock(m);
+        cv.wait(lock, [&] { return stop || ready[i % ring] == i; });
+        if (stop) break;
+      }
+      sink.write(buffers[i % ring]);
+      {
+        std::lock_guard lock(m);
+        n_written = i + 1;
+      }
+      cv.notify_all();
+      written(i + 1);
     }
-    sink.write(buffers[i % ring]);
+  } catch (...) {  // std::bad_alloc while writing: the renderers stop and are joined first
     {
       std::lock_guard lock(m);
-      n_written = i + 1;
+      stop = true;
     }
     cv.notify_all();
-    written(i + 1);
+    for (std::thread& t : pool) t.join();
+    throw;
   }
   for (std::thread& t : pool) t.join();
   if (failure) std::rethrow_exception(failure);
@@ -328,6 +338,7 @@ int run_eval(const EvalOptions& o, bool review) {
   // after it, on the thread that appends (171 MB, ~0.1 s, for 1M cases).
   std::future<Result<std::string>> cases_sha256;
   if (review) {
+    audit::ready_crypto();  // before the load takes the memory (audit.h)
     auto hash = [path = o.cases] { return audit::sha256_file(path); };
     try {
       cases_sha256 = std::async(std::launch::async, hash);  // refusal caught below

@@ -6,6 +6,7 @@
 #include <iostream>
 #include <new>
 
+#include "audit/audit.h"
 #include "base/threads.h"
 #include "cli/commands.h"
 #include "cli/compile.h"
@@ -44,6 +45,11 @@ int main(int argc, char** argv) {
     return code;
   } catch (const std::bad_alloc&) {
     std::cerr << "error: out of memory; nothing was written past the last committed batch\n";
+    return kExitOutOfMemory;
+  } catch (const crible::audit::CryptoFailure& e) {
+    std::cerr << "error: " << e.what()
+              << " (out of memory, or a broken OpenSSL installation); nothing was written past "
+                 "the last committed batch\n";
     return kExitOutOfMemory;
   }
 }

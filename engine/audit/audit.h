@@ -11,6 +11,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -244,6 +245,21 @@ class Store {
   Impl* impl_ = nullptr;
 };
 
+// libcrypto could not hash: it could not allocate (out of memory), or this installation of
+// OpenSSL cannot compute SHA-256 at all (broken). Thrown rather than returned, since hashing
+// sits inside every append and record built, on every thread; the CLI catches it once, in
+// main (exit code 5, as for std::bad_alloc). Before, a failed allocation inside libcrypto
+// went on with a null context and crashed (SIGSEGV) a review under a memory limit.
+struct CryptoFailure : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Sets libcrypto up (its default context and SHA-256) on this thread, now. OpenSSL 3.0 does it
+// on first use, and when an allocation fails there it goes on with a lock it never made and
+// crashes (SIGSEGV) instead of failing: a review under a memory limit did, hashing the cases
+// file while the load took the memory. Called before a review takes any. Throws CryptoFailure.
+void ready_crypto();
+
 std::string sha256_hex(const std::string& bytes);
 Result<std::string> sha256_file(const std::string& path);
 // HMAC-SHA256 of value under key, hex; used to pseudonymise personal identifiers.
@@ -251,8 +267,7 @@ std::string hmac_sha256_hex(const std::string& key, const std::string& value);
 
 // The same under one key for many values: the key is set up once, and each value then costs
 // its own hashing only (a million phones: 0.27 s, where hmac_sha256_hex took 1.5 s). One
-// object per thread. Throws std::runtime_error if libcrypto lacks HMAC-SHA256 (a broken
-// installation).
+// object per thread. Throws CryptoFailure when libcrypto cannot compute it.
 class Hmac {
  public:
   explicit Hmac(const std::string& key);

@@ -1,6 +1,7 @@
 // The public hashing helpers of audit.h: SHA-256 of bytes and of files, HMAC-SHA256 for
 // pseudonymising personal identifiers. OpenSSL libcrypto does the work.
 #include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
@@ -14,6 +15,12 @@
 #include "audit/detail/canonical.h"
 
 namespace crible::audit {
+
+void ready_crypto() {
+  if (OPENSSL_init_crypto(0, nullptr) != 1) throw CryptoFailure("libcrypto could not start");
+  detail::Sha256 sha;
+  sha.init();  // fetches SHA-256 for the process (canonical.cpp)
+}
 
 std::string sha256_hex(const std::string& bytes) {
   detail::Sha256 sha;
@@ -41,8 +48,9 @@ Result<std::string> sha256_file(const std::string& path) {
 std::string hmac_sha256_hex(const std::string& key, const std::string& value) {
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int n = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(value.data()), value.size(), out, &n);
+  if (HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+           reinterpret_cast<const unsigned char*>(value.data()), value.size(), out, &n) == nullptr)
+    throw CryptoFailure("libcrypto could not compute an HMAC-SHA256");
   return detail::to_hex(out, n);
 }
 
@@ -56,7 +64,7 @@ Hmac::Hmac(const std::string& key) {
   if (ctx_ == nullptr ||
       EVP_MAC_init(ctx_, reinterpret_cast<const unsigned char*>(key.data()), key.size(), params) != 1) {
     EVP_MAC_CTX_free(ctx_);
-    throw std::runtime_error("libcrypto cannot compute HMAC-SHA256");
+    throw CryptoFailure("libcrypto could not set up HMAC-SHA256");
   }
 }
 
@@ -69,7 +77,7 @@ std::string Hmac::hex(std::string_view value) {
   if (EVP_MAC_init(ctx_, nullptr, 0, nullptr) != 1 ||
       EVP_MAC_update(ctx_, reinterpret_cast<const unsigned char*>(value.data()), value.size()) != 1 ||
       EVP_MAC_final(ctx_, out, &n, sizeof out) != 1)
-    throw std::runtime_error("libcrypto failed to compute an HMAC-SHA256");
+    throw CryptoFailure("libcrypto could not compute an HMAC-SHA256");
   return detail::to_hex(out, n);
 }
 

@@ -637,8 +637,13 @@ Result<Query> detail::StoreImpl::query(const std::string& sql) {
   return Query(it->second);
 }
 
+// SQLite out of memory is the run's memory, not the store's data: exit code 5 as for
+// std::bad_alloc (cli/main.cpp), the store as consistent as after it.
 Error detail::StoreImpl::error(std::string_view what) const {
-  return Error{"audit store " + path + ": " + std::string(what) + ": " + sqlite3_errmsg(db)};
+  constexpr int kOutOfMemory = 5;
+  Error e{"audit store " + path + ": " + std::string(what) + ": " + sqlite3_errmsg(db)};
+  if (sqlite3_errcode(db) == SQLITE_NOMEM) e.exit_code = kOutOfMemory;
+  return e;
 }
 
 Status detail::StoreImpl::exec(const char* sql) {

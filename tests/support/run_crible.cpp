@@ -48,12 +48,13 @@ fs::path temp_dir(const std::string& name) {
   return dir;
 }
 
-Run run_crible(const std::vector<std::string>& args, const std::string& stdin_text) {
+namespace {
+
+// Runs argv_s[0] with the rest as its arguments, as run_crible describes.
+Run run_program(std::vector<std::string> argv_s, const std::string& stdin_text) {
   fs::path dir = temp_dir("run");
   fs::path out_path = dir / "stdout", err_path = dir / "stderr", in_path = dir / "stdin";
   write_file(in_path, stdin_text);
-  std::vector<std::string> argv_s{crible_bin().string()};
-  argv_s.insert(argv_s.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (auto& a : argv_s) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -75,6 +76,24 @@ Run run_crible(const std::vector<std::string>& args, const std::string& stdin_te
   run.out = read_file(out_path);
   run.err = read_file(err_path);
   return run;
+}
+
+}  // namespace
+
+Run run_crible(const std::vector<std::string>& args, const std::string& stdin_text) {
+  std::vector<std::string> argv_s{crible_bin().string()};
+  argv_s.insert(argv_s.end(), args.begin(), args.end());
+  return run_program(argv_s, stdin_text);
+}
+
+Run run_crible_limited(const std::vector<std::string>& args, const Limits& limits) {
+  std::vector<std::string> argv_s{"/usr/bin/prlimit"};
+  if (limits.address_space != 0) argv_s.push_back("--as=" + std::to_string(limits.address_space));
+  if (limits.stack != 0) argv_s.push_back("--stack=" + std::to_string(limits.stack));
+  argv_s.push_back("--");
+  argv_s.push_back(crible_bin().string());
+  argv_s.insert(argv_s.end(), args.begin(), args.end());
+  return run_program(argv_s, {});
 }
 
 std::string first_difference(const fs::path& golden, const std::string& expected,

@@ -22,6 +22,15 @@ std::filesystem::path test_data();
 // so that paths in messages are relative and stable.
 Run run_crible(const std::vector<std::string>& args, const std::string& stdin_text = {});
 
+// Limits for one run of crible, set on it alone by util-linux's prlimit(1); 0 leaves one as
+// it is. `address_space` is RLIMIT_AS (ulimit -v), `stack` RLIMIT_STACK, which is also the
+// size glibc gives each new thread's stack.
+struct Limits {
+  unsigned long long address_space = 0;
+  unsigned long long stack = 0;
+};
+Run run_crible_limited(const std::vector<std::string>& args, const Limits& limits);
+
 std::string read_file(const std::filesystem::path& p);
 void write_file(const std::filesystem::path& p, const std::string& text);
 // Empty when expected == actual, else "<golden>: first difference at line N" with both lines.

@@ -2,6 +2,8 @@
 // encoding itself is specified in canonical.h.
 #include "audit/detail/canonical.h"
 
+#include "audit/audit.h"
+
 #include <openssl/evp.h>
 
 #include <cassert>
@@ -42,25 +44,27 @@ namespace {
 // Fetched once for the process: OpenSSL 3 otherwise looks the algorithm up on every init.
 const EVP_MD* sha256_md() {
   static EVP_MD* md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  if (md == nullptr) throw CryptoFailure("libcrypto could not provide SHA-256");
   return md;
+}
+
+// OpenSSL fails these on an allocation failure (a memory limit: the context's state is
+// allocated on first use) or a missing default provider (a broken installation). Either
+// way the hash cannot be had, and going on with the context as it is crashed.
+void check(int ok) {
+  if (ok != 1) throw CryptoFailure("libcrypto could not compute a SHA-256");
 }
 
 }  // namespace
 
-Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) {}
+Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) {
+  if (ctx_ == nullptr) throw CryptoFailure("libcrypto could not allocate a SHA-256 context");
+}
 Sha256::~Sha256() { EVP_MD_CTX_free(ctx_); }
 
-// OpenSSL fails these only on allocation failure or a missing default provider, which is a
-// broken installation rather than an audit error: assert, as for other programmer errors.
-void Sha256::init() {
-  [[maybe_unused]] const int ok = EVP_DigestInit_ex(ctx_, sha256_md(), nullptr);
-  assert(ok == 1);
-}
+void Sha256::init() { check(EVP_DigestInit_ex(ctx_, sha256_md(), nullptr)); }
 
-void Sha256::update(const unsigned char* p, size_t n) {
-  [[maybe_unused]] const int ok = EVP_DigestUpdate(ctx_, p, n);
-  assert(ok == 1);
-}
+void Sha256::update(const unsigned char* p, size_t n) { check(EVP_DigestUpdate(ctx_, p, n)); }
 
 void Sha256::update(std::string_view bytes) {
   update(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
@@ -69,8 +73,8 @@ void Sha256::update(std::string_view bytes) {
 Digest Sha256::final() {
   Digest d{};
   unsigned int n = 0;
-  [[maybe_unused]] const int ok = EVP_DigestFinal_ex(ctx_, d.data(), &n);
-  assert(ok == 1 && n == d.size());
+  check(EVP_DigestFinal_ex(ctx_, d.data(), &n));
+  assert(n == d.size());
   return d;
 }
 
