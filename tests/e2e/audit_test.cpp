@@ -778,9 +778,9 @@ BOOST_AUTO_TEST_CASE(refused_threads_give_the_same_store_and_decisions) {
 BOOST_AUTO_TEST_SUITE_END()
 
 // Memory runs out at any point of a run: crible stops with exit code 5 and says so, or
-// finishes; never a crash. Each cap from where crible cannot start to where it has finished
-// three times, in steps of 1 MiB, for eval (CSV and JSON lines) and review (plain and pseudonymised), on two
-// threads. A review stopped leaves a store that verifies. A sweep like this one (the 100k
+// finishes; never a crash. Each cap from the first crible starts under to where it has
+// finished three times, 1 MiB apart, for eval (CSV and JSON lines) and review (plain and
+// pseudonymised), on two threads. A review stopped leaves a store that verifies. A sweep like this one (the 100k
 // bench file, 2.5 MiB steps) found three crashes: the decisions writer unwinding past its
 // renderers (SIGABRT, "terminate called without an active exception": red here, every time,
 // with its fix undone); libcrypto failing to allocate and the hash going on with a null
@@ -813,7 +813,10 @@ BOOST_AUTO_TEST_CASE(any_memory_limit_ends_in_exit_code_5_or_a_finished_run) {
   // One malloc arena: a thread's own arena reserves 64 MiB of address space that it never
   // uses, and the cap would then measure reservations, not memory (and make glibc retry its
   // failing reservations on every allocation, 1-2 s a run).
-  setenv("MALLOC_ARENA_MAX", "1", 1);
+  struct OneArena {
+    OneArena() { setenv("MALLOC_ARENA_MAX", "1", 1); }
+    ~OneArena() { unsetenv("MALLOC_ARENA_MAX"); }
+  } one_arena;
   // Below some cap crible cannot start at all: the parser ANTLR generates sets itself up
   // before main (static initialisation), where std::bad_alloc can only abort. The sweep
   // starts at the first cap `crible --version` runs under.
@@ -843,7 +846,6 @@ BOOST_AUTO_TEST_CASE(any_memory_limit_ends_in_exit_code_5_or_a_finished_run) {
     BOOST_TEST(stopped > 0u, kind.name);
     BOOST_TEST(finished == 3u, kind.name);
   }
-  unsetenv("MALLOC_ARENA_MAX");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
