@@ -42,6 +42,7 @@
 #include "audit/detail/canonical.h"
 #include "audit/detail/store_impl.h"
 #include "base/prefetch.h"
+#include "base/threads.h"
 
 namespace crible::audit {
 
@@ -1430,7 +1431,7 @@ Result<uint64_t> Store::erase(const std::string& case_key, const std::string& by
 }
 
 void hash_detail(DecisionRecord& d) {
-  thread_local detail::Sha256 sha;
+  detail::Sha256& sha = thread_scratch<detail::Sha256>();
   const detail::Digest h = sha.digest(d.detail_json);
   static constexpr char kHex[] = "0123456789abcdef";
   d.detail_hash.resize(2 * h.size());  // in place: records are reused

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <cstddef>
 #include <exception>
+#include <memory>
 #include <mutex>
 #include <new>
 #include <system_error>
@@ -97,6 +98,26 @@ void run_beside(const Side& side, const Here& here) {
   t.join();
   if (here_failure) std::rethrow_exception(here_failure);
   if (side_failure) std::rethrow_exception(side_failure);
+}
+
+// A T of the calling thread's own, made on its first call there and kept for the next ones
+// (scratch buffers that would otherwise regrow for every case), distinct for each `Tag`.
+// Not `thread_local T`: glibc registers such an object's destructor with an allocation it
+// cannot fail, and out of memory there ends the process ("Fatal glibc error: failed to
+// register TLS destructor: out of memory", an abort: a review under a memory limit did). Here
+// the object is made and kept with allocations that throw std::bad_alloc (exit code 5), and
+// owned until the process exits; a thread that ends leaves its object unused.
+template <class T, class Tag = void>
+T& thread_scratch() {
+  thread_local T* mine = nullptr;  // a plain pointer: nothing for glibc to register
+  if (mine != nullptr) return *mine;
+  static std::mutex m;
+  static std::vector<std::unique_ptr<T>> made;
+  auto fresh = std::make_unique<T>();
+  std::lock_guard lock(m);
+  made.push_back(std::move(fresh));  // on std::bad_alloc, `fresh` still owns it and frees it
+  mine = made.back().get();
+  return *mine;
 }
 
 }  // namespace crible

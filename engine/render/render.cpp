@@ -15,6 +15,7 @@
 
 #include "base/date.h"
 #include "base/json_members.h"
+#include "base/threads.h"
 
 namespace crible::render {
 
@@ -114,7 +115,8 @@ std::string case_key(const check::TypedRuleset& rules, const data::Table& cases,
 }
 
 std::string fired_field(const check::TypedRuleset& rules, const eval::Decisions& d, size_t row) {
-  thread_local std::vector<const std::string*> ids;  // review asks once per case, per thread
+  // Review asks once per case, per thread.
+  auto& ids = thread_scratch<std::vector<const std::string*>, struct FiredIds>();
   ids.clear();
   for (size_t i = 0; i < d.n_criteria; ++i)
     if (d.criteria[row * d.n_criteria + i] != static_cast<uint8_t>(eval::CriterionOutcome::Pass))
@@ -417,7 +419,7 @@ std::string decision_json(const check::TypedRuleset& rules, const data::Table& c
                           TextView texts, const eval::CaseDetail& detail, bool with_fields) {
   // The thread's own writer, kept from one call to the next: `--format jsonl` renders one
   // detail per case, and a fresh writer would regrow its buffer for each.
-  thread_local JsonWriter w;
+  JsonWriter& w = thread_scratch<JsonWriter, struct DecisionJson>();
   w.clear();
   w.open('{');
   w.member("case_id", case_key(rules, cases, texts, detail.row));
@@ -739,9 +741,9 @@ void DecisionEncoder::values_json(const data::Table& cases, TextView texts,
   prefetch_linked_keys(0);
   // The fields first, into their own buffer: evidence equal to a field is stored as `{}`.
   // The buffers are the thread's own, kept from one call to the next.
-  thread_local JsonWriter fw;
-  thread_local std::vector<size_t> field_end;
-  thread_local std::vector<Value> field_values;
+  JsonWriter& fw = thread_scratch<JsonWriter, struct FieldsJson>();
+  auto& field_end = thread_scratch<std::vector<size_t>, struct FieldsJson>();
+  auto& field_values = thread_scratch<std::vector<Value>, struct FieldsJson>();
   fw.clear();
   field_end.clear();
   field_values.clear();
@@ -755,7 +757,7 @@ void DecisionEncoder::values_json(const data::Table& cases, TextView texts,
     return fw.view().substr(begin, field_end[i] - begin);
   };
   prefetch_linked_keys(1);
-  thread_local JsonWriter w;
+  JsonWriter& w = thread_scratch<JsonWriter, struct ValuesJson>();
   w.clear();
   auto evidence = [&](const std::vector<eval::EvidenceItem>& items, const std::vector<int32_t>& at) {
     w.open('[');

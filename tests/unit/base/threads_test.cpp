@@ -170,5 +170,28 @@ BOOST_AUTO_TEST_CASE(run_beside_rethrows_from_either_side) {
   }
 }
 
+// One object per thread and tag, the same on every call from that thread.
+BOOST_AUTO_TEST_CASE(thread_scratch_is_the_calling_threads_own) {
+  struct A;
+  struct B;
+  using Ints = std::vector<int>;
+  Ints& mine = thread_scratch<Ints, A>();
+  mine.assign(3, 7);
+  Ints& again = thread_scratch<Ints, A>();
+  BOOST_TEST(&again == &mine);
+  BOOST_TEST(again.size() == 3u);  // kept from the last call
+  Ints& other_tag = thread_scratch<Ints, B>();
+  BOOST_TEST(&other_tag != &mine);
+  Ints* theirs = nullptr;
+  std::thread other([&] {
+    theirs = &thread_scratch<Ints, A>();
+    theirs->push_back(1);
+  });
+  other.join();
+  BOOST_TEST(theirs != &mine);
+  BOOST_TEST(theirs->size() == 1u);  // still owned once its thread has ended
+  BOOST_TEST(mine.size() == 3u);
+}
+
 }  // namespace
 }  // namespace crible
