@@ -9,7 +9,7 @@ headers are private to it (for cli/ too); nothing in engine/ includes cli/; SQLi
 OpenSSL are reached only from audit/, ANTLR only from the syntax files that feed and walk
 the parser; and no thread is started but through base/threads.h (architecture, "Error
 handling": the system may refuse one), save a std::async whose line says the refusal is
-caught ("refusal caught").
+caught ("refusal caught"), and no thread_local but base/threads.h's (thread_scratch).
 Prints every breach with file:line and exits 1, or exits 0 when there is none.
 """
 import pathlib
@@ -65,6 +65,9 @@ def thread_starts(path: pathlib.Path, shown: str) -> list:
         if started and "refusal caught" not in line:
             out.append(f"{shown}:{number}: starts a thread directly; use base/threads.h "
                        f"(share_out, run_beside, try_start_thread): the system may refuse it")
+        if re.search(r"\bthread_local\b", code):
+            out.append(f"{shown}:{number}: a thread_local object; use thread_scratch "
+                       f"(base/threads.h): glibc aborts when it cannot record its destructor")
     return out
 
 
