@@ -68,11 +68,10 @@ void write_in_order(Sink& sink, size_t chunks, int threads, MakeRenderer make_re
   bool stop = false;
   std::exception_ptr failure;
   std::vector<std::thread> pool;
-  pool.reserve(workers);
   // Chunks are taken in turn: threads the system refuses (base/threads.h) leave theirs to
   // the others, or, with none started, to this one.
-  for (size_t w = 0; w < workers; ++w) {
-    std::thread t = try_start_thread([&] {
+  start_threads(pool, workers, [&](size_t) {
+    return [&] {
       // Rendered here, then swapped into the ring: neighbouring strings of the ring share a
       // cache line, and appending to them in place from two threads made each thread half
       // as fast (every append writes the string's size).
@@ -100,10 +99,8 @@ void write_in_order(Sink& sink, size_t chunks, int threads, MakeRenderer make_re
         stop = true;
         cv.notify_all();
       }
-    });
-    if (!t.joinable()) break;
-    pool.push_back(std::move(t));
-  }
+    };
+  });
   if (pool.empty()) {
     write_alone();
     return;

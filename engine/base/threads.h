@@ -44,6 +44,20 @@ std::thread try_start_thread(Body&& body) {
   return std::thread();
 }
 
+// Starts up to `n` threads into `started`, thread i running `body_of(i)`, and stops at the
+// first the system refuses: the others would be refused as well. Returns how many started.
+// The callers share their work through a queue, so those started do a refused one's share.
+template <class BodyOf>
+size_t start_threads(std::vector<std::thread>& started, size_t n, const BodyOf& body_of) {
+  started.reserve(started.size() + n);  // so that keeping them allocates nothing
+  for (size_t i = 0; i < n; ++i) {
+    std::thread t = try_start_thread(body_of(i));
+    if (!t.joinable()) return i;
+    started.push_back(std::move(t));
+  }
+  return n;
+}
+
 // Runs `work()` on the calling thread and on up to `helpers` more. `work` must take its share
 // from a queue of its own, so that it does everything whether it runs once or many times at
 // once. Returns once every run of it has returned; the first exception any threw
@@ -61,12 +75,7 @@ void share_out(size_t helpers, const Work& work) {
     }
   };
   std::vector<std::thread> started;
-  started.reserve(helpers);  // so that starting them allocates nothing but the threads
-  for (size_t h = 0; h < helpers; ++h) {
-    std::thread t = try_start_thread(guarded);
-    if (!t.joinable()) break;  // the others would be refused as well
-    started.push_back(std::move(t));
-  }
+  start_threads(started, helpers, [&](size_t) { return guarded; });
   guarded();
   for (std::thread& t : started) t.join();
   if (failure) std::rethrow_exception(failure);

@@ -1329,15 +1329,12 @@ Result<Table> Loader::run_parts(const std::vector<size_t>& cuts, size_t threads)
   try {
     // Parts are claimed from a queue: a thread refused (base/threads.h) leaves its parts to
     // this one and to those started.
-    workers.reserve(std::min(threads, n + 1));
-    for (size_t t = 1; t < threads && t <= n; ++t) {
-      std::thread worker = try_start_thread([&] {
+    start_threads(workers, std::min(threads - 1, n), [&](size_t) {
+      return [&] {
         std::unique_ptr<Part> spare;
         while (Part* p = run.claim_or_ask(spare)) load(*p);
-      });
-      if (!worker.joinable()) break;
-      workers.push_back(std::move(worker));
-    }
+      };
+    });
     load_part();  // no fatal error: see can_cut
     uint64_t begin_line = end_line_;  // of the next part, over the whole text
     std::unique_ptr<Part> spare;

@@ -55,15 +55,13 @@ class BuildCrew {
   // Up to `helpers` threads besides the caller's, as many as the system gives; each first
   // runs `on_start` (its priority).
   BuildCrew(size_t helpers, void (*on_start)()) {
-    threads_.reserve(helpers);
-    for (size_t h = 1; h <= helpers; ++h) {
-      std::thread t = try_start_thread([this, h, on_start] {
+    // Jobs are shared out in chunks: a refused helper's rows go to the others.
+    start_threads(threads_, helpers, [this, on_start](size_t i) {
+      return [this, h = i + 1, on_start] {
         on_start();
         serve(h);
-      });
-      if (!t.joinable()) break;  // jobs are shared out in chunks: the others take its rows
-      threads_.push_back(std::move(t));
-    }
+      };
+    });
   }
   ~BuildCrew() {
     {
