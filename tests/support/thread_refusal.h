@@ -19,21 +19,15 @@
 #include <cstdio>
 #include <stdexcept>
 
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define CRIBLE_THREAD_REFUSAL_ASAN 1
-#endif
-#endif
-#if defined(__SANITIZE_ADDRESS__)
-#define CRIBLE_THREAD_REFUSAL_ASAN 1
-#endif
+#include "support/asan.h"
+
 
 namespace crible::testing {
 
 class ThreadRefusal {
  public:
   static bool available() {
-#if defined(CRIBLE_THREAD_REFUSAL_ASAN)
+#if defined(CRIBLE_TEST_ASAN)
     return false;
 #else
     return true;

@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "support/asan.h"
+
 namespace {
 
 constexpr uintptr_t kHugePage = uintptr_t{2} << 20;
@@ -46,17 +48,6 @@ bool thp_eligible(const void* p) {
 }
 
 }  // namespace
-
-// The same test as large_pages.cpp's: GCC says __SANITIZE_ADDRESS__, clang (before 15) only
-// answers __has_feature.
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define CRIBLE_TEST_ASAN 1
-#endif
-#endif
-#if defined(__SANITIZE_ADDRESS__)
-#define CRIBLE_TEST_ASAN 1
-#endif
 
 #if !defined(CRIBLE_TEST_ASAN)
 
