@@ -42,7 +42,7 @@ void Column::append_missing() {
       break;
     case TypeKind::Text:
     case TypeKind::Date:
-      words_.push_back(0);
+      put_word(0, true, 0);
       break;
     case TypeKind::Set:
       if (set_offsets_.empty()) set_offsets_.push_back(0);
@@ -57,6 +57,19 @@ void Column::append_missing() {
 }
 
 void Column::start_valid_word() { valid_.push_back(0); }
+
+void Column::widen() {
+  // The room reserved for the narrow values is reserved again, so that a column widened at
+  // its first rows still fills without regrowing.
+  words_.reserve(std::max(halves_.capacity(), halves_.size() + 1));
+  if (kind == TypeKind::Date) {
+    for (uint16_t h : halves_) words_.push_back(static_cast<int16_t>(h));
+  } else {
+    for (uint16_t h : halves_) words_.push_back(static_cast<int32_t>(h));
+  }
+  std::vector<uint16_t>().swap(halves_);
+  wide_ = true;
+}
 
 void Column::append_set(const uint32_t* ids, size_t n) {
   if (set_offsets_.empty()) set_offsets_.push_back(0);
@@ -79,7 +92,8 @@ void Column::reserve(size_t rows) {
       break;
     case TypeKind::Text:
     case TypeKind::Date:
-      words_.reserve(rows);
+      if (wide_) words_.reserve(rows);
+      else halves_.reserve(rows);
       break;
     case TypeKind::Set:
       set_offsets_.reserve(rows + 1);
@@ -158,7 +172,9 @@ void Column::make_room_resident(size_t rows) const {
   make_resident(bytes_, kind == TypeKind::Bool ? rows : 0);
   make_resident(ints_, kind == TypeKind::Integer ? rows : 0);
   make_resident(nums_, kind == TypeKind::Number ? rows : 0);
-  make_resident(words_, kind == TypeKind::Text || kind == TypeKind::Date ? rows : 0);
+  const bool words = kind == TypeKind::Text || kind == TypeKind::Date;
+  make_resident(words_, words && wide_ ? rows : 0);
+  make_resident(halves_, words && !wide_ ? rows : 0);
   make_resident(set_offsets_, kind == TypeKind::Set ? rows : 0);
 }
 

@@ -16,11 +16,20 @@ namespace crible::data {
 
 // One typed column. Its storage depends on the column's type, and is read and written only
 // through the accessors below, so that it can change without touching the readers:
-//   Bool -> 1 byte a row; Date -> 32-bit day number; Text/enum -> 32-bit interned id;
+//   Bool -> 1 byte a row; Date -> day number; Text/enum -> interned id;
 //   Integer -> 64-bit; Number -> double;
 //   Set of text -> per row an offset into a pool of sorted, unique interned ids
 // plus a validity bitmap (1 bit a row). A missing field reads as 0 / false / the empty set:
 // check valid(row) first, or use value(row), which gives a missing Value.
+//
+// Dates and text ids take 16 bits a row while every value of the column fits (ids below
+// 65,536, days within 1880-2059), and 32 from the first one that does not (the column is
+// widened once, where that value is appended). Ids are handed out in order of first sight,
+// so the texts of a column of few values (centres, countries, registrars, statuses) are met
+// early and keep small ids, while case ids, phones and documents widen within the first rows:
+// at a million cases eight text and five date columns stay narrow (a 1M eval's peak 284 ->
+// 245 MB; docs/decisions.md, "Dates and text ids take 16 bits while they fit"). Whether a column is wide depends only on its values (never on how a file was
+// cut into parts), so equal columns compare equal.
 class Column {
  public:
   bool loaded = false;  // false for columns the rules never read (data minimisation)
@@ -31,11 +40,18 @@ class Column {
   bool boolean(size_t row) const { return bytes_[row] != 0; }  // Bool
   int64_t integer(size_t row) const { return ints_[row]; }     // Integer
   double number(size_t row) const { return nums_[row]; }       // Number
-  int64_t date(size_t row) const { return words_[row]; }       // Date: day number
-  uint32_t text(size_t row) const { return static_cast<uint32_t>(words_[row]); }  // Text
+  int64_t date(size_t row) const {  // Date: day number
+    return wide_ ? words_[row] : static_cast<int16_t>(halves_[row]);
+  }
+  uint32_t text(size_t row) const {  // Text
+    return wide_ ? static_cast<uint32_t>(words_[row]) : halves_[row];
+  }
   // Asks for the cache line of text(row) or date(row) ahead of reading it (a row read at
   // random: a linked case's key).
-  void prefetch_word(size_t row) const { prefetch_for_read(words_.data() + row); }
+  void prefetch_word(size_t row) const {
+    if (wide_) prefetch_for_read(words_.data() + row);
+    else prefetch_for_read(halves_.data() + row);
+  }
   // Set: the row's ids (sorted, unique), and their count.
   const uint32_t* set(size_t row) const { return set_pool_.data() + set_offsets_[row]; }
   uint32_t set_size(size_t row) const { return set_offsets_[row + 1] - set_offsets_[row]; }
@@ -59,11 +75,12 @@ class Column {
     mark_valid();
   }
   void append_date(int64_t day) {
-    words_.push_back(static_cast<int32_t>(day));
+    put_word(static_cast<int32_t>(day), day >= INT16_MIN && day <= INT16_MAX,
+             static_cast<uint16_t>(static_cast<int16_t>(day)));
     mark_valid();
   }
   void append_text(uint32_t id) {
-    words_.push_back(static_cast<int32_t>(id));
+    put_word(static_cast<int32_t>(id), id <= UINT16_MAX, static_cast<uint16_t>(id));
     mark_valid();
   }
   // `ids` must be sorted and unique.
@@ -93,11 +110,25 @@ class Column {
     ++rows_;
   }
   void start_valid_word();
+  // A date or text id: in halves_ while the column is narrow and `half` holds the value.
+  void put_word(int32_t word, bool fits, uint16_t half) {
+    if (!wide_) [[likely]] {
+      if (fits) [[likely]] {
+        halves_.push_back(half);
+        return;
+      }
+      widen();
+    }
+    words_.push_back(word);
+  }
+  void widen();  // halves_ -> words_, for good
 
   size_t rows_ = 0;
+  bool wide_ = false;                  // Date, Text: words_ in use instead of halves_
   std::vector<uint64_t> valid_;        // bit r: row r present
   std::vector<uint8_t> bytes_;         // Bool
-  std::vector<int32_t> words_;         // Date (day), Text (id, as bits)
+  std::vector<uint16_t> halves_;       // Date (day, as int16 bits), Text (id), while narrow
+  std::vector<int32_t> words_;         // Date (day), Text (id, as bits), once wide
   std::vector<int64_t> ints_;          // Integer
   std::vector<double> nums_;           // Number
   std::vector<uint32_t> set_offsets_;  // Set: rows + 1 offsets into set_pool_

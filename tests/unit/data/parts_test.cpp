@@ -189,6 +189,50 @@ BOOST_AUTO_TEST_CASE(parts_load_on_the_calling_thread_when_threads_are_refused) 
   }
 }
 
+// Enough distinct texts that ids pass 16 bits (data::Column then widens a text column), with
+// a column of few values that meets a new one only near the end (widened there, in whichever
+// part holds it) and dates beyond 2059 and before 1880 late on (a date column widens too).
+std::string text_with_wide_values(uint32_t seed, int rows) {
+  std::mt19937 rng(seed);
+  auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<uint32_t>(n)); };
+  std::string t = "phone,case_id,day,n,x,ok,status,langs,vuln,centre,extra\n";
+  for (int i = 0; i < rows; ++i) {
+    const bool late = i > rows * 9 / 10;
+    std::string day = "2019-01-" + std::to_string(10 + pick(19));
+    if (late && pick(500) == 0) day = pick(2) ? "2100-03-01" : "1801-12-31";
+    std::string centre = "BKO-" + std::to_string(pick(4));
+    if (late && pick(800) == 0) centre = "TMB-" + std::to_string(i);
+    t += "+223" + std::to_string(seed * 1000000 + static_cast<uint32_t>(i)) + ",W" + std::to_string(i) + "," +
+         day + ",1,1.5,true,pending,fra,," + centre + ",e\n";
+  }
+  return t;
+}
+
+BOOST_AUTO_TEST_CASE(parts_widen_columns_as_one_pass_does) {
+  const TableSchema keyed = schema({0});
+  for (uint32_t seed = 61; seed <= 63; ++seed) {
+    const std::string text = text_with_wide_values(seed, 40000);
+    Interner in;
+    LoadOptions one;
+    one.threads = 1;
+    auto once = load_csv_text(text, "cases.csv", keyed, in, one);
+    BOOST_REQUIRE(once.ok());
+    const Table& t = once.value();
+    BOOST_REQUIRE(t.rows == 40000u);
+    // What the text holds reads back, wide or not.
+    BOOST_TEST(in.text(t.columns[0].text(39999)) == "W39999");
+    bool far_date = false, late_centre = false;
+    for (size_t r = 0; r < t.rows; ++r) {
+      const int64_t day = t.columns[2].date(r);
+      far_date = far_date || day == 47541 || day == -61362;  // 2100-03-01, 1801-12-31
+      late_centre = late_centre || in.text(t.columns[9].text(r)).substr(0, 4) == "TMB-";
+    }
+    BOOST_TEST(far_date);
+    BOOST_TEST(late_centre);
+    check_parts(text, keyed, "wide values, seed " + std::to_string(seed));
+  }
+}
+
 // Without a key there is no duplicate to find; with a key of two columns the text is read in
 // one pass whatever the threads (parts are joined by one text key): the same either way.
 BOOST_AUTO_TEST_CASE(parts_without_a_key_or_with_two_key_columns) {
