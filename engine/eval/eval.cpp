@@ -192,8 +192,25 @@ struct Evaluator::Impl {
     return a.i < b.i ? -1 : a.i > b.i ? 1 : 0;
   }
 
-  static bool set_contains(const Value& set, int64_t id) {
-    return std::binary_search(set.set, set.set + set.n, static_cast<uint32_t>(id));
+  // A case's own sets hold a few ids and a rule's constant sets a few dozen: scanned whole,
+  // without a branch per element, they cost less than the call and mispredicted halvings of
+  // std::binary_search (8% of evaluate_all's samples at 1M cases).
+  [[gnu::always_inline]] static inline bool set_contains(const Value& set, int64_t id) {
+    const uint32_t x = static_cast<uint32_t>(id);
+    if (set.n <= 32) {
+      bool found = false;
+      for (uint32_t k = 0; k < set.n; ++k) found |= set.set[k] == x;
+      return found;
+    }
+    return std::binary_search(set.set, set.set + set.n, x);
+  }
+
+  // Key parts of a group against a case's: a loop the compiler keeps inline, where
+  // std::equal over int64_t became a call to memcmp for one or two words.
+  [[gnu::always_inline]] static inline bool same_key(const int64_t* a, const int64_t* b, size_t n) {
+    for (size_t k = 0; k < n; ++k)
+      if (a[k] != b[k]) return false;
+    return true;
   }
 
   // Writes v field by field: a Value assembled in registers and copied whole goes through
@@ -624,8 +641,8 @@ struct Evaluator::Impl {
         const int64_t* key = keys.data() + j * nkeys;
         auto [g, inserted] = dense ? dense_insert(key[0])
                                    : idx.table.insert(hashes[j], ngroups, [&](uint32_t x) {
-                                       return std::equal(key, key + nkeys,
-                                                         idx.keys.data() + static_cast<size_t>(x) * nkeys);
+                                       return same_key(key, idx.keys.data() + static_cast<size_t>(x) * nkeys,
+                                                       nkeys);
                                      });
         if (inserted) {
           if (!dense) idx.keys.insert(idx.keys.end(), key, key + nkeys);
@@ -861,7 +878,7 @@ struct Evaluator::Impl {
   uint32_t find_group(const AggIndex& idx, const int64_t* key) const {
     const size_t nkeys = idx.nkeys;
     return idx.table.find(hash_key(key, nkeys), [&](uint32_t x) {
-      return std::equal(key, key + nkeys, idx.keys.data() + static_cast<size_t>(x) * nkeys);
+      return same_key(key, idx.keys.data() + static_cast<size_t>(x) * nkeys, nkeys);
     });
   }
 

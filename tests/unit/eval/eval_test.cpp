@@ -311,6 +311,77 @@ BOOST_AUTO_TEST_CASE(bulk_decisions_match_the_per_case_walk) {
 
 
 // --------------------------------------------------------------------------------------------
+// Membership: `x in S` for sets scanned whole (a few elements) and searched (more than 32),
+// from a rule's constant and from a case's own set, at their first, middle and last element
+// and between them. The per-case walk and the batches share set_contains, so the expected
+// outcomes are written out here rather than compared between the two.
+
+const char* const kMembershipRules = R"(ruleset "membership"
+cases
+  case_id: text, key
+  code:    text, required
+  tags:    set of text
+end
+
+constant MANY = {MANY_CODES}
+constant FEW = {"c00", "c05", "c39"}
+
+criterion E1 IN_MANY
+  pass when code in MANY
+end
+criterion E2 IN_FEW
+  pass when code in FEW
+end
+criterion E3 TAGGED
+  pass when "c20" in tags
+end
+criterion E4 UNTAGGED
+  pass when code not in tags
+end
+
+disposition
+  DONE otherwise
+end
+)";
+
+BOOST_AUTO_TEST_CASE(membership_in_small_and_large_sets) {
+  std::string rules = kMembershipRules;
+  auto code = [](int i) { return std::string(i < 10 ? "c0" : "c") + std::to_string(i); };
+  std::string many;  // "c00", "c01", ..., "c39": 40 elements, searched
+  for (int i = 0; i < 40; ++i) many += (i ? ", \"" : "\"") + code(i) + "\"";
+  rules.replace(rules.find("MANY_CODES"), 10, many);
+  std::string all_tags, wide_without_c20;  // c00;c01;...;c39 (40 elements), and without c20
+  for (int i = 0; i < 40; ++i) {
+    all_tags += (i ? ";" : "") + code(i);
+    if (i != 20) wide_without_c20 += (wide_without_c20.empty() ? "" : ";") + code(i);
+  }
+  const std::string cases = "case_id,code,tags\n"
+                            "K0,c00,c20\n"              // first of MANY and of FEW
+                            "K1,c39,\"" + all_tags + "\"\n"  // last of both; c20 amid 40
+                            "K2,c20,\"" + wide_without_c20 + "\"\n"
+                            "K3,c05,c19;c21\n"          // in FEW; tags around c20
+                            "K4,c40,\n"                 // past the last; no tags (missing)
+                            "K5,b99,c20;c40\n";         // before the first
+  auto f = compile(rules, cases);
+  using O = CriterionOutcome;
+  const O P = O::Pass, F = O::Fail, U = O::Unknown;
+  // Per case: E1 IN_MANY, E2 IN_FEW, E3 TAGGED, E4 UNTAGGED.
+  const std::vector<std::vector<O>> expected = {
+      {P, P, P, P}, {P, P, P, F}, {P, F, F, P}, {P, P, F, P}, {F, F, U, U}, {F, F, P, P}};
+  for (int threads : {1, 2}) {
+    const Decisions d = f->evaluator->evaluate_all(threads);
+    BOOST_REQUIRE_EQUAL(d.cases, expected.size());
+    for (size_t row = 0; row < d.cases; ++row)
+      for (size_t i = 0; i < 4; ++i)
+        BOOST_TEST_CONTEXT("case " << f->key(row) << ", E" << i + 1 << ", threads " << threads) {
+          BOOST_TEST(static_cast<int>(d.criteria[row * d.n_criteria + i]) == static_cast<int>(expected[row][i]));
+          BOOST_TEST(static_cast<int>(f->evaluator->explain(row).criteria[i].outcome) ==
+                     static_cast<int>(expected[row][i]));
+        }
+  }
+}
+
+// --------------------------------------------------------------------------------------------
 // Integer arithmetic beyond 64 bits is unknown, as division by zero is: the values a cases
 // file may hold (household_size = 9223372036854775807) wrapped around into a definite and
 // wrong answer, undefined behaviour that the eval fuzzer's UBSan stopped on.
