@@ -28,8 +28,9 @@ namespace crible::data {
 // so the texts of a column of few values (centres, countries, registrars, statuses) are met
 // early and keep small ids, while case ids, phones and documents widen within the first rows:
 // at a million cases eight text and five date columns stay narrow (a 1M eval's peak 284 ->
-// 245 MB; docs/decisions.md, "Dates and text ids take 16 bits while they fit"). Whether a column is wide depends only on its values (never on how a file was
-// cut into parts), so equal columns compare equal.
+// 245 MB; docs/decisions.md, "Dates and text ids take 16 bits while they fit"). Whether a
+// column is wide depends only on its values (never on how a file was cut into parts), so
+// equal columns compare equal.
 class Column {
  public:
   bool loaded = false;  // false for columns the rules never read (data minimisation)
