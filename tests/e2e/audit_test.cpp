@@ -787,7 +787,8 @@ BOOST_AUTO_TEST_SUITE_END()
 // context (SIGSEGV in SHA256_Update); OpenSSL 3.0 setting itself up on first use under the
 // limit (SIGSEGV in CRYPTO_THREAD_read_lock). The last two need one of libcrypto's few small
 // allocations to be the one that fails, which this sweep does not hit reliably (audit.h,
-// CryptoFailure and ready_crypto).
+// CryptoFailure and ready_crypto): tests/unit/audit/crypto_alloc_test.cpp fails each of
+// libcrypto's allocations in turn instead.
 BOOST_AUTO_TEST_SUITE(memory_limits)
 
 BOOST_AUTO_TEST_CASE(any_memory_limit_ends_in_exit_code_5_or_a_finished_run) {
