@@ -127,6 +127,15 @@ void check_same(const Table& parts, const Interner& pi, const Table& one, const 
   }
 }
 
+// The oracle: `text` loaded in one pass, on this thread.
+Table one_pass(const std::string& text, const TableSchema& s, Interner& interner) {
+  LoadOptions one;
+  one.threads = 1;
+  auto once = load_csv_text(text, "cases.csv", s, interner, one);
+  BOOST_REQUIRE(once.ok());
+  return std::move(once.value());
+}
+
 // Loads `text` in one pass and in 2..7 parts, each into an interner already holding a few
 // texts (as the rules' literals and the tables are when the cases load), and compares.
 void check_parts(const std::string& text, const TableSchema& s, const std::string& what) {
@@ -137,10 +146,7 @@ void check_parts(const std::string& text, const TableSchema& s, const std::strin
     return in;
   };
   Interner oi = fresh();
-  LoadOptions one;
-  one.threads = 1;
-  auto once = load_csv_text(text, "cases.csv", s, oi, one);
-  BOOST_REQUIRE(once.ok());
+  const Table once = one_pass(text, s, oi);
   for (int threads = 2; threads <= 7; ++threads) {
     BOOST_TEST_CONTEXT(what << ", " << threads << " parts") {
       Interner pi = fresh();
@@ -149,7 +155,7 @@ void check_parts(const std::string& text, const TableSchema& s, const std::strin
       parts.min_part_bytes = 1;
       auto cut = load_csv_text(text, "cases.csv", s, pi, parts);
       BOOST_REQUIRE(cut.ok());
-      check_same(cut.value(), pi, once.value(), oi);
+      check_same(cut.value(), pi, once, oi);
     }
   }
 }
@@ -170,10 +176,7 @@ BOOST_AUTO_TEST_CASE(parts_load_on_the_calling_thread_when_threads_are_refused) 
   for (uint32_t seed = 51; seed <= 55; ++seed) {
     const std::string text = generated_text(seed, 2000);
     Interner oi;
-    LoadOptions one;
-    one.threads = 1;
-    auto once = load_csv_text(text, "cases.csv", keyed, oi, one);
-    BOOST_REQUIRE(once.ok());
+    const Table once = one_pass(text, keyed, oi);
     Interner pi;
     LoadOptions parts;
     parts.threads = 4;
@@ -185,7 +188,7 @@ BOOST_AUTO_TEST_CASE(parts_load_on_the_calling_thread_when_threads_are_refused) 
     }();
     BOOST_TEST(refused_threads() > refused);  // it was cut, and asked for threads
     BOOST_REQUIRE(cut.ok());
-    check_same(cut.value(), pi, once.value(), oi);
+    check_same(cut.value(), pi, once, oi);
   }
 }
 
@@ -213,11 +216,7 @@ BOOST_AUTO_TEST_CASE(parts_widen_columns_as_one_pass_does) {
   for (uint32_t seed = 61; seed <= 63; ++seed) {
     const std::string text = text_with_wide_values(seed, 40000);
     Interner in;
-    LoadOptions one;
-    one.threads = 1;
-    auto once = load_csv_text(text, "cases.csv", keyed, in, one);
-    BOOST_REQUIRE(once.ok());
-    const Table& t = once.value();
+    const Table t = one_pass(text, keyed, in);
     BOOST_REQUIRE(t.rows == 40000u);
     // What the text holds reads back, wide or not.
     BOOST_TEST(in.text(t.columns[0].text(39999)) == "W39999");
@@ -299,10 +298,7 @@ BOOST_AUTO_TEST_CASE(parts_handed_over_while_loading_load_as_one_pass_does) {
     const std::string text = seed == 60 ? quoted_lines_text(8000)
                                         : generated_text(seed, 6000 + static_cast<int>(seed) * 100);
     Interner oi;
-    LoadOptions one;
-    one.threads = 1;
-    auto once = load_csv_text(text, "cases.csv", keyed, oi, one);
-    BOOST_REQUIRE(once.ok());
+    const Table once = one_pass(text, keyed, oi);
     for (int round = 0; round < 8; ++round) {
       for (int threads = 2; threads <= 4; ++threads) {
         BOOST_TEST_CONTEXT("seed " << seed << ", round " << round << ", " << threads << " threads") {
@@ -314,7 +310,7 @@ BOOST_AUTO_TEST_CASE(parts_handed_over_while_loading_load_as_one_pass_does) {
           parts.report = &report;
           auto cut = load_csv_text(text, "cases.csv", keyed, pi, parts);
           BOOST_REQUIRE(cut.ok());
-          check_same(cut.value(), pi, once.value(), oi);
+          check_same(cut.value(), pi, once, oi);
           handovers += report.handovers;
           ++loads;
         }
