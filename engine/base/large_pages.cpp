@@ -20,6 +20,7 @@
 //
 // Sanitizer builds keep the runtime's own operator new, which checks new/delete pairing.
 #include "base/large_pages.h"
+#include "base/sanitizers.h"
 
 #include <malloc.h>
 #include <sys/mman.h>
@@ -29,15 +30,6 @@
 #include <cstdlib>
 #include <new>
 
-// GCC says so with __SANITIZE_ADDRESS__, clang (before 15) only through __has_feature.
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define CRIBLE_ASAN 1
-#endif
-#endif
-#if defined(__SANITIZE_ADDRESS__)
-#define CRIBLE_ASAN 1
-#endif
 
 #if !defined(CRIBLE_ASAN)
 

@@ -19,15 +19,14 @@
 #include <cstdio>
 #include <stdexcept>
 
-#include "support/asan.h"
-
+#include "base/sanitizers.h"
 
 namespace crible::testing {
 
 class ThreadRefusal {
  public:
   static bool available() {
-#if defined(CRIBLE_TEST_ASAN)
+#if defined(CRIBLE_ASAN)
     return false;
 #else
     return true;

@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "support/asan.h"
+#include "base/sanitizers.h"
 
 namespace {
 
@@ -49,7 +49,7 @@ bool thp_eligible(const void* p) {
 
 }  // namespace
 
-#if !defined(CRIBLE_TEST_ASAN)
+#if !defined(CRIBLE_ASAN)
 
 BOOST_AUTO_TEST_CASE(large_blocks_sit_on_huge_page_boundaries) {
   auto block = std::make_unique<char[]>(3 * kHugePage + 5);
