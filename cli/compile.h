@@ -19,9 +19,9 @@ namespace crible::cli {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitRuleErrors = 1;
 inline constexpr int kExitUsage = 2;
-inline constexpr int kExitData = 3;
+inline constexpr int kExitData = crible::kExitDataError;
 inline constexpr int kExitTampered = 4;
-inline constexpr int kExitOutOfMemory = 5;
+inline constexpr int kExitOutOfMemory = crible::kExitOutOfMemory;
 
 enum class DiagFormat { Text, Json };
 

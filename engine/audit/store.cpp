@@ -641,9 +641,8 @@ Result<Query> detail::StoreImpl::query(const std::string& sql) {
 // SQLite out of memory is the run's memory, not the store's data: exit code 5 as for
 // std::bad_alloc (cli/main.cpp), the store as consistent as after it.
 Error detail::StoreImpl::error(std::string_view what) const {
-  constexpr int kOutOfMemory = 5;
   Error e{"audit store " + path + ": " + std::string(what) + ": " + sqlite3_errmsg(db)};
-  if (sqlite3_errcode(db) == SQLITE_NOMEM) e.exit_code = kOutOfMemory;
+  if (sqlite3_errcode(db) == SQLITE_NOMEM) e.exit_code = kExitOutOfMemory;
   return e;
 }
 

@@ -6,9 +6,13 @@
 
 namespace crible {
 
+// The CLI's exit codes that a stage sets on an Error itself (cli/compile.h lists them all).
+inline constexpr int kExitDataError = 3;
+inline constexpr int kExitOutOfMemory = 5;  // as for std::bad_alloc anywhere (cli/main.cpp)
+
 struct Error {
   std::string message;
-  int exit_code = 3;  // the CLI's exit code for this failure (3 = input data error)
+  int exit_code = kExitDataError;  // the CLI's exit code for this failure
 };
 
 template <typename T>
