@@ -2,8 +2,10 @@
 // 1-byte and 4-byte length prefixes, texts longer than a chunk), and views that stay valid;
 // and TextView over TextReplacements, which shows some ids' texts as others.
 #include "base/intern.h"
+#include "base/sanitizers.h"
 
 #include <boost/test/unit_test.hpp>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,10 +32,11 @@ BOOST_AUTO_TEST_CASE(same_text_same_id_in_order_of_first_sight) {
 }
 
 BOOST_AUTO_TEST_CASE(texts_of_every_length_round_trip) {
-  // Around the short prefix (127/128), around a chunk (1 MiB), and several chunks long.
-  constexpr size_t kMiB = size_t{1} << 20;
-  const std::vector<size_t> lengths = {0,        1,        126,      127,  128,      129,      1000,
-                                       kMiB - 6, kMiB - 5, kMiB - 1, kMiB, kMiB + 1, 3 * kMiB, 7};
+  // Around the short prefix (127/128), around a chunk, and several chunks long.
+  constexpr size_t kChunk = Interner::kChunk;
+  const std::vector<size_t> lengths = {0,          1,          126,        127,    128,
+                                       129,        1000,       kChunk - 6, kChunk - 5, kChunk - 1,
+                                       kChunk,     kChunk + 1, 3 * kChunk, 7};
   Interner in;
   std::vector<std::string> texts;
   std::vector<uint32_t> ids;
@@ -54,6 +57,23 @@ BOOST_AUTO_TEST_CASE(texts_of_every_length_round_trip) {
     }
   }
 }
+
+#if !defined(CRIBLE_ASAN)
+// The arena's chunks are huge pages under the programs' allocation policy (linked into this
+// test, as into crible): a million cases' texts then fault in 2 MiB at a time, not 4 KiB.
+BOOST_AUTO_TEST_CASE(arena_chunks_are_huge_pages) {
+  constexpr uintptr_t kHugePage = uintptr_t{2} << 20;
+  BOOST_TEST(Interner::kChunk == kHugePage);
+  Interner in;
+  const uint32_t first = in.intern("first");
+  const uint32_t spanning = in.intern(std::string(2 * Interner::kChunk, 's'));  // chunks of its own
+  const uint32_t after = in.intern("after");  // starts the chunk after those
+  // A text that starts a chunk sits right behind its 1-byte length, at the chunk's start.
+  for (const uint32_t id : {first, after})
+    BOOST_TEST(reinterpret_cast<uintptr_t>(in.text(id).data() - 1) % kHugePage == 0u);
+  BOOST_TEST(reinterpret_cast<uintptr_t>(in.text(spanning).data() - 5) % kHugePage == 0u);
+}
+#endif
 
 BOOST_AUTO_TEST_CASE(views_outlive_later_interning) {
   Interner in;
