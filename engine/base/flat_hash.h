@@ -91,6 +91,24 @@ class IdTable {
     }
   }
 
+  // Stores `id` under `h`, for a caller that knows no stored id has an equal key (so no
+  // comparison is made): the interner adding texts that a lookup found absent.
+  void insert_absent(uint32_t h, uint32_t id) {
+    if ((size_ + 1) * 5 > slots_.size() * 4) grow();
+    size_t i = h & mask_;
+    while (slots_[i].id != kNone) i = (i + 1) & mask_;
+    slots_[i] = Slot{h, id};
+    ++size_;
+  }
+
+  // Every stored (hash, id), in the order of the table's slots: ascending in the hash's low
+  // bits but for the few displaced by a collision.
+  template <class F>
+  void for_each(F&& f) const {
+    for (const Slot& s : slots_)
+      if (s.id != kNone) f(s.hash, s.id);
+  }
+
   // Loads the first slot for hash h ahead of a find or insert: a caller with several keys
   // at hand prefetches them all, then looks them up, and the cache misses overlap.
   void prefetch(uint32_t h) const {

@@ -1122,7 +1122,7 @@ class Loader {
 struct Part {
   Interner interner;
   Loader loader;
-  std::vector<uint32_t> hashes;  // Interner::hash of each of the part's texts, by id
+  std::vector<Interner::HashedId> hashed;  // the part's texts, for the join (Interner::absorb)
   std::exception_ptr failure;
   bool claimed = false;  // under PartRun::m: a thread loads it, or has
   bool loaded = false;   // under PartRun::m
@@ -1136,9 +1136,8 @@ struct Part {
     try {
       loader.load_part();  // no fatal error: parts are only cut where a duplicate is a reject
       if (dropped.load()) return;  // never joined (see PartRun::mark_loaded)
-      hashes.resize(interner.size());
-      for (uint32_t id = 0; id < hashes.size(); ++id) hashes[id] = Interner::hash(interner.text(id));
-      // The join reads the part's texts and these hashes, never its lookup table: freed now
+      hashed = interner.hashed_ids();
+      // The join reads the part's texts and `hashed`, never its lookup table: freed now
       // rather than at the join, since the parts finish loading together and wait for it.
       interner.release_lookup();
     } catch (...) {  // std::bad_alloc: rethrown by the joining thread
@@ -1152,7 +1151,7 @@ struct Part {
   void release() {
     loader.release();
     interner = Interner{};  // its texts went to the joined interner, its lookup table did not
-    hashes = {};
+    hashed = {};
   }
 };
 
@@ -1399,7 +1398,7 @@ void Loader::absorb(Part& part, uint64_t offset) {
         for (size_t c = 0; c < plans_.size(); ++c)
           if (plans_[c].loaded) table_.columns[c].make_room_resident(p.table_.rows);
       },
-      [&] { interner_.absorb(std::move(part.interner), part.hashes, ids); });
+      [&] { interner_.absorb(std::move(part.interner), part.hashed, ids); });
 
   Table& from = p.table_;
   for (uint64_t& line : from.row_line) line += offset;
