@@ -109,6 +109,14 @@ class IdTable {
       if (s.id != kNone) f(s.hash, s.id);
   }
 
+  // The id in the first slot for hash h if that slot holds hash h, else kNone: a likely
+  // match, for a caller prefetching what comparing it will read (no probe beyond the slot).
+  uint32_t first_match(uint32_t h) const {
+    if (slots_.empty()) return kNone;
+    const Slot& s = slots_[h & mask_];
+    return s.hash == h ? s.id : kNone;
+  }
+
   // Loads the first slot for hash h ahead of a find or insert: a caller with several keys
   // at hand prefetches them all, then looks them up, and the cache misses overlap.
   void prefetch(uint32_t h) const {

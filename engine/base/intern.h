@@ -37,6 +37,17 @@ class Interner {
   // one by one; the table's cache misses overlap instead of following each other.
   static uint32_t hash(std::string_view s) { return hash_bytes(s.data(), s.size()); }
   void prefetch(uint32_t h) const { ids_.prefetch(h); }
+  // A text met again is compared with the interned one, two dependent cache misses (its
+  // position, then its bytes). Once prefetch(h) has had time to arrive, these ask for them in
+  // turn, each some time before the next, when the slot holds a text of that hash.
+  void prefetch_match_position(uint32_t h) const {
+    if (lookup_released_) return;
+    if (const uint32_t id = ids_.first_match(h); id != kNone) prefetch_position(id);
+  }
+  void prefetch_match_bytes(uint32_t h) const {
+    if (lookup_released_) return;
+    if (const uint32_t id = ids_.first_match(h); id != kNone) prefetch_bytes(id);
+  }
   uint32_t intern(std::string_view s, uint32_t h) {
     if (lookup_released_) rebuild_lookup();
     const uint32_t fresh = static_cast<uint32_t>(positions_.size());

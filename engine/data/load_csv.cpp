@@ -399,9 +399,17 @@ class Loader {
     auto prefetch_row = [&](size_t i) {
       if (i < b.count && b.staged_ok[i]) prefetch_texts(b.staged.data() + i * plans_.size());
     };
+    auto prefetch_positions = [&](size_t i) {
+      if (i < b.count && b.staged_ok[i]) prefetch_text_positions(b.staged.data() + i * plans_.size());
+    };
+    auto prefetch_bytes = [&](size_t i) {
+      if (i < b.count && b.staged_ok[i]) prefetch_text_bytes(b.staged.data() + i * plans_.size());
+    };
     for (size_t i = 0; i < kPrefetchRows; ++i) prefetch_row(i);
     for (size_t i = 0; i < b.count; ++i) {
       prefetch_row(i + kPrefetchRows);
+      prefetch_positions(i + kPrefetchRows / 2);
+      prefetch_bytes(i + 1);
       ++table_.read;
       if (!b.staged_ok[i]) {
         if (next_quote < b.quotes.size() && b.quotes[next_quote].reject == next_reject)
@@ -675,6 +683,16 @@ class Loader {
       st.hashed = st.valid && st.domain_index < 0 && !plans_[c].cache.enabled();
       if (st.hashed) interner_.prefetch(st.hash);
     }
+  }
+  // Later stages for the same row (see Interner::prefetch_match_position): a text met before
+  // (a registrar, an intermediary, a household) is compared with the interned one.
+  void prefetch_text_positions(const Staged* row) const {
+    for (const size_t c : text_columns_)
+      if (row[c].hashed) interner_.prefetch_match_position(row[c].hash);
+  }
+  void prefetch_text_bytes(const Staged* row) const {
+    for (const size_t c : text_columns_)
+      if (row[c].hashed) interner_.prefetch_match_bytes(row[c].hash);
   }
 
   // Rejects of typing go to the block (in_), rejects of committing to the table (out_).

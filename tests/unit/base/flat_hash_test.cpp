@@ -8,6 +8,7 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace crible {
 namespace {
@@ -57,6 +58,31 @@ BOOST_AUTO_TEST_CASE(texts_that_differ_only_in_their_last_bytes_hash_apart) {
       }
     }
   }
+}
+
+// The table's walk in slot order (what a part's texts are joined in), ids added without a
+// comparison, and the first-slot match the loader prefetches by.
+BOOST_AUTO_TEST_CASE(id_table_walk_first_match_and_absent_inserts) {
+  IdTable t;
+  t.reserve(100);  // 256 slots
+  const auto never = [](uint32_t) { return false; };
+  // 5 and 5 + 256 share a first slot: the second is displaced to the next one.
+  for (const uint32_t h : {5u, 261u, 40u, 200u}) t.insert(h, h * 10, never);
+  t.insert_absent(7, 70);
+  BOOST_TEST(t.size() == 5u);
+  std::vector<uint32_t> walked;
+  t.for_each([&](uint32_t h, uint32_t id) {
+    BOOST_TEST(id == h * 10);
+    walked.push_back(h);
+  });
+  // By slot: 5 (slot 5), 261 (displaced to 6), 7 (7: added after, goes where it hashes), 40, 200.
+  BOOST_TEST(walked == (std::vector<uint32_t>{5, 261, 7, 40, 200}), boost::test_tools::per_element());
+  BOOST_TEST(t.first_match(5) == 50u);
+  BOOST_TEST(t.first_match(261) == IdTable::kNone);  // displaced: not in its first slot
+  BOOST_TEST(t.first_match(6) == IdTable::kNone);    // slot 6 holds another hash
+  BOOST_TEST(t.first_match(99) == IdTable::kNone);   // empty slot
+  BOOST_TEST(t.find(7, [](uint32_t id) { return id == 70; }) == 70u);
+  BOOST_TEST(IdTable().first_match(5) == IdTable::kNone);  // no slots at all
 }
 
 }  // namespace
