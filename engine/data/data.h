@@ -88,6 +88,9 @@ class Column {
   void append_set(const uint32_t* ids, size_t n);
   // Room for `rows` rows (capacity beyond the rows appended is address space, not memory).
   void reserve(size_t rows);
+  // Set: room for `ids` set elements in all, beside the rows (the loader's estimate from the
+  // rows so far: a pool grown by doubling copies itself into fresh memory at every step).
+  void reserve_set_elements(size_t ids) { set_pool_.reserve(ids); }
   // Appends the rows of `from`, a column of the same kind, except those listed in `skip`
   // (ascending), with each text id t of `from` (Text, Set) written as ids[t]: the loader
   // joining a part of a file that was loaded with an interner of its own.

@@ -420,7 +420,7 @@ class Loader {
       out_.row = b.staged.data() + i * plans_.size();
       out_.line = b.line[i];
       if (!set_pool_fits()) continue;
-      if (table_.rows == kSampleRows) reserve_texts();
+      if (table_.rows == kSampleRows) reserve_by_sample();
       if (!key_is_new()) {
         if (fatal_) return false;
         continue;
@@ -668,10 +668,21 @@ class Loader {
   // file, 3.17 over the whole file. Reserving for all of that would double the table
   // (64 MB instead of 32 at 1M cases) for room never used; reserving for 3/4 of it fits
   // that file, and a file whose texts are all new regrows once, near its end.
-  void reserve_texts() {
+  void reserve_by_sample() {
     const size_t per_row_x1000 = (interner_.size() - texts_at_start_) * 1000 / kSampleRows;
     const size_t rows = std::max(expected_rows_, kSampleRows);
     interner_.reserve(interner_.size() + (rows - kSampleRows) * per_row_x1000 / 1000 * 3 / 4);
+    // Set pools, by the same sample: half as much again as its rate (address space, unless
+    // used), since a pool that outgrows its room is copied whole into a block twice its size.
+    // No more than the rest of the text could hold (an element takes two bytes at least, its
+    // own and a separator), however large the sets of the first rows.
+    const size_t left = text_.size() - reader_.position();
+    for (const size_t c : set_columns_) {
+      Column& col = table_.columns[c];
+      const size_t used = col.set_pool().size();
+      const size_t more = (rows - kSampleRows) / kSampleRows * used * 3 / 2;
+      col.reserve_set_elements(used + std::min(more, left / 2));
+    }
   }
 
   // Prefetches the interner slots of the free texts of a staged row whose columns miss the
