@@ -395,21 +395,18 @@ class Loader {
     out_.rejects = &table_.rejects;
     out_.elems = &b.elems;
     // Each row's texts are hashed and their slots prefetched kPrefetchRows rows before the row
-    // is committed, so the interner's cache misses overlap with the work on the rows between.
-    auto prefetch_row = [&](size_t i) {
-      if (i < b.count && b.staged_ok[i]) prefetch_texts(b.staged.data() + i * plans_.size());
+    // is committed, so the interner's cache misses overlap with the work on the rows between;
+    // then, for texts met before, their interned copies (see prefetch_text_positions).
+    // typed_row(i): row i of the block if it exists and was typed without a reject, else null.
+    auto typed_row = [&](size_t i) -> Staged* {
+      return i < b.count && b.staged_ok[i] ? b.staged.data() + i * plans_.size() : nullptr;
     };
-    auto prefetch_positions = [&](size_t i) {
-      if (i < b.count && b.staged_ok[i]) prefetch_text_positions(b.staged.data() + i * plans_.size());
-    };
-    auto prefetch_bytes = [&](size_t i) {
-      if (i < b.count && b.staged_ok[i]) prefetch_text_bytes(b.staged.data() + i * plans_.size());
-    };
-    for (size_t i = 0; i < kPrefetchRows; ++i) prefetch_row(i);
+    for (size_t i = 0; i < kPrefetchRows; ++i)
+      if (Staged* row = typed_row(i)) prefetch_texts(row);
     for (size_t i = 0; i < b.count; ++i) {
-      prefetch_row(i + kPrefetchRows);
-      prefetch_positions(i + kPrefetchRows / 2);
-      prefetch_bytes(i + 1);
+      if (Staged* row = typed_row(i + kPrefetchRows)) prefetch_texts(row);
+      if (const Staged* row = typed_row(i + kPrefetchRows / 2)) prefetch_text_positions(row);
+      if (const Staged* row = typed_row(i + 1)) prefetch_text_bytes(row);
       ++table_.read;
       if (!b.staged_ok[i]) {
         if (next_quote < b.quotes.size() && b.quotes[next_quote].reject == next_reject)
