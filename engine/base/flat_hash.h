@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/large_pages.h"
 #include "base/prefetch.h"
 
 namespace crible {
@@ -169,7 +170,7 @@ class IdTable {
     HugeAlloc(const HugeAlloc<U>&) {}
     T* allocate(size_t n) {
       const size_t bytes = n * sizeof(T);
-      constexpr size_t kHuge = size_t{2} << 20;
+      constexpr size_t kHuge = base::kHugePage;
       if (bytes < kHuge) {
         void* p = std::malloc(bytes);
         if (!p) throw std::bad_alloc();

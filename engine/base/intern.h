@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "base/flat_hash.h"
+#include "base/large_pages.h"
 #include "base/prefetch.h"
 
 namespace crible {
@@ -93,6 +94,7 @@ class Interner {
   // chunks of 2 MiB").
   static constexpr size_t kChunkBits = 21;
   static constexpr size_t kChunk = size_t{1} << kChunkBits;
+  static_assert(kChunk == base::kHugePage);
 
   // A text's id and its hash(), as the lookup table holds them.
   struct HashedId {

@@ -35,7 +35,7 @@
 
 namespace {
 
-constexpr std::size_t kHugePage = std::size_t{2} << 20;
+using crible::base::kHugePage;
 
 std::size_t heap_prefaulted = 0;
 

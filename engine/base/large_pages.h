@@ -6,6 +6,10 @@
 
 namespace crible::base {
 
+// The size from which the policy places a block on huge-page boundaries (x86-64's huge page):
+// the interner's arena chunks are this size, and the lookup tables align by it too.
+inline constexpr std::size_t kHugePage = std::size_t{2} << 20;
+
 // Bytes of heap made resident in one call before main (0 under sanitizers, or where the
 // kernel cannot populate memory on request).
 std::size_t heap_prefaulted_at_start();

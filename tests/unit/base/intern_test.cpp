@@ -62,7 +62,7 @@ BOOST_AUTO_TEST_CASE(texts_of_every_length_round_trip) {
 // The arena's chunks are huge pages under the programs' allocation policy (linked into this
 // test, as into crible): a million cases' texts then fault in 2 MiB at a time, not 4 KiB.
 BOOST_AUTO_TEST_CASE(arena_chunks_are_huge_pages) {
-  constexpr uintptr_t kHugePage = uintptr_t{2} << 20;
+  constexpr uintptr_t kHugePage = base::kHugePage;
   BOOST_TEST(Interner::kChunk == kHugePage);
   Interner in;
   const uint32_t first = in.intern("first");

@@ -18,7 +18,7 @@
 
 namespace {
 
-constexpr uintptr_t kHugePage = uintptr_t{2} << 20;
+constexpr uintptr_t kHugePage = crible::base::kHugePage;
 
 // The system's transparent huge page mode: "always", "madvise" or "never" ("" if unknown).
 std::string thp_mode() {
