@@ -4,7 +4,6 @@
 // once every declared field fits, so a rejected row leaves no trace in the table.
 #include <fcntl.h>
 #include <malloc.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -32,6 +31,7 @@
 #include "data/data.h"
 #include "data/detail/csv_reader.h"
 #include "data/detail/fields.h"
+#include "data/detail/mapped_file.h"
 
 namespace crible::data {
 
@@ -41,6 +41,7 @@ using detail::CsvField;
 using detail::CsvProblem;
 using detail::CsvReader;
 using detail::CsvRecord;
+using detail::MappedFile;
 using detail::ParseStatus;
 using detail::shown;
 
@@ -186,52 +187,6 @@ std::string problem_text(const CsvRecord& r) {
     why += " (more than " + std::to_string(detail::kMaxFields) + " in one record)";
   return why;
 }
-
-// A regular file mapped read-only. Reading it costs no copy and no zeroed buffer, and the
-// loader hands back the pages behind its scan (release), so a large cases file never sits
-// in memory whole beside the columns built from it: it stays in the page cache, not in the
-// process. (Truncating the file while it loads would end the process with SIGBUS; a file
-// is not expected to change under a run.)
-class MappedFile {
- public:
-  // Takes `fd` (closed with the mapping), or closes it and returns null when mmap refuses.
-  static std::unique_ptr<MappedFile> open(int fd, size_t size) {
-    void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (p == MAP_FAILED) {
-      ::close(fd);
-      return nullptr;
-    }
-    ::madvise(p, size, MADV_SEQUENTIAL);
-    auto m = std::unique_ptr<MappedFile>(new MappedFile);
-    m->data_ = static_cast<char*>(p);
-    m->size_ = size;
-    m->fd_ = fd;
-    return m;
-  }
-  ~MappedFile() {
-    ::munmap(data_, size_);
-    ::close(fd_);
-  }
-  MappedFile(const MappedFile&) = delete;
-  MappedFile& operator=(const MappedFile&) = delete;
-
-  std::string_view text() const { return {data_, size_}; }
-
-  // Drops the pages wholly inside [from, before) from the process (they are re-read from the
-  // file if touched again, so this is only a hint about memory, never about content). Parts
-  // of the file loaded side by side release their own ranges.
-  void release(size_t from, size_t before) const {
-    const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
-    const size_t begin = (from + page - 1) / page * page, end = before / page * page;
-    if (end > begin) ::madvise(data_ + begin, end - begin, MADV_DONTNEED);
-  }
-
- private:
-  MappedFile() = default;
-  char* data_ = nullptr;
-  size_t size_ = 0;
-  int fd_ = -1;
-};
 
 // Threads to load a text of `bytes` with (all cores by default), one part each, each part of
 // options.min_part_bytes at least. (Four parts a thread, so that a thread slowed by its host
