@@ -44,6 +44,20 @@ timed_run() {
   /usr/bin/time -f "%e %M %U %S" -o "$work/time" "$@"
   cat "$work/time" >>"$work/times-$name"
 }
+# The inputs in the page cache as a file read from disk is, whoever wrote them and when:
+# written back, dropped from the cache, then read once, untimed, by cat. How a file came into
+# the cache decides how fast a mapping of it reads: the generator's small writes leave the
+# page cache in small folios, a read from disk brings it in mostly as 2 MiB ones, and crible
+# maps its input (a 1M eval took ~4% longer over a file just written, docs/decisions.md,
+# "The cases file is mapped for huge pages"). The SQL baseline reads the same cached file.
+settle_input() {
+  local f
+  for f in "$@"; do
+    sync "$f"
+    dd if="$f" iflag=nocache count=0 status=none
+    cat "$f" >/dev/null
+  done
+}
 # The run of NAME with the median wall time, into wall, rss, cpu.
 median() {
   read -r wall rss user sys < <(sort -n "$work/times-$1" | awk -v k="$repeat" 'NR == int((k + 1) / 2)')
@@ -57,6 +71,7 @@ for n in "${sizes[@]}"; do
     mkdir -p "$data"
     python3 bench/generate.py --seed "$seed" --cases "$n" --out "$data" >/dev/null
   fi
+  settle_input "$data"/{cases,flows,languages}.csv
   mb=$(($(stat -c %s "$data/cases.csv") / 1000000))
   common=(rules/mali-2019.rules --cases "$data/cases.csv" --table "flows=$data/flows.csv"
           --table "languages=$data/languages.csv" --param "as_of=$as_of" --threads "$threads" --quiet)
