@@ -81,17 +81,18 @@ void Column::append_set(const uint32_t* ids, size_t n) {
 
 namespace {
 
-// Room for n values, rounded up to whole huge pages once it is 512 KiB or more. A part of a
+// Room for n values, rounded up to whole huge pages once it is 1 MiB or more. A part of a
 // large file loaded beside the first reserves its columns on its own thread, where blocks
 // under 2 MiB come from that thread's malloc arena and fault in 4 KiB at a time: a million
 // cases loaded in two parts took ~2,600 such faults for the second part's columns of about
 // a megabyte each, each a trip through the hypervisor on a virtual machine. Rounded up, the
 // block is large enough for the programs' allocation policy (base/large_pages.h) to place it
 // on huge pages: one fault each, at the cost of touching up to a huge page more than the
-// rows fill (under 512 KiB that slack would outweigh the faults saved).
+// rows fill. From 512 KiB on it was as fast, but the slack cost 6 MB more at the peak with
+// two threads and 40 MB more with eight, whose parts are smaller (docs/decisions.md).
 template <class V>
 void reserve_whole_pages(V& v, size_t n) {
-  constexpr size_t kFrom = size_t{512} << 10;
+  constexpr size_t kFrom = size_t{1} << 20;
   size_t bytes = n * sizeof(typename V::value_type);
   if (bytes >= kFrom) bytes = (bytes + base::kHugePage - 1) / base::kHugePage * base::kHugePage;
   v.reserve(bytes / sizeof(typename V::value_type));

@@ -87,7 +87,7 @@ class Column {
   // `ids` must be sorted and unique.
   void append_set(const uint32_t* ids, size_t n);
   // Room for `rows` rows (capacity beyond the rows appended is address space, not memory).
-  // From 512 KiB of values on, the room is rounded up to whole huge pages (column.cpp).
+  // From 1 MiB of values on, the room is rounded up to whole huge pages (column.cpp).
   void reserve(size_t rows);
   // Bytes of room for the values in the storage in use (validity bits and set pools aside).
   size_t reserved_bytes() const;
