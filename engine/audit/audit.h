@@ -24,7 +24,6 @@ struct evp_mac_ctx_st;  // OpenSSL's EVP_MAC_CTX, kept out of this header
 namespace crible::audit {
 
 inline constexpr int kSchemaVersion = 3;
-inline constexpr int kExitTampered = 4;
 
 struct RulesetVersion {
   std::string path;           // as given on the command line
