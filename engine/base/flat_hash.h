@@ -170,13 +170,12 @@ class IdTable {
     HugeAlloc(const HugeAlloc<U>&) {}
     T* allocate(size_t n) {
       const size_t bytes = n * sizeof(T);
-      constexpr size_t kHuge = base::kHugePage;
-      if (bytes < kHuge) {
+      if (bytes < base::kHugePage) {
         void* p = std::malloc(bytes);
         if (!p) throw std::bad_alloc();
         return static_cast<T*>(p);
       }
-      void* p = std::aligned_alloc(kHuge, (bytes + kHuge - 1) / kHuge * kHuge);
+      void* p = std::aligned_alloc(base::kHugePage, base::whole_huge_pages(bytes));
       if (!p) throw std::bad_alloc();
 #ifdef MADV_HUGEPAGE
       ::madvise(p, bytes, MADV_HUGEPAGE);

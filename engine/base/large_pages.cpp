@@ -72,7 +72,7 @@ __attribute__((constructor(101))) void prefault_heap() {
 
 void* allocate(std::size_t bytes) {
   if (bytes < kHugePage) return std::malloc(bytes == 0 ? 1 : bytes);
-  const std::size_t rounded = (bytes + kHugePage - 1) / kHugePage * kHugePage;
+  const std::size_t rounded = crible::base::whole_huge_pages(bytes);
   if (rounded < bytes) return nullptr;  // wrapped: no such block exists
   void* p = std::aligned_alloc(kHugePage, rounded);
 #ifdef MADV_HUGEPAGE

@@ -94,7 +94,7 @@ template <class V>
 void reserve_whole_pages(V& v, size_t n) {
   constexpr size_t kFrom = size_t{1} << 20;
   size_t bytes = n * sizeof(typename V::value_type);
-  if (bytes >= kFrom) bytes = (bytes + base::kHugePage - 1) / base::kHugePage * base::kHugePage;
+  if (bytes >= kFrom) bytes = base::whole_huge_pages(bytes);
   v.reserve(bytes / sizeof(typename V::value_type));
 }
 
