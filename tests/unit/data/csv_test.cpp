@@ -13,6 +13,7 @@
 #include "base/date.h"
 #include "data/data.h"
 #include "support/column_decl.h"
+#include "support/temp_file.h"
 #include "data/detail/csv_reader.h"
 #include "data/detail/fields.h"
 
@@ -774,18 +775,7 @@ BOOST_AUTO_TEST_CASE(garbage_never_crashes) {
 
 // --- Files -----------------------------------------------------------------------------------
 
-struct TempFile {
-  std::string path;
-  explicit TempFile(const std::string& content) {
-    char name[] = "/tmp/crible-csv-test-XXXXXX";
-    const int fd = mkstemp(name);
-    BOOST_TEST_REQUIRE(fd >= 0);
-    close(fd);
-    path = name;
-    std::ofstream(path, std::ios::binary) << content;
-  }
-  ~TempFile() { std::remove(path.c_str()); }
-};
+using testing::TempFile;
 
 BOOST_AUTO_TEST_CASE(load_csv_reads_a_file) {
   TempFile file("\xEF\xBB\xBFid,v\r\nA,\"x,y\"\r\nB,2\r\nA,3");

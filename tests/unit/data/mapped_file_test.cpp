@@ -10,23 +10,16 @@
 #include <boost/test/unit_test.hpp>
 #include <cstdint>
 #include <cstdio>
-#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
 
+#include "support/temp_file.h"
+
 namespace crible::data::detail {
 namespace {
 
-struct TempFile {
-  std::filesystem::path path;
-  explicit TempFile(const std::string& content) {
-    path = std::filesystem::temp_directory_path() /
-           ("crible_mapped_" + std::to_string(::getpid()) + ".csv");
-    std::ofstream(path, std::ios::binary) << content;
-  }
-  ~TempFile() { std::filesystem::remove(path); }
-};
+using testing::TempFile;
 
 std::string content() {
   std::string s;
